@@ -1,0 +1,48 @@
+/**
+ * What the HTTP API and the CLI may see of a running instance: read-only, serialisable, and never
+ * a token. The runtime implements it; route tests may implement it with fixed data.
+ */
+import type { InstanceRole } from '../store/types.js';
+
+/** A live actor's snapshot, made JSON-safe. */
+export interface ActorSnapshotJSON {
+  /** 'instance' or the listener id. */
+  id: string;
+  kind: 'instance' | 'listener';
+  /** XState state value, e.g. 'leader' or { owned: 'live' }. */
+  value: unknown;
+  /** XState snapshot status: 'active' | 'done' | 'error' | 'stopped'. */
+  status: string;
+  /** Context fields safe to show (no tokens, no sockets). */
+  context: Record<string, unknown>;
+}
+
+/** One XState inspection event, serialised (no live actor refs). */
+export interface InspectionRecord {
+  /** '@xstate.event', '@xstate.snapshot', '@xstate.actor', '@xstate.microstep'... */
+  type: string;
+  /** Actor id: 'instance' or the listener id. */
+  actorId: string;
+  /** Clock time in ms. */
+  time: number;
+  /** Event type (for @xstate.event / @xstate.microstep). */
+  eventType?: string;
+  /** State value after the step (for @xstate.snapshot / @xstate.microstep). */
+  value?: unknown;
+}
+
+export interface InstanceView {
+  readonly instanceId: string;
+  /** The lifecycle state the instance is in. */
+  role(): InstanceRole;
+  /** The epoch it leads at, or null. */
+  epoch(): number | null;
+  /** True once registered with a reachable store (drives /readyz). */
+  isReady(): boolean;
+  /** Drawable machine definitions (`machine.toJSON()`), by machine id. */
+  machineDefinitions(): Record<string, unknown>;
+  /** Snapshots of this instance's live actors. */
+  actorSnapshots(): ActorSnapshotJSON[];
+  /** Subscribes to inspection events as they happen; returns the unsubscribe function. */
+  onInspection(listener: (record: InspectionRecord) => void): () => void;
+}
