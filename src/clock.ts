@@ -104,7 +104,11 @@ export class ManualClock implements Clock {
     let best: [number, { at: number; seq: number; fn: () => void }] | undefined;
     for (const entry of this.timers) {
       if (entry[1].at > end) continue;
-      if (!best || entry[1].at < best[1].at || (entry[1].at === best[1].at && entry[1].seq < best[1].seq)) {
+      if (
+        !best ||
+        entry[1].at < best[1].at ||
+        (entry[1].at === best[1].at && entry[1].seq < best[1].seq)
+      ) {
         best = entry;
       }
     }

@@ -9,8 +9,8 @@ import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './code
 import {
   type AcquireResult,
   type CoordinationStore,
-  defaultStoreOptions,
   type DesiredListener,
+  defaultStoreOptions,
   type EmitResult,
   type EventEntry,
   type Hint,
@@ -94,13 +94,19 @@ export class MemoryStore implements CoordinationStore {
 
   async registerInstance(info: InstanceInfo, ttlMs: number): Promise<void> {
     this.check();
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt: this.clock.now() + ttlMs });
+    this.instances.set(info.id, {
+      value: encodeInstance(info),
+      expiresAt: this.clock.now() + ttlMs,
+    });
   }
 
   async heartbeatInstance(info: InstanceInfo, ttlMs: number) {
     this.check();
     if (!this.liveInstance(info.id)) return refuse('NOT_REGISTERED');
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt: this.clock.now() + ttlMs });
+    this.instances.set(info.id, {
+      value: encodeInstance(info),
+      expiresAt: this.clock.now() + ttlMs,
+    });
     return OK;
   }
 
@@ -219,13 +225,19 @@ export class MemoryStore implements CoordinationStore {
     return { result: 'emitted', entryId: entry.id };
   }
 
+  async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
+    this.check();
+    const at = this.dedup.get(listenerId)?.get(msgId);
+    return at !== undefined && at > this.clock.now() - this.options.dedupWindowMs;
+  }
+
   async readEvents(afterId: string, limit: number): Promise<EventEntry[]> {
     this.check();
     const out: EventEntry[] = [];
     for (const entry of this.events) {
+      if (out.length >= limit) break;
       if (compareEventIds(entry.id, afterId) <= 0) continue;
       out.push(entry);
-      if (out.length >= limit) break;
     }
     return out;
   }

@@ -41,7 +41,9 @@ export interface LockState {
   ttl: number;
 }
 
-export type AcquireResult = { ok: true; epoch: number } | { ok: false; code: 'HELD'; holder: string };
+export type AcquireResult =
+  | { ok: true; epoch: number }
+  | { ok: false; code: 'HELD'; holder: string };
 
 /** A desired listener as listed: never its token. */
 export interface DesiredListener {
@@ -112,7 +114,10 @@ export interface CoordinationStore {
    * Makes a listener desired. With a token, stores it; without one (restart), keeps the stored
    * token and refuses NOT_DESIRED when there is none. Always bumps the listener's generation.
    */
-  setDesired(listenerId: string, token?: string): Promise<{ ok: true; generation: number } | Refused>;
+  setDesired(
+    listenerId: string,
+    token?: string,
+  ): Promise<{ ok: true; generation: number } | Refused>;
   /** Removes the desired state; `existed` says whether there was one. */
   removeDesired(listenerId: string): Promise<{ existed: boolean }>;
   /** Desired listeners with their generations, sorted by id. Never tokens. */
@@ -153,6 +158,11 @@ export interface CoordinationStore {
     msgId: string,
     payload: string,
   ): Promise<EmitResult>;
+  /**
+   * Whether `msgId` was emitted for this listener within the dedup window. The overlap handoff
+   * uses it to claim only once the old owner's output has caught up with what the new one buffered.
+   */
+  wasEmitted(listenerId: string, msgId: string): Promise<boolean>;
   /** Events after `afterId` (exclusive; '0' = from the start), oldest first. */
   readEvents(afterId: string, limit: number): Promise<EventEntry[]>;
 

@@ -1,0 +1,173 @@
+/**
+ * A listener's upstream session and output pipe. Messages from the upstream queue here in arrival
+ * order; while the listener is not yet the owner (overlap warming) they only buffer; once it owns
+ * the listener at a fence, one pump emits them through the store's fenced, deduplicated emit,
+ * one at a time so the events stream keeps the upstream's order.
+ */
+import { type Clock, sleep } from '../clock.js';
+import type { CoordinationStore } from '../store/types.js';
+import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
+import { UpstreamError } from '../upstream/types.js';
+import { messageIdOf } from './sink.js';
+
+/** What a link tells its runtime. */
+export interface LinkHooks {
+  /** The upstream closed an open session (not a close we asked for). */
+  upstreamClosed(listenerId: string, failure: UpstreamFailure): void;
+  /** The store refused our fence: someone else owns the listener now. */
+  fenceStale(listenerId: string): void;
+  /** One message's emit outcome, for metrics. */
+  emitted(
+    listenerId: string,
+    result: 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped',
+  ): void;
+}
+
+export interface LinkDeps {
+  store: CoordinationStore;
+  connector: UpstreamConnector;
+  clock: Clock;
+  instanceId: string;
+  messageIdField: string;
+  maxBuffered: number;
+  hooks: LinkHooks;
+}
+
+interface Pending {
+  msgId: string;
+  payload: string;
+}
+
+const EMIT_RETRY_MIN_MS = 50;
+const EMIT_RETRY_MAX_MS = 2_000;
+
+export class ListenerLink {
+  private session: UpstreamSession | null = null;
+  private pending: Pending[] = [];
+  private fence: number | null = null;
+  private pumping = false;
+  /** Bumped on every close, so callbacks and pumps of an older session know they are stale. */
+  private sessionSeq = 0;
+  /** Aborted on close, to cut short an emit retry wait of the closed session. */
+  private closeController = new AbortController();
+
+  constructor(
+    readonly listenerId: string,
+    private readonly deps: LinkDeps,
+  ) {}
+
+  /** Reads the token and opens the upstream session; rejects with UpstreamError on failure. */
+  async open(signal: AbortSignal): Promise<void> {
+    this.close();
+    const seq = this.sessionSeq;
+    const token = await this.deps.store.readToken(this.listenerId);
+    if (token === null) {
+      throw new UpstreamError({ code: 'NOT_DESIRED', message: 'listener has no desired state' });
+    }
+    if (signal.aborted || seq !== this.sessionSeq) {
+      throw new UpstreamError({ code: 'ABORTED', message: 'connect abandoned' });
+    }
+    const session = await this.deps.connector.connect({
+      listenerId: this.listenerId,
+      token,
+      signal,
+      onMessage: (text) => {
+        if (seq === this.sessionSeq) this.receive(text);
+      },
+      onClose: (failure) => {
+        if (seq !== this.sessionSeq) return;
+        this.session = null;
+        this.deps.hooks.upstreamClosed(this.listenerId, failure);
+      },
+    });
+    if (seq !== this.sessionSeq) {
+      session.close();
+      throw new UpstreamError({ code: 'ABORTED', message: 'connect abandoned' });
+    }
+    this.session = session;
+  }
+
+  /** Starts emitting at `fence`, beginning with what was buffered while warming. */
+  startEmitting(fence: number): void {
+    this.fence = fence;
+    void this.pump(this.sessionSeq);
+  }
+
+  /** The msg_id of the oldest message not yet emitted, or null (overlap handoff confirmation). */
+  oldestPendingId(): string | null {
+    return this.pending[0]?.msgId || null;
+  }
+
+  /** How many messages are waiting to be emitted. */
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Closes the session and forgets unemitted messages: whoever owns next re-reads the upstream. */
+  close(): void {
+    this.sessionSeq += 1;
+    this.closeController.abort();
+    this.closeController = new AbortController();
+    const session = this.session;
+    this.session = null;
+    this.pending = [];
+    this.fence = null;
+    session?.close();
+  }
+
+  private receive(text: string): void {
+    const msgId = messageIdOf(text, this.deps.messageIdField);
+    if (this.pending.length >= this.deps.maxBuffered) {
+      this.pending.shift();
+      this.deps.hooks.emitted(this.listenerId, 'dropped');
+    }
+    this.pending.push({ msgId, payload: text });
+    if (this.fence !== null) void this.pump(this.sessionSeq);
+  }
+
+  /** Emits pending messages one at a time; store errors are retried with backoff. */
+  private async pump(seq: number): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    const signal = this.closeController.signal;
+    let retryMs = EMIT_RETRY_MIN_MS;
+    try {
+      while (seq === this.sessionSeq && this.fence !== null && this.pending.length > 0) {
+        const next = this.pending[0]!;
+        let result: Awaited<ReturnType<CoordinationStore['emit']>>;
+        try {
+          result = await this.deps.store.emit(
+            this.listenerId,
+            this.deps.instanceId,
+            this.fence,
+            next.msgId,
+            next.payload,
+          );
+        } catch {
+          await sleep(this.deps.clock, retryMs, signal).catch(() => undefined);
+          retryMs = Math.min(EMIT_RETRY_MAX_MS, retryMs * 2);
+          continue;
+        }
+        retryMs = EMIT_RETRY_MIN_MS;
+        if (seq !== this.sessionSeq) return;
+        if (result.result === 'stale') {
+          this.fence = null;
+          this.deps.hooks.emitted(this.listenerId, 'stale');
+          this.deps.hooks.fenceStale(this.listenerId);
+          return;
+        }
+        this.pending.shift();
+        this.deps.hooks.emitted(
+          this.listenerId,
+          result.result === 'duplicate' ? 'duplicate' : next.msgId === '' ? 'no_id' : 'emitted',
+        );
+      }
+    } finally {
+      this.pumping = false;
+      // A newer session may have queued work while this (older) pump was still winding down.
+      if (seq !== this.sessionSeq && this.fence !== null && this.pending.length > 0) {
+        void this.pump(this.sessionSeq);
+      }
+    }
+  }
+}

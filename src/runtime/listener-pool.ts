@@ -1,0 +1,314 @@
+/**
+ * The listener actors of one instance: one root actor per listener (cheaper than thousands of
+ * children of one parent), all on one clock. The pool binds the listener machine's actors to the
+ * store and the upstream connector, mirrors each actor's state into `listener_status`, and is
+ * only ever touched synchronously, so concurrent commands cannot corrupt it (the seed's SXTS).
+ */
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import {
+  type ClaimInput,
+  type ClaimOutput,
+  type ListenerInput,
+  listenerMachine,
+  listenerStateName,
+} from '../../machines/listener.js';
+import { type Clock, sleep, toXStateClock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { Rng } from '../rng.js';
+import type { CoordinationStore, ListenerStatus } from '../store/types.js';
+import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
+import { type LinkHooks, ListenerLink } from './link.js';
+
+export interface PoolOptions {
+  connectTimeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  messageIdField: string;
+  maxBufferedMessages: number;
+  /** Longest an overlap takeover waits for the old owner's output to catch up before claiming. */
+  handoffConfirmMs: number;
+}
+
+/** What the pool reports to its runtime (metrics, logs, follow-up work). */
+export interface PoolHooks extends LinkHooks {
+  /** A claim succeeded (fence bumped): the previous owner should let go. */
+  claimed(listenerId: string, fence: number): void;
+  stateChanged(
+    listenerId: string,
+    from: string | null,
+    to: string,
+    context: ListenerSnapshot,
+  ): void;
+  inspect(rootId: string, event: InspectionEvent): void;
+}
+
+export interface PoolDeps {
+  store: CoordinationStore;
+  connector: UpstreamConnector;
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+  instanceId: string;
+  options: PoolOptions;
+  /** The epoch we lead at, or null when not leader (claims need it). */
+  epoch(): number | null;
+  hooks: PoolHooks;
+}
+
+/** A listener actor's state as the runtime reports it. */
+export interface ListenerSnapshot {
+  listenerId: string;
+  generation: number;
+  state: string;
+  fence: number | null;
+  attempts: number;
+  lastError: string | null;
+  since: number;
+}
+
+interface Handle {
+  generation: number;
+  actor: Actor<typeof listenerMachine>;
+  link: ListenerLink;
+  state: string | null;
+  since: number;
+  /** Latest status to mirror, and whether a write is in flight (writes are coalesced). */
+  statusToWrite: ListenerStatus | null;
+  writing: boolean;
+}
+
+const OVERLAP_POLL_MS = 10;
+
+export class ListenerPool {
+  private readonly handles = new Map<string, Handle>();
+  private readonly machine;
+  private readonly xstateClock;
+
+  constructor(private readonly deps: PoolDeps) {
+    this.xstateClock = toXStateClock(deps.clock);
+    const { options } = deps;
+    this.machine = listenerMachine.provide({
+      actors: {
+        claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
+          this.claim(input, signal),
+        ),
+        connect: fromPromise<void, { listenerId: string }>(({ input, signal }) =>
+          this.link(input.listenerId).open(signal),
+        ),
+      },
+      delays: {
+        CONNECT_TIMEOUT: options.connectTimeoutMs,
+        BACKOFF: ({ context }) => this.backoffMs(context.attempts, context.fatal),
+      },
+      actions: {
+        closeSession: ({ context }) => this.handles.get(context.listenerId)?.link.close(),
+        startEmitting: ({ context }, params: { fence: number }) =>
+          this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
+      },
+    });
+  }
+
+  /** Starts a listener actor; a running one with the same id is stopped first. */
+  start(
+    listenerId: string,
+    generation: number,
+    input: Omit<ListenerInput, 'listenerId' | 'generation'>,
+  ) {
+    this.stop(listenerId);
+    const link = new ListenerLink(listenerId, {
+      store: this.deps.store,
+      connector: this.deps.connector,
+      clock: this.deps.clock,
+      instanceId: this.deps.instanceId,
+      messageIdField: this.deps.options.messageIdField,
+      maxBuffered: this.deps.options.maxBufferedMessages,
+      hooks: this.deps.hooks,
+    });
+    const actor = createActor(this.machine, {
+      id: listenerId,
+      input: { listenerId, generation, ...input },
+      clock: this.xstateClock,
+      inspect: (event) => this.deps.hooks.inspect(listenerId, event),
+    });
+    const handle: Handle = {
+      generation,
+      actor,
+      link,
+      state: null,
+      since: this.deps.clock.now(),
+      statusToWrite: null,
+      writing: false,
+    };
+    this.handles.set(listenerId, handle);
+    actor.subscribe({
+      next: (snapshot) => this.observe(listenerId, handle, snapshot),
+      error: (err) => {
+        this.deps.logger.error(
+          { event: 'listener.error', listener_id: listenerId, err },
+          'listener actor failed',
+        );
+        this.forget(listenerId, handle);
+      },
+      complete: () => this.forget(listenerId, handle),
+    });
+    actor.start();
+    return handle;
+  }
+
+  /** Stops a listener's actor (closing its socket at once). Ownership is the caller's business. */
+  stop(listenerId: string): void {
+    this.handles.get(listenerId)?.actor.send({ type: 'listener.stop' });
+  }
+
+  /** Tells a listener someone else owns it now; it stops at once. */
+  ownershipLost(listenerId: string): void {
+    this.handles.get(listenerId)?.actor.send({ type: 'ownership.lost' });
+  }
+
+  /** The upstream of a live (or warming) listener closed: the actor backs off or falls back. */
+  upstreamClosed(listenerId: string, failure: UpstreamFailure): void {
+    this.handles.get(listenerId)?.actor.send({
+      type: 'upstream.closed',
+      code: failure.code,
+      message: failure.message,
+      fatal: failure.fatal === true,
+    });
+  }
+
+  /** Stops every listener synchronously: every socket is closed when this returns. */
+  stopAll(): void {
+    for (const id of [...this.handles.keys()]) this.stop(id);
+  }
+
+  has(listenerId: string): boolean {
+    return this.handles.has(listenerId);
+  }
+
+  size(): number {
+    return this.handles.size;
+  }
+
+  /** Generation the running actor was started for. */
+  generationOf(listenerId: string): number | undefined {
+    return this.handles.get(listenerId)?.generation;
+  }
+
+  /** The fence a listener owns at, or null while it is not (yet) the owner. */
+  fenceOf(listenerId: string): number | null {
+    return this.handles.get(listenerId)?.actor.getSnapshot().context.fence ?? null;
+  }
+
+  ids(): string[] {
+    return [...this.handles.keys()];
+  }
+
+  snapshots(): ListenerSnapshot[] {
+    return [...this.handles.entries()].map(([id, h]) => this.describe(id, h));
+  }
+
+  private link(listenerId: string): ListenerLink {
+    const handle = this.handles.get(listenerId);
+    if (!handle) throw new Error(`no listener ${listenerId}`);
+    return handle.link;
+  }
+
+  private async claim(input: ClaimInput, signal: AbortSignal): Promise<ClaimOutput> {
+    const epoch = this.deps.epoch();
+    if (epoch === null) return { ok: false, code: 'NOT_LEADER' };
+    if (input.handoff) await this.awaitOverlap(input.listenerId, signal);
+    const { store, instanceId } = this.deps;
+    let result = await store.claimListener(
+      input.listenerId,
+      instanceId,
+      epoch,
+      input.expectedOwner,
+    );
+    if (!result.ok && result.code === 'OWNER_CHANGED' && input.expectedOwner !== instanceId) {
+      // Our own earlier claim may have been applied with its reply lost: then we are the owner.
+      result = await store.claimListener(input.listenerId, instanceId, epoch, instanceId);
+    }
+    if (result.ok) this.deps.hooks.claimed(input.listenerId, result.fence);
+    return result;
+  }
+
+  /**
+   * Overlap handoff: the old owner keeps emitting until we claim. Claiming is lossless once the
+   * oldest message we buffered is already in the stream (all before it came through the old
+   * owner). Bounded by handoffConfirmMs for quiet feeds or feeds without message ids.
+   */
+  private async awaitOverlap(listenerId: string, signal: AbortSignal): Promise<void> {
+    const { clock, store, options } = this.deps;
+    const deadline = clock.now() + options.handoffConfirmMs;
+    while (clock.now() < deadline && !signal.aborted) {
+      const oldest = this.handles.get(listenerId)?.link.oldestPendingId() ?? null;
+      if (oldest !== null && (await store.wasEmitted(listenerId, oldest))) return;
+      await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
+    }
+  }
+
+  /** Capped exponential backoff with equal jitter; fatal failures (401/403) wait the cap. */
+  private backoffMs(attempts: number, fatal: boolean): number {
+    const { backoffBaseMs, backoffMaxMs } = this.deps.options;
+    const ceiling = fatal
+      ? backoffMaxMs
+      : Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(ceiling / 2 + (this.deps.rng.next() * ceiling) / 2);
+  }
+
+  private observe(
+    listenerId: string,
+    handle: Handle,
+    snapshot: ReturnType<Handle['actor']['getSnapshot']>,
+  ) {
+    const state = listenerStateName(snapshot.value);
+    if (state === handle.state) return;
+    const from = handle.state;
+    handle.state = state;
+    handle.since = this.deps.clock.now();
+    const described = this.describe(listenerId, handle);
+    this.deps.hooks.stateChanged(listenerId, from, state, described);
+    handle.statusToWrite = {
+      state,
+      owner: this.deps.instanceId,
+      fence: described.fence ?? 0,
+      since: handle.since,
+      attempts: described.attempts,
+      lastError: described.lastError,
+    };
+    void this.writeStatus(listenerId, handle);
+  }
+
+  /** Mirrors the newest state; a write in flight is followed by at most one more. */
+  private async writeStatus(listenerId: string, handle: Handle): Promise<void> {
+    if (handle.writing) return;
+    handle.writing = true;
+    try {
+      while (handle.statusToWrite) {
+        const status = handle.statusToWrite;
+        handle.statusToWrite = null;
+        // A refused (stale) write means a newer owner's status stands: nothing to do.
+        await this.deps.store.writeStatus(listenerId, status).catch(() => undefined);
+      }
+    } finally {
+      handle.writing = false;
+    }
+  }
+
+  private describe(listenerId: string, handle: Handle): ListenerSnapshot {
+    const { context } = handle.actor.getSnapshot();
+    return {
+      listenerId,
+      generation: handle.generation,
+      state: handle.state ?? 'start',
+      fence: context.fence,
+      attempts: context.attempts,
+      lastError: context.lastError,
+      since: handle.since,
+    };
+  }
+
+  private forget(listenerId: string, handle: Handle): void {
+    handle.link.close();
+    if (this.handles.get(listenerId) === handle) this.handles.delete(listenerId);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The runtime with a real redis-server and a real `ws` upstream on port 0, several runtimes in one
+ * test (each with its own Redis connection, as separate processes would have): the seed's test
+ * plan steps 1-5, crash takeover, step-down before the TTL, the connect timeout, stop, and
+ * desired state surviving the absence of a leader.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { CoordinationStore } from '../../src/store/types.js';
+import { faulty } from '../support/faulty-store.js';
+import { eventually, FAST, makeNode } from '../support/nodes.js';
+import { type RedisServer, randomPrefix, startRedisServer } from '../support/redis-server.js';
+import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
+
+let redis: RedisServer;
+let upstream: TestUpstream;
+let cli: Redis;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  upstream = await startTestUpstream({ intervalMs: 50 });
+  cli = new Redis(redis.url);
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  cli.disconnect();
+  await upstream.close();
+  await redis.stop();
+});
+
+/** A store on its own connection under `prefix`, closed after the test. */
+function storeFor(prefix: string): CoordinationStore {
+  const store = RedisStore.connect(redis.url, { prefix });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+async function startNode(id: string, prefix: string, store = storeFor(prefix), overrides = {}) {
+  const node = makeNode(id, store, upstream.url, overrides);
+  await node.start();
+  cleanups.push(() => node.crash());
+  return node;
+}
+
+const statusOf = async (prefix: string, id: string) => {
+  const raw = await cli.hget(`${prefix}:listener_status`, id);
+  return raw ? (JSON.parse(raw) as { state: string; owner: string; fence: number }) : null;
+};
+
+describe('runtime on Redis with a real upstream', () => {
+  it('seed plan 1-5: start test1, observe the keys, a second instance waits, stopping the first hands over', async () => {
+    const p = randomPrefix('seed');
+    const a = await startNode('instance-a', p);
+    await eventually('a leads', () => a.role() === 'leader');
+    // Step 2: the admin command writes desired state and hints (what POST /admin/command does).
+    const admin = storeFor(p);
+    await admin.setDesired('test1', 'token1');
+    await admin.publish({ type: 'desired', listenerId: 'test1' });
+    await eventually('test1 live on a', async () => (await statusOf(p, 'test1'))?.state === 'live');
+
+    // Step 3: the seed's redis-cli observations.
+    expect(await cli.get(`${p}:consumer_lock`)).toBe('instance-a');
+    expect(await cli.hgetall(`${p}:listener_owners`)).toEqual({ test1: 'instance-a' });
+    expect(await cli.exists(`${p}:instances:instance-a`)).toBe(1);
+    expect(upstream.connections('token1')).toBe(1);
+
+    // Step 4: a second instance waits.
+    const b = await startNode('instance-b', p);
+    await eventually(
+      'b registered',
+      async () => (await cli.exists(`${p}:instances:instance-b`)) === 1,
+    );
+    expect(b.role()).toBe('waiting');
+    expect(await cli.get(`${p}:consumer_lock`)).toBe('instance-a');
+
+    // Step 5: stop the first; the second acquires and takes over test1.
+    const fenceBefore = Number(await cli.hget(`${p}:listener_fences`, 'test1'));
+    await a.shutdown();
+    await eventually('b leads', () => b.role() === 'leader');
+    await eventually(
+      'test1 owned by b',
+      async () => (await cli.hget(`${p}:listener_owners`, 'test1')) === 'instance-b',
+    );
+    await eventually('test1 live on b', async () => {
+      const s = await statusOf(p, 'test1');
+      return s?.state === 'live' && s.owner === 'instance-b';
+    });
+    expect(await cli.get(`${p}:consumer_lock`)).toBe('instance-b');
+    expect(await cli.exists(`${p}:instances:instance-a`)).toBe(0);
+    expect(Number(await cli.hget(`${p}:listener_fences`, 'test1'))).toBeGreaterThan(fenceBefore);
+    await eventually(
+      'one upstream connection for token1',
+      () => upstream.connections('token1') === 1,
+    );
+  });
+
+  it('a leader that stops renewing (crash) is replaced after the TTL and its listeners taken over', async () => {
+    const p = randomPrefix('crash');
+    const admin = storeFor(p);
+    await admin.setDesired('c1', 'tok-c1');
+    await admin.setDesired('c2', 'tok-c2');
+    const a = await startNode('crash-a', p);
+    await eventually(
+      'a live on both',
+      async () =>
+        (await statusOf(p, 'c1'))?.state === 'live' && (await statusOf(p, 'c2'))?.state === 'live',
+    );
+    const b = await startNode('crash-b', p);
+    a.crash(); // no release, no unregister: the lock and the owners hash still name crash-a
+    expect(await cli.get(`${p}:consumer_lock`)).toBe('crash-a');
+    const crashedAt = Date.now();
+    await eventually('b leads', () => b.role() === 'leader', FAST.lockTtlMs + 3_000);
+    expect(Date.now() - crashedAt).toBeGreaterThanOrEqual(FAST.lockTtlMs - 400); // not before the TTL
+    await eventually('both live on b', async () => {
+      const [s1, s2] = [await statusOf(p, 'c1'), await statusOf(p, 'c2')];
+      return (
+        s1?.owner === 'crash-b' &&
+        s1.state === 'live' &&
+        s2?.owner === 'crash-b' &&
+        s2.state === 'live'
+      );
+    });
+    expect(await cli.hgetall(`${p}:listener_owners`)).toEqual({ c1: 'crash-b', c2: 'crash-b' });
+  });
+
+  it('a leader whose renewals fail steps down and closes every socket before the lock can expire', async () => {
+    const p = randomPrefix('stepdown');
+    const admin = storeFor(p);
+    await admin.setDesired('s1', 'tok-s1');
+    await admin.setDesired('s2', 'tok-s2');
+    const faults = faulty(storeFor(p));
+    const a = await startNode('sd-a', p, faults.store);
+    await eventually(
+      'live',
+      async () =>
+        (await statusOf(p, 's1'))?.state === 'live' && (await statusOf(p, 's2'))?.state === 'live',
+    );
+    expect(upstream.connections('tok-s1') + upstream.connections('tok-s2')).toBe(2);
+    faults.failAll(); // this instance is cut off from Redis; the lock lives on there until its TTL
+    await eventually(
+      'sockets closed',
+      () => upstream.connections('tok-s1') + upstream.connections('tok-s2') === 0,
+      5_000,
+      5,
+    );
+    // At that moment the lock had not expired yet: nobody else could have been leader.
+    const lockTtl = await cli.pttl(`${p}:consumer_lock`);
+    expect(await cli.get(`${p}:consumer_lock`)).toBe('sd-a');
+    expect(lockTtl).toBeGreaterThan(0);
+    expect(a.role()).toBe('waiting');
+    expect(faults.failures('renewLock')).toBeGreaterThan(0);
+  });
+
+  it('a hanging upstream handshake is abandoned at the connect timeout, then retried', async () => {
+    const p = randomPrefix('hang');
+    upstream.hang('tok-h');
+    cleanups.push(() => upstream.accept('tok-h'));
+    const admin = storeFor(p);
+    await admin.setDesired('h1', 'tok-h');
+    await startNode('hang-a', p);
+    const status = await eventually(
+      'connect timeout recorded',
+      async () => {
+        const raw = await cli.hget(`${p}:listener_status`, 'h1');
+        const s = raw ? (JSON.parse(raw) as { state: string; last_error: string | null }) : null;
+        return s?.last_error?.startsWith('CONNECT_TIMEOUT') ? s : null;
+      },
+      5_000,
+    );
+    expect(['backoff', 'connecting']).toContain(status.state);
+    // The abandoned sockets are closed, and it keeps retrying rather than hanging on one attempt.
+    await eventually('retried', () => upstream.upgrades('tok-h') >= 2, 5_000);
+    upstream.accept('tok-h');
+    await eventually(
+      'live once the upstream answers',
+      async () => (await statusOf(p, 'h1'))?.state === 'live',
+      5_000,
+    );
+  });
+
+  it('stop closes the socket and removes ownership', async () => {
+    const p = randomPrefix('stop');
+    const admin = storeFor(p);
+    await admin.setDesired('st1', 'tok-st1');
+    await startNode('stop-a', p);
+    await eventually('live', async () => (await statusOf(p, 'st1'))?.state === 'live');
+    expect(upstream.connections('tok-st1')).toBe(1);
+    await admin.removeDesired('st1');
+    await admin.publish({ type: 'desired', listenerId: 'st1' });
+    await eventually('socket closed', () => upstream.connections('tok-st1') === 0);
+    await eventually(
+      'ownership removed',
+      async () => (await cli.hexists(`${p}:listener_owners`, 'st1')) === 0,
+    );
+    await eventually('status stopped', async () => (await statusOf(p, 'st1'))?.state === 'stopped');
+  });
+
+  it('a listener started while no leader exists starts as soon as one does', async () => {
+    const p = randomPrefix('noleader');
+    const admin = storeFor(p);
+    await admin.setDesired('n1', 'tok-n1');
+    await admin.publish({ type: 'desired', listenerId: 'n1' }); // nobody listens: the hint is lost
+    const a = await startNode('nl-a', p);
+    await eventually('leader', () => a.role() === 'leader');
+    await eventually('n1 live', async () => (await statusOf(p, 'n1'))?.state === 'live');
+    expect(await cli.hget(`${p}:listener_owners`, 'n1')).toBe('nl-a');
+  });
+
+  it('restart reconnects with a new fence; tokens never appear in status or registry', async () => {
+    const p = randomPrefix('restart');
+    const admin = storeFor(p);
+    await admin.setDesired('r1', 'secret-token-r1');
+    await startNode('rs-a', p);
+    await eventually('live', async () => (await statusOf(p, 'r1'))?.state === 'live');
+    const first = (await statusOf(p, 'r1'))!.fence;
+    await admin.setDesired('r1');
+    await admin.publish({ type: 'desired', listenerId: 'r1' });
+    await eventually('live at a newer fence', async () => {
+      const s = await statusOf(p, 'r1');
+      return s?.state === 'live' && s.fence > first;
+    });
+    const dump = JSON.stringify([
+      await cli.hgetall(`${p}:listener_status`),
+      await cli.get(`${p}:instances:rs-a`),
+      await cli.hgetall(`${p}:listener_owners`),
+    ]);
+    expect(dump).not.toContain('secret-token-r1');
+  });
+});
