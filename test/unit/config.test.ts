@@ -50,7 +50,7 @@ describe('loadConfig defaults', () => {
       dedupWindowMs: 120000,
       eventsMaxlen: 1000000,
       maxBufferedMessages: 10000,
-      handoffConfirmMs: 5000,
+      handoffConfirmMs: 2000,
     });
   });
 

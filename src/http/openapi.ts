@@ -1,0 +1,252 @@
+/**
+ * The OpenAPI 3.1 description of Baton's HTTP API, written by hand next to the routes it
+ * describes. A unit test checks that every route the app serves is listed here.
+ */
+
+import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
+import { ERROR_STATUS } from './errors.js';
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => ({ description, content: json(ref('Error')) });
+
+const adminErrors = {
+  '401': error('UNAUTHORIZED: missing or wrong bearer token (ADMIN_TOKEN set)'),
+  '403': error('ADMIN_LOOPBACK_ONLY: ADMIN_TOKEN unset and the client is not on loopback'),
+  '503': error('STORE_UNAVAILABLE: the coordination store could not be reached'),
+};
+
+const adminGet = (summary: string, schema: object, extra: object = {}) => ({
+  get: {
+    summary,
+    security: [{ bearer: [] }],
+    responses: { '200': { description: 'OK', content: json(schema) }, ...adminErrors, ...extra },
+  },
+});
+
+const listenerId = {
+  type: 'string',
+  pattern: LISTENER_ID_PATTERN.source,
+  minLength: 1,
+  maxLength: 128,
+};
+
+const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' } },
+      },
+    },
+  },
+  Command: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['command', 'listener_id'],
+    properties: {
+      command: { enum: ['start', 'stop', 'restart'] },
+      listener_id: listenerId,
+      sxtToken: {
+        type: ['string', 'null'],
+        maxLength: MAX_TOKEN_LENGTH,
+        description:
+          'Required for start; optional for restart (kept when absent); ignored by stop.',
+      },
+    },
+  },
+  CommandAccepted: {
+    type: 'object',
+    required: ['accepted', 'command', 'listener_id', 'hinted'],
+    properties: {
+      accepted: { const: true },
+      command: { enum: ['start', 'stop', 'restart'] },
+      listener_id: listenerId,
+      generation: { type: 'integer', description: 'start/restart: the new desired generation' },
+      existed: { type: 'boolean', description: 'stop: whether the listener was desired' },
+      hinted: { type: 'boolean', description: 'false: hint not published, leader resyncs' },
+    },
+  },
+  Instances: {
+    type: 'object',
+    required: ['count', 'instances', 'lock_holder', 'epoch'],
+    properties: {
+      count: { type: 'integer' },
+      instances: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'ttl', 'ttl_ms', 'role'],
+          properties: {
+            id: { type: 'string' },
+            ttl: { type: 'integer', description: 'seconds left, rounded up' },
+            ttl_ms: { type: 'integer' },
+            role: { enum: ['waiting', 'leader', 'draining', 'released'] },
+            epoch: { type: 'integer' },
+            meta: { type: 'object' },
+            last_seen_ms_ago: { type: 'integer' },
+          },
+        },
+      },
+      lock_holder: { type: ['string', 'null'] },
+      lock_holder_alive: { type: 'boolean' },
+      lock_ttl_ms: { type: 'integer' },
+      epoch: { type: 'integer' },
+    },
+  },
+  Owners: {
+    type: 'object',
+    additionalProperties: {
+      type: 'object',
+      required: ['owner', 'owner_alive', 'fence'],
+      properties: {
+        owner: { type: 'string' },
+        owner_alive: { type: 'boolean' },
+        fence: { type: 'integer' },
+      },
+    },
+  },
+  Listener: {
+    type: 'object',
+    required: ['listener_id', 'desired', 'generation', 'owner', 'owner_alive', 'fence', 'status'],
+    properties: {
+      listener_id: listenerId,
+      desired: { type: 'boolean' },
+      generation: { type: ['integer', 'null'] },
+      owner: { type: ['string', 'null'] },
+      owner_alive: { type: 'boolean' },
+      fence: { type: 'integer' },
+      status: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            properties: {
+              state: { type: 'string' },
+              owner: { type: ['string', 'null'] },
+              fence: { type: 'integer' },
+              since: { type: 'integer', description: 'clock time in ms' },
+              attempts: { type: 'integer' },
+              last_error: { type: ['string', 'null'] },
+            },
+          },
+        ],
+      },
+    },
+  },
+  Listeners: {
+    type: 'object',
+    required: ['count', 'listeners'],
+    properties: {
+      count: { type: 'integer' },
+      listeners: { type: 'array', items: ref('Listener') },
+    },
+  },
+};
+
+/** Builds the OpenAPI document served at `/openapi.json`. */
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Baton admin API',
+      version: '1',
+      description:
+        '/admin/* needs `Authorization: Bearer $ADMIN_TOKEN` when ADMIN_TOKEN is set, else answers loopback clients only. Errors are always {"error":{"code","message"}}. Tokens never appear in an answer.',
+    },
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    paths: {
+      '/admin/command': {
+        post: {
+          summary: 'Write desired state for a listener (start/stop/restart), then hint the leader',
+          security: [{ bearer: [] }],
+          requestBody: { required: true, content: json(ref('Command')) },
+          responses: {
+            '202': {
+              description: 'Accepted: desired state written',
+              content: json(ref('CommandAccepted')),
+            },
+            '400': error(
+              'INVALID_JSON, INVALID_BODY, UNKNOWN_COMMAND, INVALID_LISTENER_ID, TOKEN_REQUIRED, INVALID_TOKEN',
+            ),
+            '409': error(
+              'LISTENER_NOT_DESIRED: restart without sxtToken of a listener that is not desired',
+            ),
+            '413': error('PAYLOAD_TOO_LARGE'),
+            '415': error('UNSUPPORTED_MEDIA_TYPE'),
+            ...adminErrors,
+          },
+        },
+      },
+      '/admin/instances': adminGet('Live instances, lock holder and epoch', ref('Instances')),
+      '/admin/owners': adminGet('Owned listeners with owner liveness and fence', ref('Owners')),
+      '/admin/listeners': adminGet(
+        'Desired and observed state of every known listener',
+        ref('Listeners'),
+      ),
+      '/admin/listeners/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: listenerId }],
+        ...adminGet('One listener', ref('Listener'), {
+          '400': error('INVALID_LISTENER_ID'),
+          '404': error('LISTENER_NOT_FOUND'),
+        }),
+      },
+      '/admin/machines': adminGet('Machine definitions (machine.toJSON()) by machine id', {
+        type: 'object',
+      }),
+      '/admin/actors': adminGet("Snapshots of this instance's live actors", { type: 'object' }),
+      '/admin/inspect': {
+        get: {
+          summary:
+            'Server-sent events: `hello`, then `inspection` records; `dropped` {dropped:n} when the client reads too slowly',
+          security: [{ bearer: [] }],
+          responses: {
+            '200': {
+              description: 'Event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...adminErrors,
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Liveness; never touches the store or sockets',
+          responses: { '200': { description: 'OK', content: json({ type: 'object' }) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: registered with a reachable store',
+          responses: {
+            '200': { description: 'Ready', content: json({ type: 'object' }) },
+            '503': error('NOT_READY'),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': {
+              description: 'Prometheus text',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/** Unauthenticated service routes: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`. */
+import { Hono } from 'hono';
+import type { ResolvedDeps } from '../app.js';
+import { ApiError } from '../errors.js';
+import { openApiDocument } from '../openapi.js';
+import { methodNotAllowed } from './method.js';
+
+/** The service router (mounted at /). `/healthz` never touches the store or any socket. */
+export function serviceRoutes(d: ResolvedDeps) {
+  const openapi = openApiDocument();
+  return new Hono()
+    .get('/healthz', (c) => c.json({ status: 'ok' }))
+    .get('/readyz', (c) => {
+      if (!d.view.isReady())
+        throw new ApiError('NOT_READY', 'not registered with a reachable store');
+      return c.json({ status: 'ready', instance_id: d.view.instanceId, role: d.view.role() });
+    })
+    .get('/metrics', async (c) => {
+      const text = await d.metrics.registry.metrics();
+      return c.body(text, 200, { 'Content-Type': d.metrics.registry.contentType });
+    })
+    .get('/openapi.json', (c) => c.json(openapi))
+    .all('/healthz', methodNotAllowed('GET'))
+    .all('/readyz', methodNotAllowed('GET'))
+    .all('/metrics', methodNotAllowed('GET'))
+    .all('/openapi.json', methodNotAllowed('GET'));
+}

@@ -1,0 +1,126 @@
+/**
+ * Prometheus metrics. Each `Metrics` owns its own registry (never prom-client's global one), so
+ * several runtimes in one process (tests, the simulator) don't clash. The runtime updates the typed
+ * fields; `GET /metrics` renders `registry`.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Metric names: part of the operator-facing contract (dashboards and alerts use them). */
+export const METRIC_NAMES = Object.freeze({
+  leader: 'baton_leader',
+  leaderEpoch: 'baton_leader_epoch',
+  lockRenewFailures: 'baton_lock_renew_failures_total',
+  listeners: 'baton_listeners',
+  connectAttempts: 'baton_connect_attempts_total',
+  connectDuration: 'baton_connect_duration_seconds',
+  handoffs: 'baton_handoffs_total',
+  handoffDuration: 'baton_handoff_duration_seconds',
+  messages: 'baton_messages_total',
+  reconcileRuns: 'baton_reconcile_runs_total',
+});
+
+/** Label values of `baton_messages_total{result}`. */
+export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id';
+
+/** The typed metrics the runtime updates, and the registry that renders them. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** 1 while this instance leads, else 0. */
+  readonly leader: Gauge;
+  /** The epoch this instance leads at (0 when not leader). */
+  readonly leaderEpoch: Gauge;
+  /** Lock renewals that failed (refused or errored). */
+  readonly lockRenewFailures: Counter;
+  /** Listeners by state, e.g. `{state="live"}`. */
+  readonly listeners: Gauge<'state'>;
+  /** Connect attempts by result (`ok`, `error`, `timeout`...). */
+  readonly connectAttempts: Counter<'result'>;
+  /** Time from connect start to open. */
+  readonly connectDuration: Histogram;
+  /** Handoffs by mode (`overlap`, `sequential`). */
+  readonly handoffs: Counter<'mode'>;
+  /** Duration of a handoff, from claim start to the old owner closing. */
+  readonly handoffDuration: Histogram;
+  /** Upstream messages by result: emitted | duplicate | stale | no_id. */
+  readonly messages: Counter<'result'>;
+  /** Reconcile passes run by the leader. */
+  readonly reconcileRuns: Counter;
+}
+
+/** Options of `createMetrics`. */
+export interface MetricsOptions {
+  /** Also collect Node process metrics (CPU, memory, event loop) into this registry. */
+  defaultMetrics?: boolean;
+  /** Labels added to every metric (e.g. `{ instance: 'a' }`). */
+  defaultLabels?: Record<string, string>;
+}
+
+/** Creates a fresh registry with every Baton metric registered on it. */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  const registers = [registry];
+  const metrics: Metrics = {
+    registry,
+    leader: new Gauge({
+      name: METRIC_NAMES.leader,
+      help: '1 while this instance holds the leader lock, else 0',
+      registers,
+    }),
+    leaderEpoch: new Gauge({
+      name: METRIC_NAMES.leaderEpoch,
+      help: 'Epoch this instance leads at (0 when not leader)',
+      registers,
+    }),
+    lockRenewFailures: new Counter({
+      name: METRIC_NAMES.lockRenewFailures,
+      help: 'Leader lock renewals that failed or were refused',
+      registers,
+    }),
+    listeners: new Gauge({
+      name: METRIC_NAMES.listeners,
+      help: 'Listeners run by this instance, by state',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    connectAttempts: new Counter({
+      name: METRIC_NAMES.connectAttempts,
+      help: 'Upstream connect attempts, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    connectDuration: new Histogram({
+      name: METRIC_NAMES.connectDuration,
+      help: 'Time from starting an upstream connect to the socket being open',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    handoffs: new Counter({
+      name: METRIC_NAMES.handoffs,
+      help: 'Listener handoffs between owners, by handoff mode',
+      labelNames: ['mode'] as const,
+      registers,
+    }),
+    handoffDuration: new Histogram({
+      name: METRIC_NAMES.handoffDuration,
+      help: 'Duration of a listener handoff',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    messages: new Counter({
+      name: METRIC_NAMES.messages,
+      help: 'Upstream messages processed, by result (emitted, duplicate, stale, no_id)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    reconcileRuns: new Counter({
+      name: METRIC_NAMES.reconcileRuns,
+      help: 'Reconcile passes (desired vs actual) run by the leader',
+      registers,
+    }),
+  };
+  metrics.leader.set(0);
+  metrics.leaderEpoch.set(0);
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'baton_' });
+  return Object.freeze(metrics);
+}

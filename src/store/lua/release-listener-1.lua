@@ -1,0 +1,18 @@
+--[[
+  Removes a listener's owner, only if the caller is that owner. The fence is kept: it never
+  decreases, so a later claim still outranks every write of this owner.
+
+  Input:
+    KEYS[1] owners key  (prefix:listener_owners)
+    ARGV[1] listener id
+    ARGV[2] caller's instance id
+
+  Output:
+    0    released
+    -1   NOT_HOLDER: the caller does not own the listener
+]]
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  return -1
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 0

@@ -1,0 +1,15 @@
+--[[
+  Removes a listener's desired state (its token). Its generation counter is kept, so a later
+  start continues the sequence and stays distinguishable from every earlier one.
+
+  Input:
+    KEYS[1] tokens key  (prefix:tokens)
+    ARGV[1] listener id
+
+  Output:
+    1    the listener was desired
+    0    it was not
+
+  Refusals: none.
+]]
+return redis.call('HDEL', KEYS[1], ARGV[1])

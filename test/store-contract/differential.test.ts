@@ -1,0 +1,259 @@
+/**
+ * Differential property test: random operation sequences run in lockstep on MemoryStore (the
+ * reference semantics) and RedisStore (a fresh prefix per sequence), every result compared.
+ * Nothing expires during a sequence (TTLs and the dedup window far exceed the test), so the only
+ * normalisation is TTLs (real time passes on Redis) and stream entry ids (ordinals instead).
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type {
+  CoordinationStore,
+  InstanceRole,
+  ListenerStatus,
+  StoreOptions,
+} from '../../src/store/types.js';
+import {
+  deleteKeys,
+  type RedisServer,
+  randomPrefix,
+  startRedisServer,
+} from '../support/redis-server.js';
+
+const RUNS = 250;
+/** Two TTLs far apart, so a refreshed TTL is told from a kept one; both outlive the test. */
+const TTLS = [600_000, 900_000] as const;
+/** How far below the reference a Redis TTL may be: real time elapsed within one sequence. */
+const TTL_SLACK = 30_000;
+const options: Partial<StoreOptions> = {
+  dedupWindowMs: 3_600_000,
+  dedupMaxEntries: 2, // small, so eviction order is exercised
+  eventsMaxLen: 100_000,
+};
+
+const instance = fc.constantFrom('a', 'b', 'c');
+/** Who acts on the lock or claims: mostly the holder, so that sequences get somewhere. */
+const leader = fc.constantFrom('@holder', '@holder', '@holder', '@holder', 'a', 'b', 'c');
+/** Who acts on a listener: mostly its owner. */
+const owner = fc.constantFrom('@owner', '@owner', '@owner', '@owner', 'a', 'b', 'c');
+// `__proto__` and `constructor` are valid listener ids that break naive object maps.
+const listener = fc.constantFrom('l1', '__proto__', 'constructor');
+const token = fc.constantFrom('tok-1', 'tok-2', '');
+// Emitted out of alphabetical order on purpose: dedup eviction must follow emission order.
+const msg = fc.constantFrom('m3', 'm2', 'm1', '');
+const role = fc.constantFrom<InstanceRole>('waiting', 'leader', 'draining', 'released');
+const ttl = fc.constantFrom(...TTLS);
+/** Offsets from the current epoch / fence: mostly right, sometimes stale or ahead. */
+const delta = fc.constantFrom(0, 0, 0, 0, 0, -1, 1);
+const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+
+const op = fc.oneof(
+  weighted(3, fc.record({ op: fc.constant('acquire' as const), who: instance, ttl })),
+  weighted(1, fc.record({ op: fc.constant('renew' as const), who: leader, delta, ttl })),
+  weighted(1, fc.record({ op: fc.constant('release' as const), who: leader, delta })),
+  weighted(1, fc.record({ op: fc.constant('readLock' as const) })),
+  weighted(1, fc.record({ op: fc.constant('register' as const), who: instance, role, ttl })),
+  weighted(1, fc.record({ op: fc.constant('heartbeat' as const), who: instance, role, ttl })),
+  weighted(1, fc.record({ op: fc.constant('unregister' as const), who: instance })),
+  weighted(1, fc.record({ op: fc.constant('listInstances' as const) })),
+  weighted(
+    3,
+    fc.record({ op: fc.constant('setDesired' as const), listener, token: fc.option(token) }),
+  ),
+  weighted(1, fc.record({ op: fc.constant('removeDesired' as const), listener })),
+  weighted(1, fc.record({ op: fc.constant('listDesired' as const) })),
+  weighted(1, fc.record({ op: fc.constant('readToken' as const), listener })),
+  weighted(
+    4,
+    fc.record({
+      op: fc.constant('claim' as const),
+      listener,
+      who: leader,
+      delta,
+      expected: fc.constantFrom(undefined, undefined, null, '@owner', '@owner', 'a', 'b'),
+    }),
+  ),
+  weighted(1, fc.record({ op: fc.constant('releaseListener' as const), listener, who: owner })),
+  weighted(1, fc.record({ op: fc.constant('readOwners' as const) })),
+  weighted(2, fc.record({ op: fc.constant('writeStatus' as const), listener, who: owner, delta })),
+  weighted(1, fc.record({ op: fc.constant('readStatuses' as const) })),
+  weighted(10, fc.record({ op: fc.constant('emit' as const), listener, who: owner, delta, msg })),
+  weighted(2, fc.record({ op: fc.constant('wasEmitted' as const), listener, msg })),
+  weighted(
+    2,
+    fc.record({
+      op: fc.constant('readEvents' as const),
+      after: fc.integer({ min: -1, max: 8 }),
+      limit: fc.integer({ min: 0, max: 4 }),
+    }),
+  ),
+);
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+/** A prologue for half the sequences: a leader that owns every listener, so emits get through. */
+const warmUp: Op[] = [
+  { op: 'acquire', who: 'a', ttl: TTLS[0] },
+  ...(['l1', '__proto__', 'constructor'] as const).flatMap((id): Op[] => [
+    { op: 'setDesired', listener: id, token: 'tok-1' },
+    { op: 'claim', listener: id, who: '@holder', delta: 0, expected: null },
+  ]),
+];
+
+/** One store and the stream ids it has handed out, in order (to translate to ordinals). */
+interface Side {
+  store: CoordinationStore;
+  eventIds: string[];
+}
+
+/** The same operation with every `@holder`/`@owner` replaced by the reference's current one. */
+type Resolved = Op & { epoch: number; fence: number };
+
+/** Applies one resolved operation to one store. */
+async function apply(side: Side, o: Resolved): Promise<unknown> {
+  const { epoch, fence } = o;
+  const s = side.store;
+  const ordinal = (id: string) => `#${side.eventIds.indexOf(id)}`;
+  switch (o.op) {
+    case 'acquire':
+      return s.acquireLock(o.who, o.ttl);
+    case 'renew':
+      return s.renewLock(o.who, epoch, o.ttl);
+    case 'release':
+      return s.releaseLock(o.who, epoch);
+    case 'readLock':
+      return s.readLock();
+    case 'register':
+      return s.registerInstance({ id: o.who, role: o.role, epoch, meta: { n: 1 } }, o.ttl);
+    case 'heartbeat':
+      return s.heartbeatInstance({ id: o.who, role: o.role }, o.ttl);
+    case 'unregister':
+      return s.unregisterInstance(o.who);
+    case 'listInstances':
+      return s.listInstances();
+    case 'setDesired':
+      return s.setDesired(o.listener, o.token ?? undefined);
+    case 'removeDesired':
+      return s.removeDesired(o.listener);
+    case 'listDesired':
+      return s.listDesired();
+    case 'readToken':
+      return s.readToken(o.listener);
+    case 'claim':
+      return s.claimListener(o.listener, o.who, epoch, o.expected);
+    case 'releaseListener':
+      return s.releaseListener(o.listener, o.who);
+    case 'readOwners':
+      return s.readOwners();
+    case 'writeStatus': {
+      const status: ListenerStatus = {
+        state: 'live',
+        owner: o.who,
+        fence,
+        since: 1_700_000_000_000 + fence,
+        attempts: fence,
+        lastError: fence % 2 === 0 ? null : 'boom',
+      };
+      return s.writeStatus(o.listener, status);
+    }
+    case 'readStatuses':
+      return [...(await s.readStatuses())];
+    case 'emit': {
+      const result = await s.emit(o.listener, o.who, fence, o.msg, `payload-${o.msg}`);
+      if (result.result !== 'emitted') return result;
+      side.eventIds.push(result.entryId);
+      return { ...result, entryId: ordinal(result.entryId) };
+    }
+    case 'wasEmitted':
+      return s.wasEmitted(o.listener, o.msg);
+    case 'readEvents': {
+      const after = o.after < 0 ? '0' : (side.eventIds[o.after] ?? '0');
+      const events = await s.readEvents(after, o.limit);
+      return events.map((e) => ({ ...e, id: ordinal(e.id) }));
+    }
+  }
+}
+
+/** Resolves `@holder`/`@owner` and the epoch/fence offsets from the reference store's state. */
+async function resolve(reference: CoordinationStore, o: Op): Promise<Resolved> {
+  const lock = await reference.readLock();
+  const listenerId = 'listener' in o ? o.listener : '';
+  const owned = (await reference.readOwners()).find((e) => e.listenerId === listenerId);
+  const pick = (who: string | null | undefined) =>
+    who === '@holder' ? (lock.holder ?? 'a') : who === '@owner' ? (owned?.owner ?? 'b') : who;
+  const d = 'delta' in o ? o.delta : 0;
+  const resolved = { ...o, epoch: lock.epoch + d, fence: (owned?.fence ?? 0) + d } as Resolved;
+  if ('who' in resolved) resolved.who = pick(resolved.who) as typeof resolved.who;
+  if ('expected' in resolved)
+    resolved.expected = pick(resolved.expected) as typeof resolved.expected;
+  return resolved;
+}
+
+/** Replaces Redis TTLs with the reference's after checking they are within the slack. */
+function alignTtls(actual: unknown, reference: unknown): unknown {
+  const align = (a: { ttl: number }, r: { ttl: number }) => {
+    if (r.ttl >= 0 && a.ttl <= r.ttl && a.ttl > r.ttl - TTL_SLACK) return { ...a, ttl: r.ttl };
+    return a;
+  };
+  if (Array.isArray(actual) && Array.isArray(reference) && actual.length === reference.length) {
+    return actual.map((a, i) =>
+      a && typeof a === 'object' && 'ttl' in a ? align(a, reference[i]) : a,
+    );
+  }
+  if (actual && typeof actual === 'object' && reference && typeof reference === 'object') {
+    if ('ttl' in actual && 'ttl' in reference)
+      return align(actual as { ttl: number }, reference as { ttl: number });
+  }
+  return actual;
+}
+
+describe('RedisStore matches MemoryStore on random operation sequences', () => {
+  let server: RedisServer;
+  const filePrefix = randomPrefix('diff');
+  let sequence = 0;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    if (server) await deleteKeys(server.url, filePrefix);
+    await server?.stop();
+  });
+
+  it(`agrees on every result (${RUNS} sequences)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(op, { maxLength: 80, size: 'max' }),
+        async (warm, ops) => {
+          sequence += 1;
+          const reference: Side = {
+            store: new MemoryStore(new ManualClock(), options),
+            eventIds: [],
+          };
+          const redis: Side = {
+            store: RedisStore.connect(server.url, {
+              ...options,
+              prefix: `${filePrefix}:${sequence}`,
+            }),
+            eventIds: [],
+          };
+          try {
+            for (const [step, o] of [...(warm ? warmUp : []), ...ops].entries()) {
+              const resolved = await resolve(reference.store, o);
+              const expected = await apply(reference, resolved);
+              const actual = await apply(redis, resolved);
+              const label = `step ${step}: ${JSON.stringify(resolved)}`;
+              expect(alignTtls(actual, expected), label).toEqual(expected);
+            }
+          } finally {
+            await redis.store.close();
+            await reference.store.close();
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
