@@ -73,13 +73,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const opts: pino.LoggerOptions = {
     level: options.level,
     base: options.instanceId === undefined ? {} : { instance_id: options.instanceId },
-    // Covers child bindings (which skip `formatters`) to depth 4; `formatters.log` below covers
-    // logged objects at any depth.
-    redact: {
-      paths: SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]),
-      censor: CENSOR,
-    },
     serializers: { err: serializeError, error: serializeError },
+    // Secret-named fields are censored at any depth by `sanitize`: here in logged objects (every
+    // line), below in child bindings (once per child). pino's `redact` did the same on every line
+    // a second time, at about 70% of the cost of a log line.
     formatters: {
       level: (label) => ({ level: label }),
       log: (obj) => sanitize(obj, 0, new WeakSet()) as Record<string, unknown>,
@@ -95,7 +92,14 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   if (clock) opts.timestamp = () => `,"time":${clock.now()}`;
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  const logger = options.destination ? pino(opts, options.destination) : pino(opts);
+  // Child bindings skip `formatters.log`: sanitize them on the way in. Children are created with
+  // Object.create(parent), so they (and their children) inherit this method.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings: pino.Bindings, childOptions?: object) {
+    return child.call(this, sanitize(bindings, 0, new WeakSet()) as pino.Bindings, childOptions);
+  } as Logger['child'];
+  return logger;
 }
 
 /** A logger that writes nothing (level `silent`). */

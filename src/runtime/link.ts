@@ -38,6 +38,8 @@ interface Pending {
   payload: string;
 }
 
+/** One shared abort reason: `abort()` without one builds a DOMException (a stack) per close. */
+const CLOSED = Object.freeze(new Error('listener link closed'));
 const EMIT_RETRY_MIN_MS = 50;
 const EMIT_RETRY_MAX_MS = 2_000;
 
@@ -50,6 +52,8 @@ export class ListenerLink {
   private sessionSeq = 0;
   /** Aborted on close, to cut short an emit retry wait of the closed session. */
   private closeController = new AbortController();
+  /** Wakes `whenBuffered`'s caller: on the next message, or on close. */
+  private bufferedWaiter: (() => void) | null = null;
 
   constructor(
     readonly listenerId: string,
@@ -103,15 +107,36 @@ export class ListenerLink {
     return this.pending.length;
   }
 
+  /**
+   * Resolves once a message is buffered, after `ms`, or when the link closes, whichever comes
+   * first (an overlap takeover waits for its first message instead of polling for it).
+   */
+  whenBuffered(ms: number): Promise<void> {
+    if (this.pending.length > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.deps.clock.cancel(timer);
+        if (this.bufferedWaiter === wake) this.bufferedWaiter = null;
+        resolve();
+      };
+      const timer = this.deps.clock.schedule(wake, ms);
+      this.bufferedWaiter?.(); // one waiter at a time: a previous one just returns early
+      this.bufferedWaiter = wake;
+    });
+  }
+
   /** Closes the session and forgets unemitted messages: whoever owns next re-reads the upstream. */
   close(): void {
     this.sessionSeq += 1;
-    this.closeController.abort();
-    this.closeController = new AbortController();
+    if (this.pumping) {
+      this.closeController.abort(CLOSED);
+      this.closeController = new AbortController();
+    }
     const session = this.session;
     this.session = null;
     this.pending = [];
     this.fence = null;
+    this.bufferedWaiter?.();
     session?.close();
   }
 
@@ -122,6 +147,7 @@ export class ListenerLink {
       this.deps.hooks.emitted(this.listenerId, 'dropped');
     }
     this.pending.push({ msgId, payload: text });
+    this.bufferedWaiter?.();
     if (this.fence !== null) void this.pump(this.sessionSeq);
   }
 

@@ -82,15 +82,17 @@ export class BatonRuntime implements InstanceView {
     const machine = instanceMachine.provide({
       actors: {
         acquireLock: fromPromise(async () => {
-          const sentAt = clock.now();
+          let sentAt = clock.now();
           const result = await store.acquireLock(this.instanceId, options.lockTtlMs);
+          if (options.plantedBugs?.leaseFromReply) sentAt = clock.now();
           return result.ok
             ? { ok: true as const, epoch: result.epoch, sentAt }
             : { ok: false as const };
         }),
         renewLock: fromPromise(async ({ input }: { input: { epoch: number } }) => {
-          const sentAt = clock.now();
+          let sentAt = clock.now();
           const result = await store.renewLock(this.instanceId, input.epoch, options.lockTtlMs);
+          if (options.plantedBugs?.leaseFromReply) sentAt = clock.now();
           return result.ok ? { renewed: true as const, sentAt } : { renewed: false as const };
         }),
         reconcile: fromCallback(({ input }: { input: { epoch: number } }) => {
@@ -98,7 +100,7 @@ export class BatonRuntime implements InstanceView {
           return () => this.leadership.end();
         }),
         stopListeners: fromPromise(async ({ input }: { input: { epoch: number | null } }) => {
-          this.pool.stopAll();
+          if (!options.plantedBugs?.keepListenersOnStepDown) this.pool.stopAll();
           // Best effort: free the lock for a successor now rather than at its TTL.
           if (input.epoch !== null)
             void store.releaseLock(this.instanceId, input.epoch).catch(() => undefined);
@@ -303,7 +305,10 @@ export class BatonRuntime implements InstanceView {
         this.leadership.trigger();
         break;
       case 'claimed':
-        if (hint.owner !== this.instanceId) void this.checkOwnership();
+        // Only worth a read of every owner when we run one of the listeners it names.
+        if (hint.owner !== this.instanceId && hint.listenerIds.some((id) => this.pool.has(id))) {
+          void this.checkOwnership();
+        }
         break;
     }
   }
@@ -365,13 +370,21 @@ export class BatonRuntime implements InstanceView {
   /** Rolling deploy, old side: announce draining, free the lock, wait until successors claimed. */
   private async drain(epoch: number, signal: AbortSignal): Promise<void> {
     const { store, clock, logger } = this.deps;
-    await this.heartbeat(); // role 'draining' is visible before the successor can lead
+    // XState starts this actor before subscribers see the `draining` snapshot, so `currentRole`
+    // still says leader here: set it, so the registry says draining before the successor can
+    // lead (and a successor takes over make-before-break, not as a failover).
+    this.currentRole = 'draining';
+    this.deps.metrics?.leader.set(0);
+    await this.heartbeat();
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
     while (!signal.aborted && this.pool.size() > 0) {
       const others = await store.listInstances().catch(() => null);
-      if (others && !others.some((i) => i.id !== this.instanceId && i.role !== 'released')) {
+      // A successor is an instance that may still lead: not one that is leaving too.
+      const successor = (i: InstanceInfo) =>
+        i.id !== this.instanceId && i.role !== 'released' && i.role !== 'draining';
+      if (others && !others.some(successor)) {
         logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
         return;
       }

@@ -5,11 +5,13 @@
  * Semantics, per token:
  * - Generation starts when the first connection for the token is accepted, runs while at least
  *   one connection of the token is open, pauses when the last one closes and resumes (same
- *   sequence, no gap in numbering) when a new one arrives.
+ *   sequence, no gap in numbering) when a new one arrives. With `continuous`, it never pauses:
+ *   ids generated while nobody is connected are generated all the same, and received by nobody.
  * - Every tick generates `perTick` messages `{"id":"<token>-<seq>","seq":n,"at":ms,"text":...}`
  *   (seq from 1) and BROADCASTS each one to every open connection of the token, so two owners
  *   connected during an overlap handoff both see it.
- * - `generated(token)` lists every id sent to at least one open connection, in order: the truth
+ * - `generated(token)` lists every id sent to at least one open connection (with `continuous`:
+ *   every id generated, received or not), in order: the truth
  *   to compare the events stream with. A message in flight on a connection that dies abruptly
  *   (`drop`) may still be lost by the receiver; a test that drops connections must allow for it.
  * - Modes (`accept`, `refuse(status)`, `hang`) apply to new upgrade attempts, per token or
@@ -34,6 +36,12 @@ export interface TestUpstreamOptions {
   perTick?: number;
   /** Extra characters of filler in each message, for benchmarks (default 0). */
   payloadBytes?: number;
+  /**
+   * A live feed that never pauses (default false): once a token's first connection arrived, its
+   * sequence keeps advancing even while no connection is open, and those ids count as generated
+   * (sent to nobody). Then a handoff's downtime shows up as missing ids, as it would on a real feed.
+   */
+  continuous?: boolean;
   clock?: Clock;
 }
 
@@ -107,7 +115,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
   const tick = (token: string, s: TokenState) => {
     s.timer = undefined;
     const open = [...s.conns].filter((c) => c.readyState === WebSocket.OPEN);
-    if (open.length === 0) return;
+    if (open.length === 0 && !options.continuous) return;
     for (let i = 0; i < perTick; i++) {
       s.seq += 1;
       const id = `${token}-${s.seq}`;
@@ -129,7 +137,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       s.conns.delete(ws);
-      if (s.conns.size === 0 && s.timer !== undefined) {
+      if (s.conns.size === 0 && s.timer !== undefined && !options.continuous) {
         clock.cancel(s.timer);
         s.timer = undefined;
       }

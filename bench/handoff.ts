@@ -1,0 +1,452 @@
+/**
+ * Rolling-deploy handoff benchmark with REAL processes: N listeners on a loopback feed that never
+ * pauses (a live feed keeps producing while nobody listens), a leader process, a successor
+ * process, SIGTERM to the leader, repeated K times (A -> B -> C ...). For each mode it prints the
+ * time from SIGTERM until every listener is live on the successor (p50/p95/max over the deploys),
+ * messages lost and duplicated (events stream vs the feed's truth), and each listener's longest
+ * silence in the stream; then crash failover (kill -9 -> all live). Beside it, measured in the same
+ * run on the same Redis and feed, the seed's design (bench/seed-node.ts: the old instance stops
+ * and releases; the successor polls the lock every 5 s and reconnects listeners one by one).
+ *
+ *   npm run bench:handoff -- [--listeners 1000] [--mode overlap|sequential|both] [--deploys 3]
+ *     [--rate 5] [--crashes 3] [--crash-ttl-ms 5000] [--skip-baseline] [--skip-crash]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../src/store/redis-store.js';
+import { BatonProcess, killAllProcesses } from '../test/support/process.js';
+import { randomPrefix, startRedisServer } from '../test/support/redis-server.js';
+import {
+  type Audited,
+  auditStream,
+  groupByListener,
+  readStream,
+  summarize,
+} from '../test/support/stream-audit.js';
+import { startTestUpstream, type TestUpstream } from '../test/support/test-upstream.js';
+
+const { values } = parseArgs({
+  options: {
+    listeners: { type: 'string', default: '1000' },
+    mode: { type: 'string', default: 'both' },
+    deploys: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '5' },
+    crashes: { type: 'string', default: '3' },
+    'crash-ttl-ms': { type: 'string', default: '5000' },
+    'seed-retry-ms': { type: 'string', default: '5000' },
+    'skip-baseline': { type: 'boolean', default: false },
+    'skip-crash': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.listeners);
+const DEPLOYS = Number(values.deploys);
+const RATE = Number(values.rate);
+const CRASHES = Number(values.crashes);
+const CRASH_TTL = Number(values['crash-ttl-ms']);
+const SEED_RETRY = Number(values['seed-retry-ms']);
+const MODES = values.mode === 'both' ? ['overlap', 'sequential'] : [String(values.mode)];
+for (const m of MODES)
+  if (m !== 'overlap' && m !== 'sequential') throw new Error(`bad --mode ${m}`);
+
+/** Baton under the contract defaults (LOCK_TTL 30 s, LOCK_RETRY 5 s, RESYNC 5 s...). */
+const BATON_ENV = { LOG_LEVEL: 'info' };
+/** Crash runs: a shorter lock TTL for both systems, same ratios as the defaults; retry stays 5 s. */
+const BATON_CRASH_ENV = {
+  ...BATON_ENV,
+  LOCK_TTL_MS: String(CRASH_TTL),
+  LOCK_RENEW_MS: String(Math.round(CRASH_TTL * 0.3)),
+  RENEW_DEADLINE_MS: String(Math.round(CRASH_TTL * 0.7)),
+  INSTANCE_TTL_MS: String(CRASH_TTL * 2),
+};
+const SEED_ENV = { SEED_RETRY_MS: String(SEED_RETRY) };
+const SEED_CRASH_ENV = {
+  ...SEED_ENV,
+  SEED_LOCK_TTL_MS: String(CRASH_TTL),
+  SEED_RENEW_MS: String(Math.round(CRASH_TTL / 2)),
+  SEED_INSTANCE_TTL_MS: String(CRASH_TTL * 2),
+};
+
+interface Ctx {
+  redisUrl: string;
+  upstream: TestUpstream;
+  cli: Redis;
+}
+
+interface Run {
+  /** Per deploy: SIGTERM (or kill) -> every listener live on the successor. */
+  allLive: number[];
+  /** Per deploy: median listener's SIGTERM -> live. */
+  medianLive: number[];
+  /** Crash runs: lock expiry -> every listener live. */
+  afterExpiry: number[];
+  lost: number;
+  duplicated: number;
+  window: number;
+  /** Longest silence in the stream per listener (ms), over the deploys. */
+  silence: number[];
+  /** Per deploy: CPU ms the successor used from SIGTERM (or kill) to all live. */
+  successorCpu: number[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+/** CPU time (user + system, ms) a process has used so far, from /proc (NaN where there is none). */
+const cpuMs = (pid: number) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+};
+const loadavg = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+};
+
+type Kind = 'baton' | 'seed';
+
+function spawn(ctx: Ctx, kind: Kind, id: string, prefix: string, env: Record<string, string>) {
+  return BatonProcess.start({
+    id,
+    prefix,
+    redisUrl: ctx.redisUrl,
+    upstreamUrl: ctx.upstream.url,
+    baseEnv: {},
+    env,
+    startTimeoutMs: 60_000,
+    ...(kind === 'seed' ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' } : {}),
+  });
+}
+
+/** Resolves with each listener's `listener.live` time on `proc` at or after `since`. */
+async function liveTimes(proc: BatonProcess, list: Audited[], since: number, timeoutMs: number) {
+  const wanted = new Set(list.map((l) => l.listenerId));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const times = new Map<string, number>();
+    for (const l of proc.logs) {
+      if (l.event !== 'listener.live' || typeof l.listener_id !== 'string') continue;
+      const t = Number(l.time);
+      if (t >= since && wanted.has(l.listener_id) && !times.has(l.listener_id)) {
+        times.set(l.listener_id, t);
+      }
+    }
+    if (times.size === wanted.size) return [...times.values()];
+    if (Date.now() > deadline || !proc.alive) {
+      throw new Error(
+        `${proc.id}: ${times.size}/${wanted.size} live after ${timeoutMs} ms\n${proc.tail()}`,
+      );
+    }
+    await sleep(20);
+  }
+}
+
+/** Longest gap between consecutive stream entries per listener, after `since` (ms). */
+async function silences(ctx: Ctx, prefix: string, since: number): Promise<number[]> {
+  const grouped = groupByListener(await readStream(ctx.cli, prefix));
+  const out: number[] = [];
+  for (const entries of grouped.values()) {
+    let prev: number | null = null;
+    let worst = 0;
+    for (const e of entries) {
+      const t = Number(e.id.split('-')[0]);
+      if (t < since) continue;
+      if (prev !== null) worst = Math.max(worst, t - prev);
+      prev = t;
+    }
+    out.push(worst);
+  }
+  return out;
+}
+
+/**
+ * One chain of K leader changes: the first process runs every listener, then each next process
+ * replaces the current one by `how` (SIGTERM = rolling deploy, SIGKILL = crash).
+ */
+async function chain(
+  ctx: Ctx,
+  kind: Kind,
+  label: string,
+  env: Record<string, string>,
+  how: 'SIGTERM' | 'SIGKILL',
+  count: number,
+): Promise<Run> {
+  const prefix = randomPrefix(`bench-${label}`);
+  const list: Audited[] = Array.from({ length: N }, (_, i) => ({
+    listenerId: `l${String(i).padStart(4, '0')}`,
+    token: `${label}-${i}`,
+  }));
+  let current = await spawn(ctx, kind, `${label}-0`, prefix, env);
+  if (kind === 'baton') {
+    await current.waitFor((l) => l.event === 'lock.acquired', 30_000, 'lock.acquired');
+  }
+  const store = RedisStore.connect(ctx.redisUrl, { prefix });
+  for (let i = 0; i < list.length; i += 200) {
+    await Promise.all(list.slice(i, i + 200).map((l) => store.setDesired(l.listenerId, l.token)));
+  }
+  await store.publish({ type: 'desired', listenerId: list[0]!.listenerId });
+  await store.close();
+  await liveTimes(current, list, 0, 180_000);
+  progress(`${label}: ${N} listeners live on ${current.id}`);
+  await sleep(1_000);
+  const run: Run = {
+    allLive: [],
+    medianLive: [],
+    afterExpiry: [],
+    lost: 0,
+    duplicated: 0,
+    window: 0,
+    silence: [],
+    successorCpu: [],
+  };
+  const firstSwitch = Date.now();
+  for (let k = 1; k <= count; k++) {
+    const next = await spawn(ctx, kind, `${label}-${k}`, prefix, env);
+    // A random moment relative to the successor's polling phase (the seed polls every 5 s).
+    await sleep(1_000 + Math.random() * SEED_RETRY);
+    const pttl = await ctx.cli.pttl(`${prefix}:consumer_lock`);
+    const cpu0 = cpuMs(next.pid);
+    const t0 = Date.now();
+    current.signal(how);
+    const times = await liveTimes(next, list, t0, 180_000);
+    run.successorCpu.push(cpuMs(next.pid) - cpu0);
+    const last = Math.max(...times);
+    run.allLive.push(last - t0);
+    run.medianLive.push(pct(times, 50) - t0);
+    if (how === 'SIGKILL') run.afterExpiry.push(last - (t0 + Math.max(0, pttl)));
+    const exit = await current.waitExit(60_000);
+    progress(
+      `${label}: ${current.id} -> ${next.id}: all live after ${last - t0} ms` +
+        (how === 'SIGKILL' ? ` (lock had ${pttl} ms left)` : '') +
+        `, old exited ${exit.signal ?? exit.code} after ${exit.at - t0} ms; successor used ` +
+        `${run.successorCpu.at(-1)} ms CPU; load ${loadavg()}`,
+    );
+    current = next;
+    await sleep(1_000);
+  }
+  const audits = await auditStream(ctx.cli, prefix, ctx.upstream, list, 30_000);
+  const sum = summarize(audits);
+  run.lost = sum.missing;
+  run.duplicated = sum.duplicates;
+  run.window = sum.window;
+  run.silence = await silences(ctx, prefix, firstSwitch);
+  if (sum.silent.length) progress(`${label}: ${sum.silent.length} listeners emitted nothing`);
+  current.kill();
+  await current.waitExit(10_000);
+  await ctx.cli.del(`${prefix}:events`); // keep Redis small for the next chain
+  return run;
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? String(Math.round(n)) : '-';
+}
+
+function row(cells: (string | number)[], widths: number[]): string {
+  return cells
+    .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!)))
+    .join(' | ');
+}
+
+async function main() {
+  const started = Date.now();
+  const loadAtStart = loadavg();
+  const redis = await startRedisServer({ local: true });
+  const upstream = await startTestUpstream({
+    intervalMs: Math.max(1, Math.round(1000 / RATE)),
+    continuous: true,
+  });
+  const cli = new Redis(redis.url);
+  const ctx: Ctx = { redisUrl: redis.url, upstream, cli };
+  const results: { name: string; run: Run }[] = [];
+  const crashes: { name: string; run: Run }[] = [];
+  try {
+    for (const mode of MODES) {
+      const run = await chain(
+        ctx,
+        'baton',
+        `baton-${mode}`,
+        { ...BATON_ENV, HANDOFF_MODE: mode },
+        'SIGTERM',
+        DEPLOYS,
+      );
+      results.push({ name: `Baton ${mode}`, run });
+    }
+    if (!values['skip-baseline']) {
+      results.push({
+        name: 'seed baseline',
+        run: await chain(ctx, 'seed', 'seed', SEED_ENV, 'SIGTERM', DEPLOYS),
+      });
+    }
+    if (!values['skip-crash']) {
+      crashes.push({
+        name: 'Baton',
+        run: await chain(ctx, 'baton', 'baton-crash', BATON_CRASH_ENV, 'SIGKILL', CRASHES),
+      });
+      if (!values['skip-baseline']) {
+        crashes.push({
+          name: 'seed baseline',
+          run: await chain(ctx, 'seed', 'seed-crash', SEED_CRASH_ENV, 'SIGKILL', CRASHES),
+        });
+      }
+    }
+  } finally {
+    await killAllProcesses();
+    cli.disconnect();
+    await upstream.close();
+    await redis.stop();
+  }
+
+  const out: string[] = [];
+  const ratio = (b: number, x: number) =>
+    x > 0 && Number.isFinite(b) ? `${(b / x).toFixed(1)}x` : '-';
+  const max = (xs: number[]) => Math.max(...xs);
+  out.push('');
+  out.push(
+    `Handoff benchmark: ${N} listeners x ${RATE} msg/s each (continuous loopback feed), real ` +
+      `processes, one redis-server; node ${process.version}; load average ${loadAtStart} at start, ` +
+      `${loadavg()} at end`,
+  );
+  out.push('');
+  out.push(
+    `Rolling deploy (${DEPLOYS} deploys each): SIGTERM to the leader -> every listener live on the successor`,
+  );
+  const w = [22, 7, 7, 7, 9, 7, 6, 8, 13, 10];
+  out.push(
+    row(
+      [
+        'ms',
+        'p50',
+        'p95',
+        'max',
+        'median l.',
+        'lost',
+        'dup',
+        'window',
+        'silence p50/max',
+        'succ. CPU',
+      ],
+      w,
+    ),
+  );
+  out.push('-'.repeat(w.reduce((a, b) => a + b + 3, 0)));
+  for (const { name, run } of results) {
+    out.push(
+      row(
+        [
+          name,
+          fmt(pct(run.allLive, 50)),
+          fmt(pct(run.allLive, 95)),
+          fmt(max(run.allLive)),
+          fmt(pct(run.medianLive, 50)),
+          run.lost,
+          run.duplicated,
+          run.window,
+          `${fmt(pct(run.silence, 50))}/${fmt(max(run.silence))}`,
+          fmt(pct(run.successorCpu, 50)),
+        ],
+        w,
+      ),
+    );
+  }
+  const base = results.find((r) => r.name === 'seed baseline')?.run;
+  if (base) {
+    for (const { name, run } of results.filter((r) => r.name !== 'seed baseline')) {
+      out.push(
+        row(
+          [
+            `baseline / ${name.replace('Baton ', '')}`,
+            ratio(pct(base.allLive, 50), pct(run.allLive, 50)),
+            ratio(pct(base.allLive, 95), pct(run.allLive, 95)),
+            ratio(max(base.allLive), max(run.allLive)),
+            ratio(pct(base.medianLive, 50), pct(run.medianLive, 50)),
+            run.lost === 0 ? (base.lost === 0 ? '=' : 'inf') : ratio(base.lost, run.lost),
+            '',
+            '',
+            `${ratio(pct(base.silence, 50), pct(run.silence, 50))}/${ratio(max(base.silence), max(run.silence))}`,
+            ratio(pct(base.successorCpu, 50), pct(run.successorCpu, 50)),
+          ],
+          w,
+        ),
+      );
+    }
+  }
+  if (crashes.length) {
+    out.push('');
+    out.push(
+      `Crash failover (${CRASHES} crashes each): kill -9 of the leader -> every listener live on ` +
+        `the successor; LOCK_TTL ${CRASH_TTL} ms and lock retry ${SEED_RETRY} ms for both`,
+    );
+    const cw = [22, 7, 7, 7, 16, 7, 6, 10];
+    out.push(row(['ms', 'p50', 'p95', 'max', 'after expiry p50', 'lost', 'dup', 'succ. CPU'], cw));
+    out.push('-'.repeat(cw.reduce((a, b) => a + b + 3, 0)));
+    for (const { name, run } of crashes) {
+      out.push(
+        row(
+          [
+            name,
+            fmt(pct(run.allLive, 50)),
+            fmt(pct(run.allLive, 95)),
+            fmt(max(run.allLive)),
+            fmt(pct(run.afterExpiry, 50)),
+            run.lost,
+            run.duplicated,
+            fmt(pct(run.successorCpu, 50)),
+          ],
+          cw,
+        ),
+      );
+    }
+    const [b, seed] = crashes;
+    if (b && seed) {
+      out.push(
+        row(
+          [
+            'baseline / Baton',
+            ratio(pct(seed.run.allLive, 50), pct(b.run.allLive, 50)),
+            ratio(pct(seed.run.allLive, 95), pct(b.run.allLive, 95)),
+            ratio(max(seed.run.allLive), max(b.run.allLive)),
+            ratio(pct(seed.run.afterExpiry, 50), pct(b.run.afterExpiry, 50)),
+            ratio(seed.run.lost, b.run.lost),
+            '',
+            ratio(pct(seed.run.successorCpu, 50), pct(b.run.successorCpu, 50)),
+          ],
+          cw,
+        ),
+      );
+    }
+  }
+  out.push('');
+  for (const line of [
+    'p50/p95/max: over the deploys, of SIGTERM (kill) -> the last listener live on the successor;',
+    "median l.: the median listener's SIGTERM -> live (p50 over deploys); lost/dup: ids missing /",
+    "repeated in each listener's window (its first emitted id .. the last id generated at the",
+    'audit), summed over listeners and deploys; window: ids audited; silence: the longest gap',
+    `between two stream entries of one listener (normal gap ${Math.round(1000 / RATE)} ms); succ. CPU: CPU ms the`,
+    'successor process used from SIGTERM to all live (p50). Baton runs with the contract defaults',
+    '(HANDOFF_MODE as shown); the seed baseline (bench/seed-node.ts) polls the lock every 5 s and',
+    'connects listeners one at a time; each deploy happens at a random moment of its poll cycle.',
+    `Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+  ])
+    out.push(line);
+  console.log(out.join('\n'));
+}
+
+process.once('SIGINT', () => {
+  void killAllProcesses().then(() => process.exit(130));
+});
+
+main().catch(async (err) => {
+  console.error(err);
+  await killAllProcesses();
+  process.exit(1);
+});
