@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // One project per folder of test/. Slow projects (real processes, real Redis) get longer timeouts;
-// nothing here loosens an assertion.
+// nothing here loosens an assertion. The fast projects run together first; then the end-to-end
+// processes run alone (their timings must not share the 2 cores with other suites); then the
+// simulator.
 export default defineConfig({
   test: {
     projects: [
@@ -29,6 +31,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -36,6 +39,7 @@ export default defineConfig({
           name: 'sim',
           include: ['test/sim/**/*.test.ts'],
           testTimeout: 300_000,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -234,6 +234,10 @@ export class ListenerPool {
     if (!result.ok && result.code === 'OWNER_CHANGED' && input.expectedOwner !== instanceId) {
       // Our own earlier claim may have been applied with its reply lost: then we are the owner.
       result = await store.claimListener(input.listenerId, instanceId, epoch, instanceId);
+      if (!result.ok && result.code === 'OWNER_CHANGED' && input.expectedOwner !== null) {
+        // Or the previous owner gave it back meanwhile (a drain that timed out): nobody owns it.
+        result = await store.claimListener(input.listenerId, instanceId, epoch, null);
+      }
     }
     if (result.ok) this.deps.hooks.claimed(input.listenerId, result.fence);
     return result;
