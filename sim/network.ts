@@ -1,0 +1,287 @@
+/**
+ * The simulated network between each process and the one shared store. Every call is a request
+ * that crosses the process's link (latency per call, FIFO like one TCP connection), is applied to
+ * the store when it arrives, and a reply that crosses back. Faults per link: one-way or two-way
+ * partitions, clogging (long delays), and loss, including the nasty kind where the operation was
+ * applied and only the reply is lost. A call with no reply fails at the client's command timeout,
+ * as ioredis' commandTimeout does. Pub/Sub hints fan out over the same links with their own
+ * latency and loss.
+ */
+import type { Clock } from '../src/clock.js';
+import type { Rng } from '../src/rng.js';
+import type { CoordinationStore, Hint } from '../src/store/types.js';
+import type { Counters } from './counters.js';
+import { chance, exponential, uniform } from './draw.js';
+import type { Kernel, Proc } from './kernel.js';
+
+/** Everything a caller can ask of the store (the calls that cross the network). */
+export type StoreOp = Exclude<keyof CoordinationStore, 'subscribe' | 'close'>;
+
+/** Sees every operation the store applied, in the order it applied them. */
+export type OpObserver = (
+  caller: string,
+  op: string,
+  args: readonly unknown[],
+  res: unknown,
+) => void;
+
+interface Leg {
+  partitioned: boolean;
+  /** Extra delay per message while clogged (ms). */
+  clogMs: number;
+  /** Probability a message on this leg is lost. */
+  loss: number;
+  /** Arrival time of the last message on this leg (FIFO). */
+  last: number;
+}
+
+/** One process's connection to the store. */
+export interface Link {
+  readonly proc: Proc;
+  /** Median one-way latency of this link (ms). */
+  readonly baseMs: number;
+  readonly up: Leg;
+  readonly down: Leg;
+  /** The Pub/Sub connection's arrival order. */
+  hintLast: number;
+}
+
+/** What a network failure looks like to the caller. */
+export class NetworkError extends Error {
+  constructor(readonly code: 'ETIMEDOUT' | 'ECONNRESET') {
+    super(`simulated network error: ${code}`);
+    this.name = 'NetworkError';
+  }
+}
+
+export interface NetworkOptions {
+  commandTimeoutMs: number;
+  /** Called when a process sends a request (faults use it to pause right after a send). */
+  onSend?: (proc: Proc, op: StoreOp) => void;
+}
+
+export class SimNetwork {
+  private readonly links = new Map<string, Link>();
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly rng: Rng,
+    private readonly store: CoordinationStore,
+    private readonly observe: OpObserver,
+    private readonly counters: Counters,
+    private readonly options: NetworkOptions,
+  ) {}
+
+  /** The process's link, created on first use with its own base latency. */
+  link(proc: Proc): Link {
+    let link = this.links.get(proc.id);
+    if (!link) {
+      const leg = (): Leg => ({ partitioned: false, clogMs: 0, loss: 0, last: 0 });
+      link = { proc, baseMs: uniform(this.rng, 0.2, 3), up: leg(), down: leg(), hintLast: 0 };
+      this.links.set(proc.id, link);
+    }
+    return link;
+  }
+
+  /** A CoordinationStore for `proc`: every call crosses its link. */
+  client(proc: Proc, clock: Clock): CoordinationStore {
+    return new NetStore(this, proc, clock);
+  }
+
+  /** Applies one operation at the store (network callers and the admin API alike). */
+  async apply(caller: string, op: StoreOp, args: readonly unknown[]): Promise<unknown> {
+    const fn = this.store[op] as (...a: unknown[]) => Promise<unknown>;
+    const result = await fn.apply(this.store, args as unknown[]);
+    this.observe(caller, op, args, result);
+    return result;
+  }
+
+  /**
+   * One call from `proc`: request leg, apply, reply leg, or a network error at the timeout.
+   * `op` null is a bare round trip (SUBSCRIBE): it crosses the link and applies nothing.
+   */
+  call(proc: Proc, clock: Clock, op: StoreOp | null, args: unknown[]): Promise<unknown> {
+    // A dead process sends nothing. A fresh promise each time: continuations chained on a shared
+    // never-settling one would keep every dead runtime reachable (a leak across seeds).
+    if (proc.state === 'dead') return new Promise(() => undefined);
+    const link = this.link(proc);
+    if (op) this.options.onSend?.(proc, op);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (code: 'ETIMEDOUT' | 'ECONNRESET') => {
+        if (settled) return;
+        settled = true;
+        reject(new NetworkError(code));
+      };
+      const timeout = clock.schedule(() => fail('ETIMEDOUT'), this.options.commandTimeoutMs);
+      const arrive = this.arrival(link, link.up);
+      if (arrive === null) {
+        this.counters.inc(`net.request-lost.${link.up.partitioned ? 'partition' : 'loss'}`);
+        return;
+      }
+      this.kernel.at(arrive, null, 'net.request', () => {
+        const applied = op ? this.apply(proc.id, op, args) : Promise.resolve(undefined);
+        void applied.then((result) => {
+          if (settled) this.counters.inc(`net.applied-after-client-timeout.${op ?? 'subscribe'}`);
+          const back = this.arrival(link, link.down);
+          if (back === null) {
+            this.counters.inc(`net.reply-lost-after-apply.${op ?? 'subscribe'}`);
+            if (op === 'claimListener' && (result as { ok: boolean }).ok) {
+              this.counters.inc('state.lost-reply-after-applied-claim');
+            }
+            // Half the time the connection resets (fast error), else the client times out.
+            if (chance(this.rng, 0.5)) {
+              this.kernel.after(link.baseMs * 2, proc, 'net.reset', () => {
+                clock.cancel(timeout);
+                fail('ECONNRESET');
+              });
+            }
+            return;
+          }
+          this.kernel.at(back, proc, 'net.reply', () => {
+            if (settled) return;
+            settled = true;
+            clock.cancel(timeout);
+            resolve(result);
+          });
+        });
+      });
+    });
+  }
+
+  /** Subscribes `proc` to hints; each hint crosses its link (or is lost) on the way to it. */
+  async subscribe(proc: Proc, clock: Clock, onHint: (hint: Hint) => void) {
+    await this.call(proc, clock, null, []); // the SUBSCRIBE round trip
+    let active = true;
+    const link = this.link(proc);
+    const unsubscribe = await this.store.subscribe((hint) => {
+      if (!active) return;
+      if (proc.state === 'dead') {
+        active = false;
+        void unsubscribe();
+        return;
+      }
+      const at = this.arrival(link, link.down, 'hint');
+      if (at === null) {
+        this.counters.inc('net.hint-lost');
+        return;
+      }
+      this.kernel.at(at, proc, 'net.hint', () => {
+        if (active) onHint(hint);
+      });
+    });
+    return async () => {
+      active = false;
+      await unsubscribe();
+    };
+  }
+
+  /** Global arrival time of a message sent now on `leg`, or null if it is lost. */
+  private arrival(link: Link, leg: Leg, channel: 'rpc' | 'hint' = 'rpc'): number | null {
+    if (leg.partitioned || (leg.loss > 0 && chance(this.rng, leg.loss))) return null;
+    let delay = link.baseMs + exponential(this.rng, link.baseMs / 2);
+    if (chance(this.rng, 0.01)) delay += uniform(this.rng, 20, 200); // a rare slow packet
+    if (leg.clogMs > 0) delay += uniform(this.rng, 0.5, 1.5) * leg.clogMs;
+    const now = this.kernel.now();
+    const last = channel === 'hint' ? link.hintLast : leg.last;
+    const at = Math.max(now + delay, last + 0.001); // FIFO, never tied with the previous one
+    if (channel === 'hint') link.hintLast = at;
+    else leg.last = at;
+    return at;
+  }
+
+  /** Every link back to normal (the liveness phase). */
+  healAll(): void {
+    for (const link of this.links.values()) {
+      for (const leg of [link.up, link.down]) {
+        leg.partitioned = false;
+        leg.clogMs = 0;
+        leg.loss = 0;
+      }
+    }
+  }
+}
+
+/** The store as one process sees it: the real contract, over the simulated network. */
+class NetStore implements CoordinationStore {
+  constructor(
+    private readonly net: SimNetwork,
+    private readonly proc: Proc,
+    private readonly clock: Clock,
+  ) {}
+
+  // biome-ignore lint/suspicious/noExplicitAny: one generic forwarder for every typed method
+  private call(op: StoreOp, args: unknown[]): Promise<any> {
+    return this.net.call(this.proc, this.clock, op, args);
+  }
+
+  acquireLock(...a: Parameters<CoordinationStore['acquireLock']>) {
+    return this.call('acquireLock', a);
+  }
+  renewLock(...a: Parameters<CoordinationStore['renewLock']>) {
+    return this.call('renewLock', a);
+  }
+  releaseLock(...a: Parameters<CoordinationStore['releaseLock']>) {
+    return this.call('releaseLock', a);
+  }
+  readLock() {
+    return this.call('readLock', []);
+  }
+  registerInstance(...a: Parameters<CoordinationStore['registerInstance']>) {
+    return this.call('registerInstance', a);
+  }
+  heartbeatInstance(...a: Parameters<CoordinationStore['heartbeatInstance']>) {
+    return this.call('heartbeatInstance', a);
+  }
+  unregisterInstance(...a: Parameters<CoordinationStore['unregisterInstance']>) {
+    return this.call('unregisterInstance', a);
+  }
+  listInstances() {
+    return this.call('listInstances', []);
+  }
+  setDesired(...a: Parameters<CoordinationStore['setDesired']>) {
+    return this.call('setDesired', a);
+  }
+  removeDesired(...a: Parameters<CoordinationStore['removeDesired']>) {
+    return this.call('removeDesired', a);
+  }
+  listDesired() {
+    return this.call('listDesired', []);
+  }
+  readToken(...a: Parameters<CoordinationStore['readToken']>) {
+    return this.call('readToken', a);
+  }
+  claimListener(...a: Parameters<CoordinationStore['claimListener']>) {
+    return this.call('claimListener', a);
+  }
+  releaseListener(...a: Parameters<CoordinationStore['releaseListener']>) {
+    return this.call('releaseListener', a);
+  }
+  readOwners() {
+    return this.call('readOwners', []);
+  }
+  writeStatus(...a: Parameters<CoordinationStore['writeStatus']>) {
+    return this.call('writeStatus', a);
+  }
+  readStatuses() {
+    return this.call('readStatuses', []);
+  }
+  emit(...a: Parameters<CoordinationStore['emit']>) {
+    return this.call('emit', a);
+  }
+  wasEmitted(...a: Parameters<CoordinationStore['wasEmitted']>) {
+    return this.call('wasEmitted', a);
+  }
+  readEvents(...a: Parameters<CoordinationStore['readEvents']>) {
+    return this.call('readEvents', a);
+  }
+  publish(...a: Parameters<CoordinationStore['publish']>) {
+    return this.call('publish', a);
+  }
+  subscribe(onHint: (hint: Hint) => void) {
+    return this.net.subscribe(this.proc, this.clock, onHint);
+  }
+  async close(): Promise<void> {
+    // The shared store outlives every process; a process closing its connection changes nothing.
+  }
+}
