@@ -148,10 +148,13 @@ export class Leadership {
         }
         continue;
       }
+      let overlap = false;
       if (owner !== null && owner !== self) {
         const previous = alive.get(owner);
-        const _overlap = options.handoffMode === 'overlap' && previous?.role === 'draining';
+        // A live, draining owner is a rolling deploy: hand over in the configured mode. Anything
+        // else (dead, stepped down, paused past its lease) is a failover: claim first.
         const mode = previous?.role === 'draining' ? options.handoffMode : 'failover';
+        overlap = mode === 'overlap';
         this.takeovers.set(listenerId, { at: clock.now(), mode });
         logger.info(
           {
@@ -166,10 +169,7 @@ export class Leadership {
             : `owner ${owner} is gone, taking over`,
         );
       }
-      pool.start(listenerId, generation, {
-        expectedOwner: owner,
-        overlap: this.isOverlap(owner, alive),
-      });
+      pool.start(listenerId, generation, { expectedOwner: owner, overlap });
       started++;
     }
 
@@ -189,10 +189,5 @@ export class Leadership {
       { event: LOG_EVENTS.reconcileRun, desired: desired.length, started, running: pool.size() },
       'reconciled',
     );
-  }
-
-  private isOverlap(owner: string | null, alive: Map<string, { role: string }>): boolean {
-    if (owner === null || owner === this.deps.options.instanceId) return false;
-    return this.deps.options.handoffMode === 'overlap' && alive.get(owner)?.role === 'draining';
   }
 }
