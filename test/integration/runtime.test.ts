@@ -233,3 +233,28 @@ describe('runtime on Redis with a real upstream', () => {
     expect(dump).not.toContain('secret-token-r1');
   });
 });
+
+describe('takeover edge cases', () => {
+  it('a drain that times out mid-takeover gives the listener back, and the successor claims it without waiting for a resync', async () => {
+    const p = randomPrefix('drain-timeout');
+    const admin = storeFor(p);
+    await admin.setDesired('dt1', 'tok-dt1');
+    // No message ids: the successor cannot confirm the overlap and waits its full confirm time,
+    // long after the old leader's short drain ended and released ownership.
+    const quiet = { messageIdField: 'no_such_field', resyncMs: 30_000 };
+    const a = await startNode('dt-a', p, storeFor(p), { ...quiet, drainTimeoutMs: 400 });
+    await eventually('live on a', async () => (await statusOf(p, 'dt1'))?.state === 'live');
+    const b = await startNode('dt-b', p, storeFor(p), { ...quiet, handoffConfirmMs: 1_500 });
+    await a.shutdown();
+    expect(await cli.hget(`${p}:listener_owners`, 'dt1')).toBeNull(); // given back by a's finalize
+    await eventually(
+      'live on b long before the next resync',
+      async () => {
+        const s = await statusOf(p, 'dt1');
+        return s?.state === 'live' && s.owner === 'dt-b';
+      },
+      5_000,
+    );
+    expect(b.role()).toBe('leader');
+  });
+});
