@@ -6,45 +6,20 @@
  */
 import { type CliOptions, reproCommand } from './cli-args.js';
 import { Counters } from './counters.js';
-import type { DualMax } from './dual.js';
 import type { SeedResult } from './runner.js';
 
-/** A seed's result in a form that survives process.send (counters flattened). */
-export interface SeedSummary {
-  seed: number;
-  ok: boolean;
-  failure: string | null;
-  failedAtSec: number | null;
-  hash: string;
-  steps: number;
-  simMs: number;
-  wallMs: number;
-  cpuMs: number;
+/** A seed's result in a form that survives process.send (counters flattened, config described). */
+export type SeedSummary = Omit<SeedResult, 'counters' | 'config'> & {
   counters: [string, number][];
-  tail: string[];
-  convergeMs: number | null;
-  maxDual: DualMax;
-  maxDualActive: DualMax;
   config: string;
-}
+};
 
 export function summarize(r: SeedResult): SeedSummary {
   const { runtime: c } = r.config;
   return {
-    seed: r.seed,
-    ok: r.ok,
-    failure: r.failure,
-    failedAtSec: r.failedAtSec,
-    hash: r.hash,
-    steps: r.steps,
-    simMs: r.simMs,
-    wallMs: r.wallMs,
-    cpuMs: r.cpuMs,
+    ...r,
     counters: r.counters.entries(),
     tail: r.ok && r.tail.length <= 40 ? [] : r.tail,
-    convergeMs: r.convergeMs,
-    maxDual: r.maxDual,
-    maxDualActive: r.maxDualActive,
     config: `${c.handoffMode} ttl=${c.lockTtlMs} renew=${c.lockRenewMs} deadline=${c.renewDeadlineMs} confirm=${c.handoffConfirmMs} faults=${r.config.enabled.join(',')}`,
   };
 }
