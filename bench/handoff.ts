@@ -10,12 +10,13 @@
  *
  *   npm run bench:handoff -- [--listeners 1000] [--mode overlap|sequential|both] [--deploys 3]
  *     [--rate 5] [--crashes 3] [--crash-ttl-ms 5000] [--skip-baseline] [--skip-crash]
+ *     [--cpu-prof DIR]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/store/redis-store.js';
-import { BatonProcess, killAllProcesses } from '../test/support/process.js';
+import { BatonProcess, killAllProcesses, type LogLine } from '../test/support/process.js';
 import { randomPrefix, startRedisServer } from '../test/support/redis-server.js';
 import {
   type Audited,
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     'seed-retry-ms': { type: 'string', default: '5000' },
     'skip-baseline': { type: 'boolean', default: false },
     'skip-crash': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of every Baton process into this folder (for `--cpu-prof` analysis). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.listeners);
@@ -124,8 +127,23 @@ function spawn(ctx: Ctx, kind: Kind, id: string, prefix: string, env: Record<str
     baseEnv: {},
     env,
     startTimeoutMs: 60_000,
+    ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] } : {}),
     ...(kind === 'seed' ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' } : {}),
   });
+}
+
+/** When the steps of one handoff happened (ms after SIGTERM, by the lines' own timestamps). */
+function phases(old: BatonProcess, next: BatonProcess, t0: number): string {
+  const at = (line: LogLine | undefined) => (line ? `${Number(line.time) - t0}` : '-');
+  const after = (line: LogLine) => Number(line.time) >= t0;
+  const takeovers = next.events('listener.takeover', after);
+  const live = next.events('listener.live', after);
+  return [
+    `drain.start ${at(old.events('drain.start', after)[0])}`,
+    `lock.acquired ${at(next.events('lock.acquired', after)[0])}`,
+    `takeovers ${at(takeovers[0])}..${at(takeovers.at(-1))}`,
+    `live ${at(live[0])}..${at(live.at(-1))} ms`,
+  ].join(', ');
 }
 
 /** Resolves with each listener's `listener.live` time on `proc` at or after `since`. */
@@ -225,6 +243,7 @@ async function chain(
     run.medianLive.push(pct(times, 50) - t0);
     if (how === 'SIGKILL') run.afterExpiry.push(last - (t0 + Math.max(0, pttl)));
     const exit = await current.waitExit(60_000);
+    progress(`${label}: ${phases(current, next, t0)}`);
     progress(
       `${label}: ${current.id} -> ${next.id}: all live after ${last - t0} ms` +
         (how === 'SIGKILL' ? ` (lock had ${pttl} ms left)` : '') +

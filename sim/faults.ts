@@ -41,8 +41,8 @@ const ARMABLE: readonly StoreOp[] = [
   'renewLock',
   'renewLock',
   'acquireLock',
-  'claimListener',
-  'emit',
+  'claimListeners',
+  'emitMany',
 ];
 
 export class Nemesis {

@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../src/clock.js';
 import type { Rng } from '../src/rng.js';
-import type { CoordinationStore, Hint } from '../src/store/types.js';
+import type { ClaimRequest, CoordinationStore, EmitRequest, Hint } from '../src/store/types.js';
 import type { Counters } from './counters.js';
 import { chance, exponential, uniform } from './draw.js';
 import type { Kernel, Proc } from './kernel.js';
@@ -92,8 +92,34 @@ export class SimNetwork {
   async apply(caller: string, op: StoreOp, args: readonly unknown[]): Promise<unknown> {
     const fn = this.store[op] as (...a: unknown[]) => Promise<unknown>;
     const result = await fn.apply(this.store, args as unknown[]);
-    this.observe(caller, op, args, result);
+    this.observeEach(caller, op, args, result);
     return result;
+  }
+
+  /** The model judges single operations: a batch is observed as its operations, in order. */
+  private observeEach(caller: string, op: StoreOp, args: readonly unknown[], result: unknown) {
+    const results = result as unknown[];
+    switch (op) {
+      case 'claimListeners':
+        (args[0] as ClaimRequest[]).forEach((r, i) => {
+          const single = [r.listenerId, r.instanceId, r.epoch, r.expectedOwner];
+          this.observe(caller, 'claimListener', single, results[i]);
+        });
+        return;
+      case 'emitMany':
+        (args[0] as EmitRequest[]).forEach((r, i) => {
+          const single = [r.listenerId, r.owner, r.fence, r.msgId, r.payload];
+          this.observe(caller, 'emit', single, results[i]);
+        });
+        return;
+      case 'writeStatuses':
+        (args[0] as { listenerId: string; status: unknown }[]).forEach((e, i) => {
+          this.observe(caller, 'writeStatus', [e.listenerId, e.status], results[i]);
+        });
+        return;
+      default:
+        this.observe(caller, op, args, result);
+    }
   }
 
   /**
@@ -126,7 +152,7 @@ export class SimNetwork {
           const back = this.arrival(link, link.down);
           if (back === null) {
             this.counters.inc(`net.reply-lost-after-apply.${op ?? 'subscribe'}`);
-            if (op === 'claimListener' && (result as { ok: boolean }).ok) {
+            if (claimedAny(op, result)) {
               this.counters.inc('state.lost-reply-after-applied-claim');
             }
             // Half the time the connection resets (fast error), else the client times out.
@@ -202,6 +228,13 @@ export class SimNetwork {
   }
 }
 
+/** Whether an applied operation's reply carried a successful claim. */
+function claimedAny(op: StoreOp | null, result: unknown): boolean {
+  if (op === 'claimListener') return (result as { ok: boolean }).ok;
+  if (op === 'claimListeners') return (result as { ok: boolean }[]).some((r) => r.ok);
+  return false;
+}
+
 /** The store as one process sees it: the real contract, over the simulated network. */
 class NetStore implements CoordinationStore {
   constructor(
@@ -251,8 +284,14 @@ class NetStore implements CoordinationStore {
   readToken(...a: Parameters<CoordinationStore['readToken']>) {
     return this.call('readToken', a);
   }
+  readTokens(...a: Parameters<CoordinationStore['readTokens']>) {
+    return this.call('readTokens', a);
+  }
   claimListener(...a: Parameters<CoordinationStore['claimListener']>) {
     return this.call('claimListener', a);
+  }
+  claimListeners(...a: Parameters<CoordinationStore['claimListeners']>) {
+    return this.call('claimListeners', a);
   }
   releaseListener(...a: Parameters<CoordinationStore['releaseListener']>) {
     return this.call('releaseListener', a);
@@ -263,11 +302,17 @@ class NetStore implements CoordinationStore {
   writeStatus(...a: Parameters<CoordinationStore['writeStatus']>) {
     return this.call('writeStatus', a);
   }
+  writeStatuses(...a: Parameters<CoordinationStore['writeStatuses']>) {
+    return this.call('writeStatuses', a);
+  }
   readStatuses() {
     return this.call('readStatuses', []);
   }
   emit(...a: Parameters<CoordinationStore['emit']>) {
     return this.call('emit', a);
+  }
+  emitMany(...a: Parameters<CoordinationStore['emitMany']>) {
+    return this.call('emitMany', a);
   }
   wasEmitted(...a: Parameters<CoordinationStore['wasEmitted']>) {
     return this.call('wasEmitted', a);

@@ -4,7 +4,13 @@
  * store and the upstream connector, mirrors each actor's state into `listener_status`, and is
  * only ever touched synchronously, so concurrent commands cannot corrupt it (the seed's SXTS).
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import {
+  type Actor,
+  createActor,
+  fromPromise,
+  type InspectionEvent,
+  type Subscription,
+} from 'xstate';
 import {
   type ClaimInput,
   type ClaimOutput,
@@ -15,7 +21,7 @@ import {
 import { type Clock, sleep, toXStateClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Rng } from '../rng.js';
-import type { CoordinationStore, ListenerStatus } from '../store/types.js';
+import type { ClaimResult, CoordinationStore, ListenerStatus } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { type LinkHooks, ListenerLink } from './link.js';
 import type { PlantedBugs } from './planted-bugs.js';
@@ -80,6 +86,8 @@ interface Handle {
   writing: boolean;
   /** Someone owned the listener before (so it has a fence and fenceless writes are refused). */
   hadOwner: boolean;
+  /** The inspection observer attached to this actor's system, while someone inspects. */
+  inspection: Subscription | null;
 }
 
 const OVERLAP_POLL_MS = 10;
@@ -88,6 +96,8 @@ export class ListenerPool {
   private readonly handles = new Map<string, Handle>();
   private readonly machine;
   private readonly xstateClock;
+  /** Whether inspection events are wanted: XState builds none for actors without an observer. */
+  private inspecting = false;
 
   constructor(private readonly deps: PoolDeps) {
     this.xstateClock = toXStateClock(deps.clock);
@@ -133,7 +143,6 @@ export class ListenerPool {
       id: listenerId,
       input: { listenerId, generation, ...input },
       clock: this.xstateClock,
-      inspect: (event) => this.deps.hooks.inspect(listenerId, event),
     });
     const handle: Handle = {
       generation,
@@ -144,8 +153,18 @@ export class ListenerPool {
       statusToWrite: null,
       writing: false,
       hadOwner: typeof input.expectedOwner === 'string',
+      inspection: null,
     };
     this.handles.set(listenerId, handle);
+    if (this.inspecting) {
+      this.attachInspection(listenerId, handle);
+      // XState announced the actor in its constructor, before we could attach: announce it here.
+      this.deps.hooks.inspect(listenerId, {
+        type: '@xstate.actor',
+        actorRef: actor,
+        rootId: actor.sessionId,
+      });
+    }
     actor.subscribe({
       next: (snapshot) => this.observe(listenerId, handle, snapshot),
       error: (err) => {
@@ -186,6 +205,22 @@ export class ListenerPool {
     for (const id of [...this.handles.keys()]) this.stop(id);
   }
 
+  /**
+   * Turns inspection events on or off for every listener actor, present and future. Off by
+   * default: building them for thousands of actors nobody watches was a tenth of a takeover's CPU.
+   */
+  setInspecting(on: boolean): void {
+    if (on === this.inspecting) return;
+    this.inspecting = on;
+    for (const [id, handle] of this.handles) {
+      if (on) this.attachInspection(id, handle);
+      else {
+        handle.inspection?.unsubscribe();
+        handle.inspection = null;
+      }
+    }
+  }
+
   has(listenerId: string): boolean {
     return this.handles.has(listenerId);
   }
@@ -221,35 +256,37 @@ export class ListenerPool {
   private async claim(input: ClaimInput, signal: AbortSignal): Promise<ClaimOutput> {
     const epoch = this.deps.epoch();
     if (epoch === null) return { ok: false, code: 'NOT_LEADER' };
-    if (input.handoff && !this.deps.options.plantedBugs?.claimWithoutConfirm) {
-      await this.awaitOverlap(input.listenerId, signal);
-    }
     const { store, instanceId } = this.deps;
-    let result = await store.claimListener(
-      input.listenerId,
-      instanceId,
-      epoch,
-      input.expectedOwner,
-    );
-    if (!result.ok && result.code === 'OWNER_CHANGED' && input.expectedOwner !== instanceId) {
+    const { listenerId, expectedOwner } = input;
+    let result =
+      input.handoff && !this.deps.options.plantedBugs?.claimWithoutConfirm
+        ? await this.claimAfterOverlap(listenerId, epoch, expectedOwner, signal)
+        : await store.claimListener(listenerId, instanceId, epoch, expectedOwner);
+    if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== instanceId) {
       // Our own earlier claim may have been applied with its reply lost: then we are the owner.
-      result = await store.claimListener(input.listenerId, instanceId, epoch, instanceId);
-      if (!result.ok && result.code === 'OWNER_CHANGED' && input.expectedOwner !== null) {
+      result = await store.claimListener(listenerId, instanceId, epoch, instanceId);
+      if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== null) {
         // Or the previous owner gave it back meanwhile (a drain that timed out): nobody owns it.
-        result = await store.claimListener(input.listenerId, instanceId, epoch, null);
+        result = await store.claimListener(listenerId, instanceId, epoch, null);
       }
     }
-    if (result.ok) this.deps.hooks.claimed(input.listenerId, result.fence);
+    if (result.ok) this.deps.hooks.claimed(listenerId, result.fence);
     return result;
   }
 
   /**
    * Overlap handoff: the old owner keeps emitting until we claim. Claiming is lossless once the
    * oldest message we buffered is already in the stream (all before it came through the old
-   * owner). Bounded by handoffConfirmMs for quiet feeds or feeds without message ids.
+   * owner), so the claim names that message and the store checks it in the same atomic step.
+   * Past handoffConfirmMs (quiet feeds, feeds without message ids) we claim regardless.
    */
-  private async awaitOverlap(listenerId: string, signal: AbortSignal): Promise<void> {
-    const { clock, store, options } = this.deps;
+  private async claimAfterOverlap(
+    listenerId: string,
+    epoch: number,
+    expectedOwner: string | null | undefined,
+    signal: AbortSignal,
+  ): Promise<ClaimResult> {
+    const { clock, store, options, instanceId } = this.deps;
     const deadline = clock.now() + options.handoffConfirmMs;
     while (clock.now() < deadline && !signal.aborted) {
       const link = this.handles.get(listenerId)?.link;
@@ -260,9 +297,19 @@ export class ListenerPool {
         continue;
       }
       const oldest = link?.oldestPendingId() ?? null;
-      if (oldest !== null && (await store.wasEmitted(listenerId, oldest))) return;
+      if (oldest !== null) {
+        const result = await store.claimListener(
+          listenerId,
+          instanceId,
+          epoch,
+          expectedOwner,
+          oldest,
+        );
+        if (result.ok || result.code !== 'NOT_CAUGHT_UP') return result;
+      }
       await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
     }
+    return store.claimListener(listenerId, instanceId, epoch, expectedOwner);
   }
 
   /** Capped exponential backoff with equal jitter; fatal failures (401/403) wait the cap. */
@@ -329,7 +376,15 @@ export class ListenerPool {
     };
   }
 
+  private attachInspection(listenerId: string, handle: Handle): void {
+    handle.inspection = handle.actor.system.inspect((event) =>
+      this.deps.hooks.inspect(listenerId, event),
+    );
+  }
+
   private forget(listenerId: string, handle: Handle): void {
+    // The inspection observer stays: XState reports the final snapshot after `complete`, and the
+    // actor's own system (one per root actor) goes away with it.
     handle.link.close();
     if (this.handles.get(listenerId) === handle) this.handles.delete(listenerId);
   }

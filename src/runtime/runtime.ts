@@ -10,6 +10,7 @@ import { type Clock, sleep, type TimerId, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rng } from '../rng.js';
+import { BatchingStore } from '../store/batching-store.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { toInspectionRecord } from './inspection.js';
@@ -55,12 +56,16 @@ export class BatonRuntime implements InstanceView {
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
+  private readonly deps: RuntimeDeps;
 
   constructor(
     private readonly options: RuntimeOptions,
-    private readonly deps: RuntimeDeps,
+    given: RuntimeDeps,
   ) {
     this.instanceId = options.instanceId;
+    // Per-listener claims, token reads, status writes and emits travel in batches.
+    const deps = { ...given, store: new BatchingStore(given.store) };
+    this.deps = deps;
     const { clock, store, logger } = deps;
     this.pool = new ListenerPool({
       ...deps,
@@ -257,7 +262,11 @@ export class BatonRuntime implements InstanceView {
 
   onInspection(listener: (record: InspectionRecord) => void): () => void {
     this.inspectors.add(listener);
-    return () => this.inspectors.delete(listener);
+    this.pool.setInspecting(true);
+    return () => {
+      this.inspectors.delete(listener);
+      if (this.inspectors.size === 0) this.pool.setInspecting(false);
+    };
   }
 
   /** The epoch we may claim at: only while leader. */

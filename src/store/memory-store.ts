@@ -8,9 +8,12 @@ import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import {
   type AcquireResult,
+  type ClaimRequest,
+  type ClaimResult,
   type CoordinationStore,
   type DesiredListener,
   defaultStoreOptions,
+  type EmitRequest,
   type EmitResult,
   type EventEntry,
   type Hint,
@@ -152,23 +155,25 @@ export class MemoryStore implements CoordinationStore {
     return this.tokens.get(listenerId) ?? null;
   }
 
+  async readTokens(listenerIds: readonly string[]): Promise<(string | null)[]> {
+    this.check();
+    return listenerIds.map((id) => this.tokens.get(id) ?? null);
+  }
+
   async claimListener(
     listenerId: string,
     instanceId: string,
     epoch: number,
     expectedOwner?: string | null,
-  ) {
+    afterEmitted?: string,
+  ): Promise<ClaimResult> {
     this.check();
-    const refusal = this.lockRefusal(instanceId, epoch);
-    if (refusal) return refusal;
-    if (!this.tokens.has(listenerId)) return refuse('NOT_DESIRED');
-    if (expectedOwner !== undefined && (this.owners.get(listenerId) ?? null) !== expectedOwner) {
-      return refuse('OWNER_CHANGED');
-    }
-    const fence = (this.fences.get(listenerId) ?? 0) + 1;
-    this.owners.set(listenerId, instanceId);
-    this.fences.set(listenerId, fence);
-    return { ok: true as const, fence };
+    return this.claimNow({ listenerId, instanceId, epoch, expectedOwner, afterEmitted });
+  }
+
+  async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+    this.check();
+    return requests.map((r) => this.claimNow(r));
   }
 
   async releaseListener(listenerId: string, instanceId: string) {
@@ -190,9 +195,12 @@ export class MemoryStore implements CoordinationStore {
 
   async writeStatus(listenerId: string, status: ListenerStatus) {
     this.check();
-    if (status.fence < (this.fences.get(listenerId) ?? 0)) return refuse('STALE_FENCE');
-    this.statuses.set(listenerId, encodeStatus(status));
-    return OK;
+    return this.writeStatusNow(listenerId, status);
+  }
+
+  async writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+    this.check();
+    return entries.map((e) => this.writeStatusNow(e.listenerId, e.status));
   }
 
   async readStatuses(): Promise<Map<string, ListenerStatus>> {
@@ -225,10 +233,46 @@ export class MemoryStore implements CoordinationStore {
     return { result: 'emitted', entryId: entry.id };
   }
 
+  /**
+   * Each message through `emit` (so a subclass's `emit` sees every one); `emit` applies
+   * synchronously, so the batch is applied in order before anything else runs.
+   */
+  async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
+    this.check();
+    return Promise.all(
+      requests.map((r) => this.emit(r.listenerId, r.owner, r.fence, r.msgId, r.payload)),
+    );
+  }
+
   async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
     this.check();
+    return this.emittedNow(listenerId, msgId);
+  }
+
+  private emittedNow(listenerId: string, msgId: string): boolean {
     const at = this.dedup.get(listenerId)?.get(msgId);
     return at !== undefined && at > this.clock.now() - this.options.dedupWindowMs;
+  }
+
+  private claimNow(r: ClaimRequest): ClaimResult {
+    const refusal = this.lockRefusal(r.instanceId, r.epoch);
+    if (refusal) return refusal;
+    if (!this.tokens.has(r.listenerId)) return refuse('NOT_DESIRED');
+    const owner = this.owners.get(r.listenerId) ?? null;
+    if (r.expectedOwner !== undefined && owner !== r.expectedOwner) return refuse('OWNER_CHANGED');
+    if (r.afterEmitted !== undefined && !this.emittedNow(r.listenerId, r.afterEmitted)) {
+      return refuse('NOT_CAUGHT_UP');
+    }
+    const fence = (this.fences.get(r.listenerId) ?? 0) + 1;
+    this.owners.set(r.listenerId, r.instanceId);
+    this.fences.set(r.listenerId, fence);
+    return { ok: true as const, fence };
+  }
+
+  private writeStatusNow(listenerId: string, status: ListenerStatus) {
+    if (status.fence < (this.fences.get(listenerId) ?? 0)) return refuse('STALE_FENCE');
+    this.statuses.set(listenerId, encodeStatus(status));
+    return OK;
   }
 
   async readEvents(afterId: string, limit: number): Promise<EventEntry[]> {

@@ -16,9 +16,12 @@ import {
 } from './refusals.js';
 import {
   type AcquireResult,
+  type ClaimRequest,
+  type ClaimResult,
   type CoordinationStore,
   type DesiredListener,
   defaultStoreOptions,
+  type EmitRequest,
   type EmitResult,
   type EventEntry,
   type Hint,
@@ -58,10 +61,10 @@ const SCRIPTS = [
   'set-desired',
   'remove-desired',
   'list-desired',
-  'claim-listener',
+  'claim-listeners',
   'release-listener',
   'read-owners',
-  'write-status',
+  'write-statuses',
   'emit',
   'was-emitted',
 ] as const;
@@ -270,19 +273,46 @@ export class RedisStore implements CoordinationStore {
     return this.live().hget(this.keys.tokens, listenerId);
   }
 
+  async readTokens(listenerIds: readonly string[]): Promise<(string | null)[]> {
+    if (listenerIds.length === 0) return [];
+    return this.live().hmget(this.keys.tokens, ...listenerIds);
+  }
+
   async claimListener(
     listenerId: string,
     instanceId: string,
     epoch: number,
     expectedOwner?: string | null,
-  ) {
+    afterEmitted?: string,
+  ): Promise<ClaimResult> {
+    const [result] = await this.claimListeners([
+      { listenerId, instanceId, epoch, expectedOwner, afterEmitted },
+    ]);
+    return result!;
+  }
+
+  async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+    if (requests.length === 0) return [];
     const k = this.keys;
-    const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
-    const keys = [k.lock, k.epoch, k.tokens, k.owners, k.fences];
-    const args = [listenerId, instanceId, String(epoch), expectation, expectedOwner ?? ''];
-    const out = await this.run('claim-listener', keys, args);
-    if (!out.ok) return this.refused('claim-listener', out);
-    return { ok: true as const, fence: integerOf('claim-listener', out.value) };
+    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences];
+    const args: (string | number)[] = [this.options.dedupWindowMs];
+    for (const r of requests) {
+      const { expectedOwner } = r;
+      const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
+      keys.push(k.dedup(r.listenerId));
+      args.push(r.listenerId, r.instanceId, String(r.epoch), expectation, expectedOwner ?? '');
+      args.push(r.afterEmitted ?? '');
+    }
+    const replies = this.batchReply(
+      'claim-listeners',
+      await this.runRaw('claim-listeners', keys, args),
+      requests.length,
+    );
+    return replies.map((reply): ClaimResult => {
+      const out = decodeReply('claim-listeners', reply);
+      if (!out.ok) return this.refused('claim-listeners', out);
+      return { ok: true, fence: integerOf('claim-listeners', out.value) };
+    });
   }
 
   async releaseListener(listenerId: string, instanceId: string) {
@@ -303,8 +333,22 @@ export class RedisStore implements CoordinationStore {
   }
 
   async writeStatus(listenerId: string, status: ListenerStatus) {
-    const args = [listenerId, String(status.fence), encodeStatus(status)];
-    return this.change('write-status', [this.keys.fences, this.keys.status], args);
+    const [result] = await this.writeStatuses([{ listenerId, status }]);
+    return result!;
+  }
+
+  async writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+    if (entries.length === 0) return [];
+    const args = entries.flatMap((e) => [
+      e.listenerId,
+      String(e.status.fence),
+      encodeStatus(e.status),
+    ]);
+    const reply = await this.runRaw('write-statuses', [this.keys.fences, this.keys.status], args);
+    return this.batchReply('write-statuses', reply, entries.length).map((r) => {
+      const out = decodeReply('write-statuses', r);
+      return out.ok ? OK : this.refused('write-statuses', out);
+    });
   }
 
   async readStatuses(): Promise<Map<string, ListenerStatus>> {
@@ -320,18 +364,30 @@ export class RedisStore implements CoordinationStore {
     msgId: string,
     payload: string,
   ): Promise<EmitResult> {
+    const [result] = await this.emitMany([{ listenerId, owner, fence, msgId, payload }]);
+    return result!;
+  }
+
+  async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
+    if (requests.length === 0) return [];
     const k = this.keys;
     const o = this.options;
-    const keys = [k.owners, k.fences, k.dedup(listenerId), k.events];
-    const args = [listenerId, owner, String(fence), msgId, payload];
-    const limits = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
-    const out = await this.run('emit', keys, [...args, ...limits]);
-    if (out.ok && typeof out.value === 'string') return { result: 'emitted', entryId: out.value };
-    if (!out.ok && out.code === 'DUPLICATE') return { result: 'duplicate' };
-    if (!out.ok && out.code === 'STALE_FENCE') {
-      return { result: 'stale', currentFence: integerOf('emit', out.detail) };
+    const keys: string[] = [k.owners, k.fences, k.events];
+    const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
+    for (const r of requests) {
+      keys.push(k.dedup(r.listenerId));
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
     }
-    throw new StoreReplyError('emit', out);
+    const reply = await this.runRaw('emit', keys, args);
+    return this.batchReply('emit', reply, requests.length).map((r): EmitResult => {
+      const out = decodeReply('emit', r);
+      if (out.ok && typeof out.value === 'string') return { result: 'emitted', entryId: out.value };
+      if (!out.ok && out.code === 'DUPLICATE') return { result: 'duplicate' };
+      if (!out.ok && out.code === 'STALE_FENCE') {
+        return { result: 'stale', currentFence: integerOf('emit', out.detail) };
+      }
+      throw new StoreReplyError('emit', r);
+    });
   }
 
   async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
@@ -392,16 +448,26 @@ export class RedisStore implements CoordinationStore {
   }
 
   private async run(script: ScriptName, keys: string[], args: (string | number)[]) {
+    return decodeReply(script, await this.runRaw(script, keys, args));
+  }
+
+  /** The script's reply as Redis gave it (batch scripts answer one entry per request). */
+  private async runRaw(script: ScriptName, keys: string[], args: (string | number)[]) {
     const client = this.live();
     const { numberOfKeys } = scriptSources().get(script)!;
     const fn = (client as unknown as Record<string, ScriptFn>)[commandName(script)]!;
     if (numberOfKeys !== undefined && keys.length !== numberOfKeys) {
       throw new Error(`${script} takes ${numberOfKeys} keys, got ${keys.length}`);
     }
-    const reply = await (numberOfKeys === undefined
+    return numberOfKeys === undefined
       ? fn.call(client, keys.length, ...keys, ...args)
-      : fn.call(client, ...keys, ...args));
-    return decodeReply(script, reply);
+      : fn.call(client, ...keys, ...args);
+  }
+
+  /** A batch script's reply: an array with one entry per request, or StoreReplyError. */
+  private batchReply(script: ScriptName, reply: unknown, count: number): unknown[] {
+    if (!Array.isArray(reply) || reply.length !== count) throw new StoreReplyError(script, reply);
+    return reply;
   }
 
   /** Runs a script that answers 0 or a refusal code. */

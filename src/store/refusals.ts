@@ -18,6 +18,8 @@ export const LuaCode = Object.freeze({
   HELD: -7,
   /** emit: the msg id was already emitted within the dedup window. */
   DUPLICATE: -8,
+  /** claim-listeners: the msg id named as caught up with was not emitted (yet). */
+  NOT_CAUGHT_UP: -9,
 } as const);
 
 /** The name of a Lua refusal code: a RefusalCode, or one of the two outcomes that are not refusals. */

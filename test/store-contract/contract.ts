@@ -338,6 +338,124 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
       });
     });
 
+    describe('batches', () => {
+      it('claims a batch in order, each with its own checks, one result per claim', async () => {
+        const h = await open();
+        const s = h.store;
+        await s.acquireLock('a', LONG);
+        for (const id of ['l', 'k', 'm']) await s.setDesired(id, `tok-${id}`);
+        expect(await s.claimListeners([])).toEqual([]);
+        expect(
+          await s.claimListeners([
+            { listenerId: 'l', instanceId: 'a', epoch: 1, expectedOwner: null },
+            { listenerId: 'l', instanceId: 'a', epoch: 1, expectedOwner: null }, // owned now
+            { listenerId: 'k', instanceId: 'b', epoch: 1 },
+            { listenerId: 'k', instanceId: 'a', epoch: 9 },
+            { listenerId: 'gone', instanceId: 'a', epoch: 1 },
+            { listenerId: 'l', instanceId: 'a', epoch: 1, expectedOwner: 'a' },
+            { listenerId: 'm', instanceId: 'a', epoch: 1 },
+          ]),
+        ).toEqual([
+          { ok: true, fence: 1 },
+          refused('OWNER_CHANGED'),
+          refused('NOT_HOLDER'),
+          refused('STALE_EPOCH'),
+          refused('NOT_DESIRED'),
+          { ok: true, fence: 2 },
+          { ok: true, fence: 1 },
+        ]);
+        expect(await s.readOwners()).toEqual([
+          { listenerId: 'l', owner: 'a', fence: 2 },
+          { listenerId: 'm', owner: 'a', fence: 1 },
+        ]);
+      });
+
+      it('claims after a named msg id only once it was emitted (NOT_CAUGHT_UP), checked last', async () => {
+        const W = 500;
+        const h = await withOwnedListener({ dedupWindowMs: W });
+        const s = h.store;
+        await s.releaseLock('a', 1);
+        expect(await s.acquireLock('b', LONG)).toEqual({ ok: true, epoch: 2 });
+        // The old owner `a` has not emitted m1 yet: the successor must not claim.
+        expect(await s.claimListener('l', 'b', 2, 'a', 'm1')).toEqual(refused('NOT_CAUGHT_UP'));
+        // The other checks come first.
+        expect(await s.claimListener('l', 'b', 2, 'x', 'm1')).toEqual(refused('OWNER_CHANGED'));
+        expect(await s.claimListener('l', 'b', 1, 'a', 'm1')).toEqual(refused('STALE_EPOCH'));
+        expect((await s.emit('l', 'a', 1, 'm1', 'p1')).result).toBe('emitted');
+        expect(await s.readOwners()).toEqual([{ listenerId: 'l', owner: 'a', fence: 1 }]);
+        expect(
+          await s.claimListeners([
+            { listenerId: 'l', instanceId: 'b', epoch: 2, expectedOwner: 'a', afterEmitted: 'm2' },
+            { listenerId: 'l', instanceId: 'b', epoch: 2, expectedOwner: 'a', afterEmitted: 'm1' },
+          ]),
+        ).toEqual([refused('NOT_CAUGHT_UP'), { ok: true, fence: 2 }]);
+        // From now on the old owner's writes are refused; the successor's copy of m1 is dropped.
+        expect(await s.emit('l', 'a', 1, 'm2', 'p2')).toEqual({ result: 'stale', currentFence: 2 });
+        expect(await s.emit('l', 'b', 2, 'm1', 'p1')).toEqual({ result: 'duplicate' });
+        // A msg id older than the dedup window no longer counts as caught up.
+        await h.advance(W + 1);
+        await eventually(async () =>
+          expect(await s.claimListener('l', 'b', 2, 'b', 'm1')).toEqual(refused('NOT_CAUGHT_UP')),
+        );
+      });
+
+      it('emits a batch in order, each checked like a single emit', async () => {
+        const h = await withOwnedListener();
+        const s = h.store;
+        await s.setDesired('k', 'tok-k');
+        expect(await s.claimListener('k', 'a', 1)).toEqual({ ok: true, fence: 1 });
+        expect(await s.emitMany([])).toEqual([]);
+        const results = await s.emitMany([
+          { listenerId: 'l', owner: 'a', fence: 1, msgId: 'm1', payload: 'l1' },
+          { listenerId: 'k', owner: 'a', fence: 1, msgId: 'm1', payload: 'k1' },
+          { listenerId: 'l', owner: 'a', fence: 1, msgId: 'm1', payload: 'l1-again' },
+          { listenerId: 'l', owner: 'b', fence: 1, msgId: 'm2', payload: 'not-owner' },
+          { listenerId: 'k', owner: 'a', fence: 0, msgId: 'm2', payload: 'old-fence' },
+          { listenerId: 'l', owner: 'a', fence: 1, msgId: '', payload: 'no-id' },
+          { listenerId: 'l', owner: 'a', fence: 1, msgId: 'm2', payload: 'l2' },
+        ]);
+        expect(results.map((r) => r.result)).toEqual([
+          'emitted',
+          'emitted',
+          'duplicate',
+          'stale',
+          'stale',
+          'emitted',
+          'emitted',
+        ]);
+        expect(results[3]).toEqual({ result: 'stale', currentFence: 1 });
+        const events = await s.readEvents('0', 10);
+        expect(events.map((e) => e.payload)).toEqual(['l1', 'k1', 'no-id', 'l2']);
+        expect(events.map((e) => e.id)).toEqual(
+          results.flatMap((r) => (r.result === 'emitted' ? [r.entryId] : [])),
+        );
+      });
+
+      it('writes statuses and reads tokens in batches', async () => {
+        const h = await open();
+        const s = h.store;
+        await s.acquireLock('a', LONG);
+        await s.setDesired('l', 'tok-l');
+        await s.setDesired('k', 'tok-k');
+        await s.claimListener('l', 'a', 1);
+        await s.claimListener('l', 'a', 1);
+        expect(await s.writeStatuses([])).toEqual([]);
+        expect(
+          await s.writeStatuses([
+            { listenerId: 'l', status: status(1) },
+            { listenerId: 'l', status: status(2) },
+            { listenerId: 'k', status: status(0) },
+          ]),
+        ).toEqual([refused('STALE_FENCE'), OK, OK]);
+        expect([...(await s.readStatuses())]).toEqual([
+          ['k', status(0)],
+          ['l', status(2)],
+        ]);
+        expect(await s.readTokens([])).toEqual([]);
+        expect(await s.readTokens(['k', 'none', 'l'])).toEqual(['tok-k', null, 'tok-l']);
+      });
+    });
+
     describe('status', () => {
       it('refuses a status written under an older fence (STALE_FENCE) and reads them back', async () => {
         const h = await open();

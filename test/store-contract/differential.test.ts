@@ -73,6 +73,7 @@ const op = fc.oneof(
       who: leader,
       delta,
       expected: fc.constantFrom(undefined, undefined, null, '@owner', '@owner', 'a', 'b'),
+      after: fc.constantFrom(undefined, undefined, 'm1', 'm2'),
     }),
   ),
   weighted(1, fc.record({ op: fc.constant('releaseListener' as const), listener, who: owner })),
@@ -80,6 +81,10 @@ const op = fc.oneof(
   weighted(2, fc.record({ op: fc.constant('writeStatus' as const), listener, who: owner, delta })),
   weighted(1, fc.record({ op: fc.constant('readStatuses' as const) })),
   weighted(10, fc.record({ op: fc.constant('emit' as const), listener, who: owner, delta, msg })),
+  weighted(
+    2,
+    fc.record({ op: fc.constant('emitTwo' as const), listener, who: owner, delta, msg, msg2: msg }),
+  ),
   weighted(2, fc.record({ op: fc.constant('wasEmitted' as const), listener, msg })),
   weighted(
     2,
@@ -97,7 +102,7 @@ const warmUp: Op[] = [
   { op: 'acquire', who: 'a', ttl: TTLS[0] },
   ...(['l1', '__proto__', 'constructor'] as const).flatMap((id): Op[] => [
     { op: 'setDesired', listener: id, token: 'tok-1' },
-    { op: 'claim', listener: id, who: '@holder', delta: 0, expected: null },
+    { op: 'claim', listener: id, who: '@holder', delta: 0, expected: null, after: undefined },
   ]),
 ];
 
@@ -141,7 +146,7 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
     case 'readToken':
       return s.readToken(o.listener);
     case 'claim':
-      return s.claimListener(o.listener, o.who, epoch, o.expected);
+      return s.claimListener(o.listener, o.who, epoch, o.expected, o.after);
     case 'releaseListener':
       return s.releaseListener(o.listener, o.who);
     case 'readOwners':
@@ -164,6 +169,22 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
       if (result.result !== 'emitted') return result;
       side.eventIds.push(result.entryId);
       return { ...result, entryId: ordinal(result.entryId) };
+    }
+    case 'emitTwo': {
+      const results = await s.emitMany(
+        [o.msg, o.msg2].map((m) => ({
+          listenerId: o.listener,
+          owner: o.who,
+          fence,
+          msgId: m,
+          payload: `payload-${m}`,
+        })),
+      );
+      return results.map((r) => {
+        if (r.result !== 'emitted') return r;
+        side.eventIds.push(r.entryId);
+        return { ...r, entryId: ordinal(r.entryId) };
+      });
     }
     case 'wasEmitted':
       return s.wasEmitted(o.listener, o.msg);

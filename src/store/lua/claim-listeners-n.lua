@@ -1,0 +1,81 @@
+--[[
+  Takes ownership of listeners, in order, each for a claimer that must hold the leader lock, and
+  bumps each claimed listener's fence so that every earlier owner's writes are rejected from now
+  on. One script for a whole batch: a takeover of 1,000 listeners is a few calls, not 1,000.
+  Checks, per claim and in order: the claimer holds the lock, at the epoch it names, the listener
+  is desired, its owner is the expected one (optional), and (optional, overlap handoff) a msg id
+  was already emitted for it within the dedup window: the old owner's output caught up.
+
+  Input:
+    KEYS[1] lock key    (prefix:consumer_lock)
+    KEYS[2] epoch key   (prefix:consumer_lock:epoch)
+    KEYS[3] tokens key  (prefix:tokens)
+    KEYS[4] owners key  (prefix:listener_owners), hash listener id -> owner instance id
+    KEYS[5] fences key  (prefix:listener_fences), hash listener id -> fence
+    KEYS[5+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    ARGV[1] dedup window in milliseconds
+    then 6 arguments per claim i:
+      listener id
+      claimer's instance id
+      epoch the claimer believes it holds
+      owner expectation: '0' none, '1' must be unowned, '2' must be owned by the next argument
+      expected owner (used when the expectation is '2')
+      msg id that must have been emitted already ('' = no such condition)
+
+  Output: an array, one entry per claim:
+    fence (integer >= 1)   the new fence; the claimer owns the listener
+    -1                     NOT_HOLDER: the claimer does not hold the lock
+    -2                     STALE_EPOCH: it holds the lock at another epoch
+    -5                     NOT_DESIRED: the listener has no token
+    -3                     OWNER_CHANGED: the owner is not the expected one
+    -9                     NOT_CAUGHT_UP: the named msg id was not emitted (yet)
+]]
+local holder = redis.call('GET', KEYS[1])
+local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+local window = tonumber(ARGV[1]) * 1000
+local now = nil
+local out = {}
+
+local function claim(i, a)
+  local id = ARGV[a]
+  if holder ~= ARGV[a + 1] then
+    return -1
+  end
+  if epoch ~= tonumber(ARGV[a + 2]) then
+    return -2
+  end
+  if redis.call('HEXISTS', KEYS[3], id) == 0 then
+    return -5
+  end
+  local expectation = ARGV[a + 3]
+  if expectation ~= '0' then
+    local owner = redis.call('HGET', KEYS[4], id)
+    if expectation == '1' and owner then
+      return -3
+    end
+    if expectation == '2' and owner ~= ARGV[a + 4] then
+      return -3
+    end
+  end
+  if ARGV[a + 5] ~= '' then
+    local score = redis.call('ZSCORE', KEYS[5 + i], ARGV[a + 5])
+    if not score then
+      return -9
+    end
+    if not now then
+      local time = redis.call('TIME')
+      now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+    end
+    if tonumber(score) <= now - window then
+      return -9
+    end
+  end
+  local fence = redis.call('HINCRBY', KEYS[5], id, 1)
+  redis.call('HSET', KEYS[4], id, ARGV[a + 1])
+  return fence
+end
+
+for i = 1, #KEYS - 5 do
+  out[i] = claim(i, 2 + (i - 1) * 6)
+end
+return out
