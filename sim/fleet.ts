@@ -97,10 +97,10 @@ export class Fleet {
             kernel.resume(p.proc);
             this.hiccups(p);
           },
-          true,
+          'quiet',
         );
       },
-      true,
+      'quiet',
     );
   }
 

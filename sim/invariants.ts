@@ -242,7 +242,7 @@ export class Invariants {
 
   private instanceChanged(t: Track, value: unknown): void {
     const inst = typeof value === 'string' ? value : Object.keys(value as object)[0]!;
-    const context = t.w.runtime.actorSnapshots()[0]!.context;
+    const context = instanceContext(t.w.runtime);
     t.leaseUntil = context.leaseUntil as number;
     t.epoch = context.epoch as number | null;
     if (inst !== t.inst) {
@@ -257,6 +257,19 @@ export class Invariants {
     t.owned += owned ? 1 : -1;
     this.dual.set(id, t.w.id, owned);
   }
+}
+
+/**
+ * The instance actor's context. `actorSnapshots()` would also describe every listener, on every
+ * instance step; read the instance actor directly when the runtime has one (a private field, so
+ * fall back to the public view if it is ever renamed).
+ */
+function instanceContext(runtime: Watched['runtime']): Record<string, unknown> {
+  const actor = (runtime as { actor?: { getSnapshot?: () => { context: object } } }).actor;
+  if (typeof actor?.getSnapshot === 'function') {
+    return actor.getSnapshot().context as Record<string, unknown>;
+  }
+  return runtime.actorSnapshots()[0]!.context;
 }
 
 export type { Handoff };

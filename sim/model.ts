@@ -34,8 +34,46 @@ interface SinkState {
   lastFence: number;
   lastToken: string;
   lastSeq: number;
-  /** msg_id -> store time it was accepted. */
-  ids: Map<string, number>;
+  /** token -> seq -> store time `<token>-<seq>` was last accepted. */
+  ids: Map<string, SeqMap>;
+}
+
+/** Largest seq kept in a flat array; anything else (a malformed id) goes to a Map. */
+const DENSE_SEQ_LIMIT = 1 << 24;
+
+/**
+ * Numbers by message sequence number: a flat array indexed by seq (seqs count up from 1), far
+ * cheaper on the per-emit path than a Set or Map keyed by msg_id.
+ */
+export class SeqMap {
+  private dense = new Float64Array(64).fill(Number.NaN);
+  private sparse: Map<number, number> | null = null;
+
+  get(seq: number): number | undefined {
+    if (Number.isInteger(seq) && seq >= 0 && seq < DENSE_SEQ_LIMIT) {
+      const v = this.dense[seq];
+      return v === undefined || Number.isNaN(v) ? undefined : v;
+    }
+    return this.sparse?.get(seq);
+  }
+
+  has(seq: number): boolean {
+    return this.get(seq) !== undefined;
+  }
+
+  set(seq: number, value: number): void {
+    if (Number.isInteger(seq) && seq >= 0 && seq < DENSE_SEQ_LIMIT) {
+      if (seq >= this.dense.length) {
+        const grown = new Float64Array(Math.max(seq + 1, 2 * this.dense.length)).fill(Number.NaN);
+        grown.set(this.dense);
+        this.dense = grown;
+      }
+      this.dense[seq] = value;
+      return;
+    }
+    this.sparse ??= new Map();
+    this.sparse.set(seq, value);
+  }
 }
 
 export interface ModelHooks {
@@ -74,8 +112,8 @@ export class StoreModel {
   readonly owners = new Map<string, string | null>();
   readonly fences = new Map<string, number>();
   readonly desired = new Map<string, { token: string; generation: number }>();
-  /** token -> seqs accepted into the stream. */
-  readonly accepted = new Map<string, Set<number>>();
+  /** token -> seqs accepted into the stream (value 1). */
+  readonly accepted = new Map<string, SeqMap>();
   private readonly sinks = new Map<string, SinkState>();
   private readonly handoffs = new Map<string, Handoff>();
   /** Messages lost (where loss is allowed) per listener. */
@@ -215,8 +253,9 @@ export class StoreModel {
   ) {
     const sink = this.sinks.get(listenerId);
     const now = this.hooks.storeNow();
-    if (sink) this.prune(sink.ids, now);
-    const seenAt = sink?.ids.get(msgId);
+    const { token, seq } = parseMsgId(msgId);
+    // Never pruned: the store clock only moves forward, so an old entry stays stale.
+    const seenAt = sink?.ids.get(token)?.get(seq);
     const fresh = seenAt !== undefined && now - seenAt < this.dedupWindowMs;
     const current = this.owners.get(listenerId) === owner && this.fences.get(listenerId) === fence;
     if (res.result === 'stale') {
@@ -234,15 +273,22 @@ export class StoreModel {
       this.fail(`sink accepted ${msgId} from ${owner}@${fence}; current is ${want}`);
     }
     if (fresh) this.fail(`msg ${msgId} emitted twice within the dedup window`);
-    const { token, seq } = parseMsgId(msgId);
-    const set = this.accepted.get(token) ?? new Set<number>();
-    this.accepted.set(token, set);
-    set.add(seq);
+    let accepted = this.accepted.get(token);
+    if (!accepted) {
+      accepted = new SeqMap();
+      this.accepted.set(token, accepted);
+    }
+    accepted.set(seq, 1);
     const state = sink ?? { lastFence: 0, lastToken: '', lastSeq: 0, ids: new Map() };
     if (!sink) this.sinks.set(listenerId, state);
     if (fence < state.lastFence) this.fail(`sink fence went back ${state.lastFence} -> ${fence}`);
     this.judge(listenerId, fence, token, seq, state);
-    state.ids.set(msgId, now);
+    let times = state.ids.get(token);
+    if (!times) {
+      times = new SeqMap();
+      state.ids.set(token, times);
+    }
+    times.set(seq, now);
     state.lastFence = fence;
     state.lastToken = token;
     state.lastSeq = seq;
@@ -252,14 +298,6 @@ export class StoreModel {
   private lost(listenerId: string, kind: string, n: number): void {
     this.counters.inc(`loss.${kind}`, n);
     this.lossByListener.set(listenerId, (this.lossByListener.get(listenerId) ?? 0) + n);
-  }
-
-  /** Forgets ids accepted longer ago than twice the dedup window (oldest first, like the store). */
-  private prune(ids: Map<string, number>, now: number): void {
-    for (const [id, at] of ids) {
-      if (now - at < 2 * this.dedupWindowMs) return;
-      ids.delete(id);
-    }
   }
 
   /** Order and loss between this accepted message and the previous one of the listener. */

@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../src/clock.js';
 import type { Rng } from '../src/rng.js';
+import type { MemoryStore } from '../src/store/memory-store.js';
 import type { ClaimRequest, CoordinationStore, EmitRequest, Hint } from '../src/store/types.js';
 import type { Counters } from './counters.js';
 import { chance, exponential, uniform } from './draw.js';
@@ -62,11 +63,13 @@ export interface NetworkOptions {
 
 export class SimNetwork {
   private readonly links = new Map<string, Link>();
+  /** The store's synchronous method for each operation, looked up once. */
+  private readonly nowOps = new Map<StoreOp, (...a: unknown[]) => unknown>();
 
   constructor(
     private readonly kernel: Kernel,
     private readonly rng: Rng,
-    private readonly store: CoordinationStore,
+    private readonly store: MemoryStore,
     private readonly observe: OpObserver,
     private readonly counters: Counters,
     private readonly options: NetworkOptions,
@@ -88,10 +91,22 @@ export class SimNetwork {
     return new NetStore(this, proc, clock);
   }
 
-  /** Applies one operation at the store (network callers and the admin API alike). */
+  /** Applies one operation at the store (the admin API's writes). */
   async apply(caller: string, op: StoreOp, args: readonly unknown[]): Promise<unknown> {
-    const fn = this.store[op] as (...a: unknown[]) => Promise<unknown>;
-    const result = await fn.apply(this.store, args as unknown[]);
+    return this.applyNow(caller, op, args);
+  }
+
+  /**
+   * Applies one operation synchronously: a request that reached the store is applied and its
+   * reply sent within that one event, so no promise continuation needs to run after it.
+   */
+  private applyNow(caller: string, op: StoreOp, args: readonly unknown[]): unknown {
+    let fn = this.nowOps.get(op);
+    if (!fn) {
+      fn = this.store[`${op}Now`] as (...a: unknown[]) => unknown;
+      this.nowOps.set(op, fn);
+    }
+    const result = fn.apply(this.store, args as unknown[]);
     this.observeEach(caller, op, args, result);
     return result;
   }
@@ -145,33 +160,32 @@ export class SimNetwork {
         this.counters.inc(`net.request-lost.${link.up.partitioned ? 'partition' : 'loss'}`);
         return;
       }
-      this.kernel.at(arrive, null, 'net.request', () => {
-        const applied = op ? this.apply(proc.id, op, args) : Promise.resolve(undefined);
-        void applied.then((result) => {
-          if (settled) this.counters.inc(`net.applied-after-client-timeout.${op ?? 'subscribe'}`);
-          const back = this.arrival(link, link.down);
-          if (back === null) {
-            this.counters.inc(`net.reply-lost-after-apply.${op ?? 'subscribe'}`);
-            if (claimedAny(op, result)) {
-              this.counters.inc('state.lost-reply-after-applied-claim');
-            }
-            // Half the time the connection resets (fast error), else the client times out.
-            if (chance(this.rng, 0.5)) {
-              this.kernel.after(link.baseMs * 2, proc, 'net.reset', () => {
-                clock.cancel(timeout);
-                fail('ECONNRESET');
-              });
-            }
-            return;
+      const request = () => {
+        const result = op ? this.applyNow(proc.id, op, args) : undefined;
+        if (settled) this.counters.inc(`net.applied-after-client-timeout.${op ?? 'subscribe'}`);
+        const back = this.arrival(link, link.down);
+        if (back === null) {
+          this.counters.inc(`net.reply-lost-after-apply.${op ?? 'subscribe'}`);
+          if (claimedAny(op, result)) {
+            this.counters.inc('state.lost-reply-after-applied-claim');
           }
-          this.kernel.at(back, proc, 'net.reply', () => {
-            if (settled) return;
-            settled = true;
-            clock.cancel(timeout);
-            resolve(result);
-          });
+          // Half the time the connection resets (fast error), else the client times out.
+          if (chance(this.rng, 0.5)) {
+            this.kernel.after(link.baseMs * 2, proc, 'net.reset', () => {
+              clock.cancel(timeout);
+              fail('ECONNRESET');
+            });
+          }
+          return;
+        }
+        this.kernel.at(back, proc, 'net.reply', () => {
+          if (settled) return;
+          settled = true;
+          clock.cancel(timeout);
+          resolve(result);
         });
-      });
+      };
+      this.kernel.at(arrive, null, 'net.request', request, 'check');
     });
   }
 

@@ -123,7 +123,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     kernel.stream('network'),
     store,
     (caller, op, args, res) => {
-      trace.record('S', describeOp(caller, op, args, res));
+      trace.recordOp(caller, op, args, res);
       model.observe(caller, op, args, res);
     },
     counters,
@@ -251,11 +251,4 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     maxDualActive: invariants.dual.maxActive,
     config,
   };
-}
-
-/** One store operation as a trace line: primitives as they are, objects as JSON. */
-function describeOp(caller: string, op: string, args: readonly unknown[], res: unknown): string {
-  let line = `${caller} ${op}`;
-  for (const a of args) line += ` ${typeof a === 'object' ? JSON.stringify(a) : String(a)}`;
-  return `${line} -> ${typeof res === 'object' ? JSON.stringify(res) : String(res)}`;
 }

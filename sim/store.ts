@@ -1,11 +1,12 @@
 /**
  * The simulator's Redis: the real MemoryStore on the store clock, optionally with planted bugs for
  * the canary tests. The bugs are built only from MemoryStore's public operations (read the current
- * holder, then act as if the caller were it), so the real store code stays untouched.
+ * holder, then act as if the caller were it), so the real store code stays untouched. The bugs
+ * override the synchronous operations, which the async ones call.
  */
 import type { Clock } from '../src/clock.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import type { EmitResult, StoreOptions } from '../src/store/types.js';
+import type { EmitResult, Hint, StoreOptions } from '../src/store/types.js';
 
 /** Store-side bugs the canaries plant. Test-only. */
 export interface StoreBugs {
@@ -24,28 +25,37 @@ export class SimStore extends MemoryStore {
     super(clock, options);
   }
 
-  override async emit(
+  override emitNow(
     listenerId: string,
     owner: string,
     fence: number,
     msgId: string,
     payload: string,
-  ): Promise<EmitResult> {
-    if (!this.bugs.noFenceCheck) return super.emit(listenerId, owner, fence, msgId, payload);
-    const current = (await super.readOwners()).find((o) => o.listenerId === listenerId);
-    if (!current?.owner) return super.emit(listenerId, owner, fence, msgId, payload);
-    return super.emit(listenerId, current.owner, current.fence, msgId, payload);
+  ): EmitResult {
+    if (!this.bugs.noFenceCheck) return super.emitNow(listenerId, owner, fence, msgId, payload);
+    const current = super.readOwnersNow().find((o) => o.listenerId === listenerId);
+    if (!current?.owner) return super.emitNow(listenerId, owner, fence, msgId, payload);
+    return super.emitNow(listenerId, current.owner, current.fence, msgId, payload);
   }
 
-  override async releaseLock(instanceId: string, epoch: number) {
-    if (!this.bugs.releaseWithoutCompare) return super.releaseLock(instanceId, epoch);
-    const lock = await super.readLock();
-    return super.releaseLock(lock.holder ?? instanceId, lock.holder ? lock.epoch : epoch);
+  override releaseLockNow(instanceId: string, epoch: number) {
+    if (!this.bugs.releaseWithoutCompare) return super.releaseLockNow(instanceId, epoch);
+    const lock = super.readLockNow();
+    return super.releaseLockNow(lock.holder ?? instanceId, lock.holder ? lock.epoch : epoch);
   }
 
-  override async releaseListener(listenerId: string, instanceId: string) {
-    if (!this.bugs.releaseWithoutCompare) return super.releaseListener(listenerId, instanceId);
-    const current = (await super.readOwners()).find((o) => o.listenerId === listenerId);
-    return super.releaseListener(listenerId, current?.owner ?? instanceId);
+  override releaseListenerNow(listenerId: string, instanceId: string) {
+    if (!this.bugs.releaseWithoutCompare) return super.releaseListenerNow(listenerId, instanceId);
+    const current = super.readOwnersNow().find((o) => o.listenerId === listenerId);
+    return super.releaseListenerNow(listenerId, current?.owner ?? instanceId);
+  }
+
+  /**
+   * Hints go to the simulated network's subscribers at once: each carries the hint over its
+   * process's link as a kernel event, which is the delay (and keeps one store operation inside
+   * one event).
+   */
+  protected override deliver(subscriber: (hint: Hint) => void, copy: () => Hint): void {
+    subscriber(copy());
   }
 }

@@ -136,13 +136,13 @@ export class SimUpstream {
               () => {
                 if (feed.timer) this.generate(feed); // still running
               },
-              true,
+              'quiet',
             );
           }
         }
         this.scheduleNext(feed);
       },
-      true,
+      'quiet',
     );
   }
 

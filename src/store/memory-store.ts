@@ -1,8 +1,9 @@
 /**
  * The in-memory coordination store: the same semantics as the Redis scripts, on an injected clock.
  * It is the embedded default (no REDIS_URL) and the simulator's Redis. Several runtimes in one
- * process may share one instance. Every operation runs synchronously inside an async method, so
- * each one is atomic, and iteration order is deterministic (sorted ids, insertion-ordered maps).
+ * process may share one instance. Every operation runs synchronously (the `*Now` methods) inside an
+ * async method, so each one is atomic, and iteration order is deterministic (sorted ids,
+ * insertion-ordered maps).
  */
 import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
@@ -31,6 +32,18 @@ interface Expiring {
   expiresAt: number;
 }
 
+/**
+ * One listener's dedup window: msg_id -> time first emitted, plus the same entries in insertion
+ * order as a queue. Pruning walks the queue from a head index instead of iterating the Map from
+ * its start, which would step over every entry deleted since the Map last rehashed.
+ */
+interface DedupWindow {
+  readonly at: Map<string, number>;
+  ids: string[];
+  times: number[];
+  head: number;
+}
+
 const OK = Object.freeze({ ok: true as const });
 const refuse = (code: Refused['code']): Refused => ({ ok: false, code });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -45,8 +58,8 @@ export class MemoryStore implements CoordinationStore {
   private readonly owners = new Map<string, string>();
   private readonly fences = new Map<string, number>();
   private readonly statuses = new Map<string, string>();
-  /** listener -> msg_id -> time first emitted (insertion order = oldest first). */
-  private readonly dedup = new Map<string, Map<string, number>>();
+  /** listener -> its dedup window (insertion order = oldest first). */
+  private readonly dedup = new Map<string, DedupWindow>();
   private readonly events: EventEntry[] = [];
   private lastEventMs = 0;
   private lastEventSeq = 0;
@@ -60,7 +73,123 @@ export class MemoryStore implements CoordinationStore {
     this.options = Object.freeze({ ...defaultStoreOptions, ...options });
   }
 
+  // The CoordinationStore contract: each operation runs synchronously (so atomically) inside.
+
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
+    return this.acquireLockNow(instanceId, ttlMs);
+  }
+
+  async renewLock(instanceId: string, epoch: number, ttlMs: number) {
+    return this.renewLockNow(instanceId, epoch, ttlMs);
+  }
+
+  async releaseLock(instanceId: string, epoch: number) {
+    return this.releaseLockNow(instanceId, epoch);
+  }
+
+  async readLock(): Promise<LockState> {
+    return this.readLockNow();
+  }
+
+  async registerInstance(info: InstanceInfo, ttlMs: number): Promise<void> {
+    return this.registerInstanceNow(info, ttlMs);
+  }
+
+  async heartbeatInstance(info: InstanceInfo, ttlMs: number) {
+    return this.heartbeatInstanceNow(info, ttlMs);
+  }
+
+  async unregisterInstance(instanceId: string): Promise<void> {
+    return this.unregisterInstanceNow(instanceId);
+  }
+
+  async listInstances(): Promise<InstanceEntry[]> {
+    return this.listInstancesNow();
+  }
+
+  async setDesired(listenerId: string, token?: string) {
+    return this.setDesiredNow(listenerId, token);
+  }
+
+  async removeDesired(listenerId: string) {
+    return this.removeDesiredNow(listenerId);
+  }
+
+  async listDesired(): Promise<DesiredListener[]> {
+    return this.listDesiredNow();
+  }
+
+  async readToken(listenerId: string): Promise<string | null> {
+    return this.readTokenNow(listenerId);
+  }
+
+  async readTokens(listenerIds: readonly string[]): Promise<(string | null)[]> {
+    return this.readTokensNow(listenerIds);
+  }
+
+  async claimListener(
+    listenerId: string,
+    instanceId: string,
+    epoch: number,
+    expectedOwner?: string | null,
+    afterEmitted?: string,
+  ): Promise<ClaimResult> {
+    return this.claimListenerNow(listenerId, instanceId, epoch, expectedOwner, afterEmitted);
+  }
+
+  async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+    return this.claimListenersNow(requests);
+  }
+
+  async releaseListener(listenerId: string, instanceId: string) {
+    return this.releaseListenerNow(listenerId, instanceId);
+  }
+
+  async readOwners(): Promise<OwnerEntry[]> {
+    return this.readOwnersNow();
+  }
+
+  async writeStatus(listenerId: string, status: ListenerStatus) {
+    return this.writeStatusNow(listenerId, status);
+  }
+
+  async writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+    return this.writeStatusesNow(entries);
+  }
+
+  async readStatuses(): Promise<Map<string, ListenerStatus>> {
+    return this.readStatusesNow();
+  }
+
+  async emit(
+    listenerId: string,
+    owner: string,
+    fence: number,
+    msgId: string,
+    payload: string,
+  ): Promise<EmitResult> {
+    return this.emitNow(listenerId, owner, fence, msgId, payload);
+  }
+
+  async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
+    return this.emitManyNow(requests);
+  }
+
+  async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
+    return this.wasEmittedNow(listenerId, msgId);
+  }
+
+  async readEvents(afterId: string, limit: number): Promise<EventEntry[]> {
+    return this.readEventsNow(afterId, limit);
+  }
+
+  async publish(hint: Hint): Promise<void> {
+    return this.publishNow(hint);
+  }
+
+  // The same operations, synchronous: the simulator applies one inside one event.
+
+  acquireLockNow(instanceId: string, ttlMs: number): AcquireResult {
     this.check();
     const lock = this.liveLock();
     if (lock && lock.value !== instanceId) return { ok: false, code: 'HELD', holder: lock.value };
@@ -69,7 +198,7 @@ export class MemoryStore implements CoordinationStore {
     return { ok: true, epoch: this.epoch };
   }
 
-  async renewLock(instanceId: string, epoch: number, ttlMs: number) {
+  renewLockNow(instanceId: string, epoch: number, ttlMs: number) {
     this.check();
     const refusal = this.lockRefusal(instanceId, epoch);
     if (refusal) return refusal;
@@ -77,7 +206,7 @@ export class MemoryStore implements CoordinationStore {
     return OK;
   }
 
-  async releaseLock(instanceId: string, epoch: number) {
+  releaseLockNow(instanceId: string, epoch: number) {
     this.check();
     const refusal = this.lockRefusal(instanceId, epoch);
     if (refusal) return refusal;
@@ -85,7 +214,7 @@ export class MemoryStore implements CoordinationStore {
     return OK;
   }
 
-  async readLock(): Promise<LockState> {
+  readLockNow(): LockState {
     this.check();
     const lock = this.liveLock();
     return {
@@ -95,7 +224,7 @@ export class MemoryStore implements CoordinationStore {
     };
   }
 
-  async registerInstance(info: InstanceInfo, ttlMs: number): Promise<void> {
+  registerInstanceNow(info: InstanceInfo, ttlMs: number): void {
     this.check();
     this.instances.set(info.id, {
       value: encodeInstance(info),
@@ -103,7 +232,7 @@ export class MemoryStore implements CoordinationStore {
     });
   }
 
-  async heartbeatInstance(info: InstanceInfo, ttlMs: number) {
+  heartbeatInstanceNow(info: InstanceInfo, ttlMs: number) {
     this.check();
     if (!this.liveInstance(info.id)) return refuse('NOT_REGISTERED');
     this.instances.set(info.id, {
@@ -113,12 +242,12 @@ export class MemoryStore implements CoordinationStore {
     return OK;
   }
 
-  async unregisterInstance(instanceId: string): Promise<void> {
+  unregisterInstanceNow(instanceId: string): void {
     this.check();
     this.instances.delete(instanceId);
   }
 
-  async listInstances(): Promise<InstanceEntry[]> {
+  listInstancesNow(): InstanceEntry[] {
     this.check();
     const now = this.clock.now();
     const out: InstanceEntry[] = [];
@@ -129,7 +258,7 @@ export class MemoryStore implements CoordinationStore {
     return out;
   }
 
-  async setDesired(listenerId: string, token?: string) {
+  setDesiredNow(listenerId: string, token?: string) {
     this.check();
     if (token === undefined && !this.tokens.has(listenerId)) return refuse('NOT_DESIRED');
     if (token !== undefined) this.tokens.set(listenerId, token);
@@ -138,52 +267,52 @@ export class MemoryStore implements CoordinationStore {
     return { ok: true as const, generation };
   }
 
-  async removeDesired(listenerId: string) {
+  removeDesiredNow(listenerId: string) {
     this.check();
     return { existed: this.tokens.delete(listenerId) };
   }
 
-  async listDesired(): Promise<DesiredListener[]> {
+  listDesiredNow(): DesiredListener[] {
     this.check();
     return [...this.tokens.keys()]
       .sort(byId)
       .map((listenerId) => ({ listenerId, generation: this.generations.get(listenerId) ?? 0 }));
   }
 
-  async readToken(listenerId: string): Promise<string | null> {
+  readTokenNow(listenerId: string): string | null {
     this.check();
     return this.tokens.get(listenerId) ?? null;
   }
 
-  async readTokens(listenerIds: readonly string[]): Promise<(string | null)[]> {
+  readTokensNow(listenerIds: readonly string[]): (string | null)[] {
     this.check();
     return listenerIds.map((id) => this.tokens.get(id) ?? null);
   }
 
-  async claimListener(
+  claimListenerNow(
     listenerId: string,
     instanceId: string,
     epoch: number,
     expectedOwner?: string | null,
     afterEmitted?: string,
-  ): Promise<ClaimResult> {
+  ): ClaimResult {
     this.check();
-    return this.claimNow({ listenerId, instanceId, epoch, expectedOwner, afterEmitted });
+    return this.claimOne({ listenerId, instanceId, epoch, expectedOwner, afterEmitted });
   }
 
-  async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+  claimListenersNow(requests: readonly ClaimRequest[]): ClaimResult[] {
     this.check();
-    return requests.map((r) => this.claimNow(r));
+    return requests.map((r) => this.claimOne(r));
   }
 
-  async releaseListener(listenerId: string, instanceId: string) {
+  releaseListenerNow(listenerId: string, instanceId: string) {
     this.check();
     if (this.owners.get(listenerId) !== instanceId) return refuse('NOT_HOLDER');
     this.owners.delete(listenerId);
     return OK;
   }
 
-  async readOwners(): Promise<OwnerEntry[]> {
+  readOwnersNow(): OwnerEntry[] {
     this.check();
     const ids = new Set([...this.owners.keys(), ...this.fences.keys()]);
     return [...ids].sort(byId).map((listenerId) => ({
@@ -193,17 +322,17 @@ export class MemoryStore implements CoordinationStore {
     }));
   }
 
-  async writeStatus(listenerId: string, status: ListenerStatus) {
+  writeStatusNow(listenerId: string, status: ListenerStatus) {
     this.check();
-    return this.writeStatusNow(listenerId, status);
+    return this.statusWrite(listenerId, status);
   }
 
-  async writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+  writeStatusesNow(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
     this.check();
-    return entries.map((e) => this.writeStatusNow(e.listenerId, e.status));
+    return entries.map((e) => this.statusWrite(e.listenerId, e.status));
   }
 
-  async readStatuses(): Promise<Map<string, ListenerStatus>> {
+  readStatusesNow(): Map<string, ListenerStatus> {
     this.check();
     const out = new Map<string, ListenerStatus>();
     for (const id of [...this.statuses.keys()].sort(byId)) {
@@ -212,13 +341,13 @@ export class MemoryStore implements CoordinationStore {
     return out;
   }
 
-  async emit(
+  emitNow(
     listenerId: string,
     owner: string,
     fence: number,
     msgId: string,
     payload: string,
-  ): Promise<EmitResult> {
+  ): EmitResult {
     this.check();
     const currentFence = this.fences.get(listenerId) ?? 0;
     if (this.owners.get(listenerId) !== owner || currentFence !== fence) {
@@ -233,34 +362,29 @@ export class MemoryStore implements CoordinationStore {
     return { result: 'emitted', entryId: entry.id };
   }
 
-  /**
-   * Each message through `emit` (so a subclass's `emit` sees every one); `emit` applies
-   * synchronously, so the batch is applied in order before anything else runs.
-   */
-  async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
+  /** Each message through `emitNow` (so a subclass's `emitNow` sees every one), in order. */
+  emitManyNow(requests: readonly EmitRequest[]): EmitResult[] {
     this.check();
-    return Promise.all(
-      requests.map((r) => this.emit(r.listenerId, r.owner, r.fence, r.msgId, r.payload)),
-    );
+    return requests.map((r) => this.emitNow(r.listenerId, r.owner, r.fence, r.msgId, r.payload));
   }
 
-  async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
+  wasEmittedNow(listenerId: string, msgId: string): boolean {
     this.check();
-    return this.emittedNow(listenerId, msgId);
+    return this.emittedWithin(listenerId, msgId);
   }
 
-  private emittedNow(listenerId: string, msgId: string): boolean {
-    const at = this.dedup.get(listenerId)?.get(msgId);
+  private emittedWithin(listenerId: string, msgId: string): boolean {
+    const at = this.dedup.get(listenerId)?.at.get(msgId);
     return at !== undefined && at > this.clock.now() - this.options.dedupWindowMs;
   }
 
-  private claimNow(r: ClaimRequest): ClaimResult {
+  private claimOne(r: ClaimRequest): ClaimResult {
     const refusal = this.lockRefusal(r.instanceId, r.epoch);
     if (refusal) return refusal;
     if (!this.tokens.has(r.listenerId)) return refuse('NOT_DESIRED');
     const owner = this.owners.get(r.listenerId) ?? null;
     if (r.expectedOwner !== undefined && owner !== r.expectedOwner) return refuse('OWNER_CHANGED');
-    if (r.afterEmitted !== undefined && !this.emittedNow(r.listenerId, r.afterEmitted)) {
+    if (r.afterEmitted !== undefined && !this.emittedWithin(r.listenerId, r.afterEmitted)) {
       return refuse('NOT_CAUGHT_UP');
     }
     const fence = (this.fences.get(r.listenerId) ?? 0) + 1;
@@ -269,13 +393,13 @@ export class MemoryStore implements CoordinationStore {
     return { ok: true as const, fence };
   }
 
-  private writeStatusNow(listenerId: string, status: ListenerStatus) {
+  private statusWrite(listenerId: string, status: ListenerStatus) {
     if (status.fence < (this.fences.get(listenerId) ?? 0)) return refuse('STALE_FENCE');
     this.statuses.set(listenerId, encodeStatus(status));
     return OK;
   }
 
-  async readEvents(afterId: string, limit: number): Promise<EventEntry[]> {
+  readEventsNow(afterId: string, limit: number): EventEntry[] {
     this.check();
     const out: EventEntry[] = [];
     for (const entry of this.events) {
@@ -286,12 +410,11 @@ export class MemoryStore implements CoordinationStore {
     return out;
   }
 
-  async publish(hint: Hint): Promise<void> {
+  publishNow(hint: Hint): void {
     this.check();
     const copy = JSON.stringify(hint);
-    // Delivered on a later microtask, as a network round trip would, never inside the caller.
     for (const subscriber of [...this.subscribers]) {
-      queueMicrotask(() => subscriber(JSON.parse(copy) as Hint));
+      this.deliver(subscriber, () => JSON.parse(copy) as Hint);
     }
   }
 
@@ -306,6 +429,14 @@ export class MemoryStore implements CoordinationStore {
   async close(): Promise<void> {
     this.closed = true;
     this.subscribers.clear();
+  }
+
+  /**
+   * Hands a subscriber its own copy of a hint: on a later microtask, as a network round trip
+   * would, never inside the caller. (The simulator's subscribers carry it over a simulated link.)
+   */
+  protected deliver(subscriber: (hint: Hint) => void, copy: () => Hint): void {
+    queueMicrotask(() => subscriber(copy()));
   }
 
   private check(): void {
@@ -337,17 +468,23 @@ export class MemoryStore implements CoordinationStore {
     const now = this.clock.now();
     let window = this.dedup.get(listenerId);
     if (!window) {
-      window = new Map();
+      window = { at: new Map(), ids: [], times: [], head: 0 };
       this.dedup.set(listenerId, window);
     }
-    for (const [id, at] of window) {
-      if (at > now - this.options.dedupWindowMs) break;
-      window.delete(id);
+    const { at, ids, times } = window;
+    const oldest = now - this.options.dedupWindowMs;
+    while (window.head < ids.length && times[window.head]! <= oldest) {
+      at.delete(ids[window.head++]!);
     }
-    if (window.has(msgId)) return true;
-    window.set(msgId, now);
-    if (window.size > this.options.dedupMaxEntries) {
-      window.delete(window.keys().next().value!);
+    if (at.has(msgId)) return true;
+    at.set(msgId, now);
+    ids.push(msgId);
+    times.push(now);
+    if (at.size > this.options.dedupMaxEntries) at.delete(ids[window.head++]!);
+    if (window.head > 1024 && window.head * 2 > ids.length) {
+      window.ids = ids.slice(window.head);
+      window.times = times.slice(window.head);
+      window.head = 0;
     }
     return false;
   }

@@ -62,6 +62,23 @@ describe('simulation kernel', () => {
     expect(ran).toBe(true);
   });
 
+  it('checks after a drained or a checked event, not after a quiet one', async () => {
+    const k = new Kernel({ seed: 5 });
+    const checked: string[] = [];
+    let continued = false;
+    k.after(1, null, 'drain', () => {
+      void Promise.resolve().then(() => {
+        continued = true;
+      });
+    });
+    k.after(2, null, 'check', () => undefined, 'check');
+    k.after(3, null, 'quiet', () => undefined, 'quiet');
+    k.afterEvent = (ev) => checked.push(`${ev.label}${continued ? '+' : ''}`);
+    await k.runUntil(k.now() + 10);
+    expect(checked).toEqual(['drain+', 'check+']);
+    expect(k.steps).toBe(3);
+  });
+
   it('a drifting clock runs its timers at its own rate; a step moves now() only', async () => {
     const k = new Kernel({ seed: 4 });
     const clock = new SimClock(k, null, { rate: 2 });
