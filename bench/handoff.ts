@@ -12,6 +12,7 @@
  *     [--rate 5] [--crashes 3] [--crash-ttl-ms 5000] [--skip-baseline] [--skip-crash]
  *     [--cpu-prof DIR]
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -128,7 +129,10 @@ function spawn(ctx: Ctx, kind: Kind, id: string, prefix: string, env: Record<str
     env,
     startTimeoutMs: 60_000,
     ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] } : {}),
-    ...(kind === 'seed' ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' } : {}),
+    // Baton runs as users run it (`npm start`, the Dockerfile): the compiled build.
+    ...(kind === 'seed'
+      ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' }
+      : { script: 'dist/src/main.js', compiled: true }),
   });
 }
 
@@ -278,6 +282,8 @@ function row(cells: (string | number)[], widths: number[]): string {
 
 async function main() {
   const started = Date.now();
+  progress('building (npm run build): Baton runs from dist/, as in production');
+  execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const loadAtStart = loadavg();
   const redis = await startRedisServer({ local: true });
   const upstream = await startTestUpstream({

@@ -2,6 +2,7 @@
  * The Baton process: configuration from the environment, one service, graceful shutdown on
  * SIGTERM/SIGINT within DRAIN_TIMEOUT_MS (a second signal, or the deadline, exits at once).
  */
+import pino from 'pino';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -23,7 +24,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId, clock });
+  // Asynchronous stdout: lines written together go out in one write (a takeover logs thousands);
+  // pino flushes what is left when the process exits.
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = createLogger({
+    level: config.logLevel,
+    instanceId: config.instanceId,
+    clock,
+    destination,
+  });
   const service = await startService(config, {
     clock,
     rng: systemRng(),

@@ -46,12 +46,13 @@ export function createWsConnector(options: WsConnectorOptions): UpstreamConnecto
 type Settings = Required<WsConnectorOptions>;
 
 function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSession> {
-  const { logger } = settings;
   const secrets = [req.token];
-  const shownUrl = redactUrl(upstreamUrlFor(settings.urlTemplate, req.listenerId, '***'), secrets);
-  const log = logger.child({ listener_id: req.listenerId });
+  // Built only when a failure or a debug line needs them: a takeover connects thousands at once.
+  const shownUrl = () =>
+    redactUrl(upstreamUrlFor(settings.urlTemplate, req.listenerId, '***'), secrets);
+  const log = lazyChild(settings.logger, req.listenerId);
   const failure = (code: string, detail: string, extra?: Partial<UpstreamFailure>) =>
-    ({ code, message: `${redactSecrets(detail, secrets)} (${shownUrl})`, ...extra }) as const;
+    ({ code, message: `${redactSecrets(detail, secrets)} (${shownUrl()})`, ...extra }) as const;
 
   if (req.signal.aborted) {
     return Promise.reject(new UpstreamError(failure('ABORTED', 'connect aborted before start')));
@@ -75,7 +76,7 @@ function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSessi
       if (settled) return;
       settled = true;
       req.signal.removeEventListener('abort', onAbortConnecting);
-      log.debug({ event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status }, f.message);
+      log().debug({ event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status }, f.message);
       reject(new UpstreamError(f));
     };
     const onAbortConnecting = () => {
@@ -105,7 +106,9 @@ function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSessi
       if (settled) return;
       settled = true;
       req.signal.removeEventListener('abort', onAbortConnecting);
-      log.debug({ event: LOG_EVENTS.upstreamOpen, url: shownUrl }, 'upstream open');
+      if (settings.logger.isLevelEnabled('debug')) {
+        log().debug({ event: LOG_EVENTS.upstreamOpen, url: shownUrl() }, 'upstream open');
+      }
       resolve(openSession(settings, ws, req, failure, log));
     });
     req.signal.addEventListener('abort', onAbortConnecting, { once: true });
@@ -114,13 +117,22 @@ function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSessi
 
 type FailureOf = (code: string, detail: string) => UpstreamFailure;
 
+/** The listener's child logger, created on first use (most sessions never log a line). */
+function lazyChild(logger: Logger, listenerId: string): () => Logger {
+  let child: Logger | undefined;
+  return () => {
+    child ??= logger.child({ listener_id: listenerId });
+    return child;
+  };
+}
+
 /** Wires an open socket: messages, pings, the at-most-once `onClose`, `close()` and abort. */
 function openSession(
   settings: Settings,
   ws: WebSocket,
   req: ConnectRequest,
   failure: FailureOf,
-  log: Logger,
+  log: () => Logger,
 ): UpstreamSession {
   const { clock } = settings;
   let ended = false; // set once: by us (close/abort) or by the upstream (onClose)
@@ -138,11 +150,11 @@ function openSession(
     stopTimers();
     req.signal.removeEventListener('abort', closeByUs);
     terminate(ws);
-    log.debug({ event: LOG_EVENTS.upstreamClosed, code: f.code }, f.message);
+    log().debug({ event: LOG_EVENTS.upstreamClosed, code: f.code }, f.message);
     try {
       req.onClose(f);
     } catch (err) {
-      log.error({ event: LOG_EVENTS.upstreamCallbackError, err }, 'onClose threw');
+      log().error({ event: LOG_EVENTS.upstreamCallbackError, err }, 'onClose threw');
     }
   };
   function closeByUs() {
@@ -184,7 +196,7 @@ function openSession(
       req.onMessage(text);
     } catch (err) {
       // The caller's bug must not tear down ws internals; it is logged, the session goes on.
-      log.error(
+      log().error(
         { event: LOG_EVENTS.upstreamCallbackError, err, binary: isBinary },
         'onMessage threw',
       );

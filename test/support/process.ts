@@ -55,6 +55,8 @@ export interface BatonProcessOptions {
   startTimeoutMs?: number;
   /** Script to run instead of `src/main.ts` (the benchmark's seed-like baseline). */
   script?: string;
+  /** Run the script with plain `node`, without tsx (a compiled build: `dist/src/main.js`). */
+  compiled?: boolean;
   /** Log event that says the process is up; default `server.listening` (with its `port`). */
   readyEvent?: string;
   /** Extra `node` flags before the script (e.g. `--cpu-prof` for profiling a run). */
@@ -132,7 +134,8 @@ export class BatonProcess {
       ...options.env,
     };
     const script = options.script ?? 'src/main.ts';
-    const args = [...(options.nodeArgs ?? []), '--import', 'tsx', script];
+    const loader = options.compiled ? [] : ['--import', 'tsx'];
+    const args = [...(options.nodeArgs ?? []), ...loader, script];
     const child = spawn(process.execPath, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env,
