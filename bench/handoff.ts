@@ -39,6 +39,8 @@ const { values } = parseArgs({
     'seed-retry-ms': { type: 'string', default: '5000' },
     'skip-baseline': { type: 'boolean', default: false },
     'skip-crash': { type: 'boolean', default: false },
+    /** LOG_LEVEL of the Baton processes (debug adds a `listener.handoff` line per takeover). */
+    'log-level': { type: 'string', default: 'info' },
     /** Write a V8 CPU profile of every Baton process into this folder (for `--cpu-prof` analysis). */
     'cpu-prof': { type: 'string' },
   },
@@ -54,7 +56,7 @@ for (const m of MODES)
   if (m !== 'overlap' && m !== 'sequential') throw new Error(`bad --mode ${m}`);
 
 /** Baton under the contract defaults (LOCK_TTL 30 s, LOCK_RETRY 5 s, RESYNC 5 s...). */
-const BATON_ENV = { LOG_LEVEL: 'info' };
+const BATON_ENV = { LOG_LEVEL: String(values['log-level']) };
 /** Crash runs: a shorter lock TTL for both systems, same ratios as the defaults; retry stays 5 s. */
 const BATON_CRASH_ENV = {
   ...BATON_ENV,
@@ -142,12 +144,28 @@ function phases(old: BatonProcess, next: BatonProcess, t0: number): string {
   const after = (line: LogLine) => Number(line.time) >= t0;
   const takeovers = next.events('listener.takeover', after);
   const live = next.events('listener.live', after);
-  return [
+  const steps = [
     `drain.start ${at(old.events('drain.start', after)[0])}`,
     `lock.acquired ${at(next.events('lock.acquired', after)[0])}`,
     `takeovers ${at(takeovers[0])}..${at(takeovers.at(-1))}`,
     `live ${at(live[0])}..${at(live.at(-1))} ms`,
-  ].join(', ');
+  ];
+  // With --log-level debug: how each overlap claim spent its time (p50/p95 over listeners).
+  const handoffs = next.events('listener.handoff', after);
+  if (handoffs.length > 0) {
+    const startedAt = new Map(takeovers.map((l) => [l.listener_id, Number(l.time)]));
+    const spread = (xs: number[]) => `${pct(xs, 50)}/${pct(xs, 95)}`;
+    const connect = handoffs.map(
+      (h) => Number(h.time) - Number(h.total_ms) - (startedAt.get(h.listener_id) ?? Number.NaN),
+    );
+    steps.push(
+      `per listener p50/p95: connect ${spread(connect)}, first message ` +
+        `${spread(handoffs.map((h) => Number(h.first_message_ms)))}, claim ` +
+        `${spread(handoffs.map((h) => Number(h.total_ms)))} ms, confirm attempts ` +
+        spread(handoffs.map((h) => Number(h.confirm_attempts))),
+    );
+  }
+  return steps.join(', ');
 }
 
 /** Resolves with each listener's `listener.live` time on `proc` at or after `since`. */

@@ -79,7 +79,7 @@ export function createLogger(options: LoggerOptions): Logger {
     // a second time, at about 70% of the cost of a log line.
     formatters: {
       level: (label) => ({ level: label }),
-      log: (obj) => sanitize(obj, 0, new WeakSet()) as Record<string, unknown>,
+      log: (obj) => sanitizeLine(obj),
     },
     hooks: {
       logMethod(args, method) {
@@ -138,6 +138,21 @@ function serializeError(err: unknown): unknown {
 }
 
 const MAX_DEPTH = 10;
+const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
+
+/**
+ * A logged object, sanitized. Most lines are flat objects of plain values with no secret-named
+ * field: those are logged as they are, without a copy (a takeover logs thousands of lines).
+ */
+function sanitizeLine(obj: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    if (SECRET_KEY_SET.has(key) || (value !== null && typeof value === 'object')) {
+      return sanitize(obj, 0, new WeakSet()) as Record<string, unknown>;
+    }
+  }
+  return obj;
+}
 
 /** A copy of `value` with secret-named fields censored and errors serialized and scrubbed. */
 function sanitize(value: unknown, depth: number, seen: WeakSet<object>): unknown {
@@ -165,7 +180,7 @@ function sanitizeObject(value: object, depth: number, seen: WeakSet<object>): un
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.includes(k) ? CENSOR : sanitize(v, depth + 1, seen);
+    out[k] = SECRET_KEY_SET.has(k) ? CENSOR : sanitize(v, depth + 1, seen);
   }
   return out;
 }

@@ -31,8 +31,13 @@ export interface Metrics {
   readonly leaderEpoch: Gauge;
   /** Lock renewals that failed (refused or errored). */
   readonly lockRenewFailures: Counter;
-  /** Listeners by state, e.g. `{state="live"}`. */
+  /** Listeners by state, e.g. `{state="live"}`: read from `countListeners`' source at scrape time. */
   readonly listeners: Gauge<'state'>;
+  /**
+   * Where `listeners` reads its counts when scraped. Counted by the runtime, not updated per
+   * transition: a takeover of 1,000 listeners makes thousands of transitions in a second.
+   */
+  countListeners(source: () => ReadonlyMap<string, number>): void;
   /** Connect attempts by result (`ok`, `error`, `timeout`...). */
   readonly connectAttempts: Counter<'result'>;
   /** Time from connect start to open. */
@@ -60,6 +65,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   const registers = [registry];
+  let listenerCounts: (() => ReadonlyMap<string, number>) | null = null;
   const metrics: Metrics = {
     registry,
     leader: new Gauge({
@@ -82,6 +88,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: 'Listeners run by this instance, by state',
       labelNames: ['state'] as const,
       registers,
+      collect() {
+        for (const [state, count] of listenerCounts?.() ?? []) this.set({ state }, count);
+      },
     }),
     connectAttempts: new Counter({
       name: METRIC_NAMES.connectAttempts,
@@ -118,6 +127,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: 'Reconcile passes (desired vs actual) run by the leader',
       registers,
     }),
+    countListeners(source) {
+      listenerCounts = source;
+    },
   };
   metrics.leader.set(0);
   metrics.leaderEpoch.set(0);

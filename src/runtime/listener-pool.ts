@@ -19,7 +19,7 @@ import {
   listenerStateName,
 } from '../../machines/listener.js';
 import { type Clock, sleep, toXStateClock } from '../clock.js';
-import type { Logger } from '../log.js';
+import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Rng } from '../rng.js';
 import type { ClaimResult, CoordinationStore, ListenerStatus } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
@@ -286,8 +286,29 @@ export class ListenerPool {
     expectedOwner: string | null | undefined,
     signal: AbortSignal,
   ): Promise<ClaimResult> {
-    const { clock, store, options, instanceId } = this.deps;
-    const deadline = clock.now() + options.handoffConfirmMs;
+    const { clock, store, options, instanceId, logger } = this.deps;
+    const started = clock.now();
+    const deadline = started + options.handoffConfirmMs;
+    let firstBuffered: number | null = null;
+    let attempts = 0;
+    const done = (result: ClaimResult, confirmed: boolean) => {
+      if (logger.isLevelEnabled('debug')) {
+        const now = clock.now();
+        logger.debug(
+          {
+            event: LOG_EVENTS.listenerHandoff,
+            listener_id: listenerId,
+            ok: result.ok,
+            confirmed,
+            first_message_ms: firstBuffered === null ? null : firstBuffered - started,
+            confirm_attempts: attempts,
+            total_ms: now - started,
+          },
+          'overlap claim',
+        );
+      }
+      return result;
+    };
     while (clock.now() < deadline && !signal.aborted) {
       const link = this.handles.get(listenerId)?.link;
       if (link && link.pendingCount() === 0) {
@@ -296,8 +317,10 @@ export class ListenerPool {
         await link.whenBuffered(deadline - clock.now());
         continue;
       }
+      firstBuffered ??= clock.now();
       const oldest = link?.oldestPendingId() ?? null;
       if (oldest !== null) {
+        attempts += 1;
         const result = await store.claimListener(
           listenerId,
           instanceId,
@@ -305,11 +328,11 @@ export class ListenerPool {
           expectedOwner,
           oldest,
         );
-        if (result.ok || result.code !== 'NOT_CAUGHT_UP') return result;
+        if (result.ok || result.code !== 'NOT_CAUGHT_UP') return done(result, result.ok);
       }
       await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
     }
-    return store.claimListener(listenerId, instanceId, epoch, expectedOwner);
+    return done(await store.claimListener(listenerId, instanceId, epoch, expectedOwner), false);
   }
 
   /** Capped exponential backoff with equal jitter; fatal failures (401/403) wait the cap. */

@@ -57,6 +57,8 @@ export class BatonRuntime implements InstanceView {
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
   private readonly deps: RuntimeDeps;
+  /** Listeners by state (states once seen stay, at 0), for `baton_listeners`. */
+  private readonly listenerCounts = new Map<string, number>();
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -67,6 +69,7 @@ export class BatonRuntime implements InstanceView {
     const deps = { ...given, store: new BatchingStore(given.store) };
     this.deps = deps;
     const { clock, store, logger } = deps;
+    deps.metrics?.countListeners(() => this.listenerCounts);
     this.pool = new ListenerPool({
       ...deps,
       instanceId: options.instanceId,
@@ -354,9 +357,10 @@ export class BatonRuntime implements InstanceView {
     to: string,
     snapshot: ListenerSnapshot,
   ): void {
-    const { metrics, logger } = this.deps;
-    if (from) metrics?.listeners.dec({ state: from });
-    if (to !== 'stopped') metrics?.listeners.inc({ state: to });
+    const { logger } = this.deps;
+    const counts = this.listenerCounts;
+    if (from) counts.set(from, (counts.get(from) ?? 1) - 1);
+    if (to !== 'stopped') counts.set(to, (counts.get(to) ?? 0) + 1);
     if (to === 'live') {
       logger.info(
         { event: LOG_EVENTS.listenerLive, listener_id: id, fence: snapshot.fence },

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, listeners, startE2E, startListeners, waitAllLive } from '../support/e2e.js';
+import { eventually } from '../support/nodes.js';
 import type { BatonProcess } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
-import { auditStream, summarize } from '../support/stream-audit.js';
+import { auditStream, groupByListener, readStream, summarize } from '../support/stream-audit.js';
 
 const LISTENERS = 50;
 /** 10 messages/s per listener: 500/s through each leader, robust on a busy 2-core box. */
@@ -48,6 +49,13 @@ async function deploys(prefix: string, ids: string[], env: Record<string, string
     const modes = next.events('listener.takeover').map((l) => l.mode);
     expect(modes).toEqual(list.map(() => env.HANDOFF_MODE));
     expect(current.events('drain.done')[0]?.handed_off).toBe(true);
+    if (env.HANDOFF_MODE === 'overlap') {
+      // Each claim named the oldest message the successor buffered, and the store confirmed the
+      // old owner had emitted it: none fell back to claiming blind at HANDOFF_CONFIRM_MS.
+      const claims = next.events('listener.handoff');
+      expect(claims.map((l) => l.listener_id).sort()).toEqual(list.map((l) => l.listenerId).sort());
+      expect(claims.filter((l) => l.confirmed !== true)).toEqual([]);
+    }
     current = next;
   }
   return { list, handoffs, last: current };
@@ -59,10 +67,17 @@ describe('rolling deploy with real processes', () => {
     const { list, handoffs, last } = await deploys(
       prefix,
       ['ov-a', 'ov-b', 'ov-c', 'ov-d'],
-      { HANDOFF_MODE: 'overlap' },
+      // debug: each overlap claim logs `listener.handoff` (confirmed or not).
+      { HANDOFF_MODE: 'overlap', LOG_LEVEL: 'debug' },
       'ov',
     );
     console.log(`overlap handoffs (SIGTERM -> all ${LISTENERS} live on successor):`, handoffs);
+    // The last owner writes once its feeds produce their next message (the previous owner may
+    // have emitted everything generated before its exit): wait for that before the audit.
+    await eventually('every listener emitting through ov-d', async () => {
+      const byListener = groupByListener(await readStream(e2e.cli, prefix));
+      return list.every((l) => byListener.get(l.listenerId)?.some((e) => e.owner === 'ov-d'));
+    });
     // Window per listener: first seq it emitted .. last seq generated at the audit (see audit).
     const audits = await auditStream(e2e.cli, prefix, e2e.upstream, list);
     const sum = summarize(audits);

@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { CoordinationStore } from '../../src/store/types.js';
 import { faulty } from '../support/faulty-store.js';
@@ -41,8 +42,14 @@ function storeFor(prefix: string): CoordinationStore {
   return store;
 }
 
-async function startNode(id: string, prefix: string, store = storeFor(prefix), overrides = {}) {
-  const node = makeNode(id, store, upstream.url, overrides);
+async function startNode(
+  id: string,
+  prefix: string,
+  store = storeFor(prefix),
+  overrides = {},
+  metrics = createMetrics(),
+) {
+  const node = makeNode(id, store, upstream.url, overrides, metrics);
   await node.start();
   cleanups.push(() => node.crash());
   return node;
@@ -188,9 +195,11 @@ describe('runtime on Redis with a real upstream', () => {
     const p = randomPrefix('stop');
     const admin = storeFor(p);
     await admin.setDesired('st1', 'tok-st1');
-    await startNode('stop-a', p);
+    const metrics = createMetrics();
+    await startNode('stop-a', p, storeFor(p), {}, metrics);
     await eventually('live', async () => (await statusOf(p, 'st1'))?.state === 'live');
     expect(upstream.connections('tok-st1')).toBe(1);
+    expect(await metrics.registry.metrics()).toContain('baton_listeners{state="live"} 1');
     await admin.removeDesired('st1');
     await admin.publish({ type: 'desired', listenerId: 'st1' });
     await eventually('socket closed', () => upstream.connections('tok-st1') === 0);
@@ -199,6 +208,9 @@ describe('runtime on Redis with a real upstream', () => {
       async () => (await cli.hexists(`${p}:listener_owners`, 'st1')) === 0,
     );
     await eventually('status stopped', async () => (await statusOf(p, 'st1'))?.state === 'stopped');
+    const scraped = await metrics.registry.metrics();
+    expect(scraped).toContain('baton_listeners{state="live"} 0');
+    expect(scraped).toContain('baton_listeners{state="connecting"} 0');
   });
 
   it('a listener started while no leader exists starts as soon as one does', async () => {

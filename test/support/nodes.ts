@@ -4,7 +4,7 @@
  */
 import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { seededRng } from '../../src/rng.js';
 import { BatonRuntime, type RuntimeOptions } from '../../src/runtime/runtime.js';
 import type { CoordinationStore } from '../../src/store/types.js';
@@ -36,6 +36,7 @@ export function makeNode(
   store: CoordinationStore,
   upstreamUrl: string,
   overrides: Partial<RuntimeOptions> = {},
+  metrics: Metrics = createMetrics(),
 ): BatonRuntime {
   const clock = systemClock();
   return new BatonRuntime(
@@ -45,7 +46,7 @@ export function makeNode(
       clock,
       rng: seededRng(seed++),
       logger: silentLogger(),
-      metrics: createMetrics(),
+      metrics,
       connector: createWsConnector({ urlTemplate: upstreamUrl, clock, pingIntervalMs: 5_000 }),
     },
   );

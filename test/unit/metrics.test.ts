@@ -30,6 +30,21 @@ describe('createMetrics', () => {
     expect(names).toEqual(Object.values(METRIC_NAMES).sort());
   });
 
+  it('reads listener counts from the runtime when scraped', async () => {
+    const m = createMetrics();
+    const counts = new Map([
+      ['live', 2],
+      ['backoff', 0],
+    ]);
+    m.countListeners(() => counts);
+    expect(await m.registry.metrics()).toContain('baton_listeners{state="live"} 2');
+    counts.set('live', 1);
+    counts.set('backoff', 1);
+    const text = await m.registry.metrics();
+    expect(text).toContain('baton_listeners{state="live"} 1');
+    expect(text).toContain('baton_listeners{state="backoff"} 1');
+  });
+
   it('gives each instance its own registry, so two runtimes in one process do not clash', async () => {
     const a = createMetrics();
     const b = createMetrics();
