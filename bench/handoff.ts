@@ -130,7 +130,9 @@ function spawn(ctx: Ctx, kind: Kind, id: string, prefix: string, env: Record<str
     baseEnv: {},
     env,
     startTimeoutMs: 60_000,
-    ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] } : {}),
+    ...(values['cpu-prof']
+      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] }
+      : {}),
     // Baton runs as users run it (`npm start`, the Dockerfile): the compiled build.
     ...(kind === 'seed'
       ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' }
