@@ -388,6 +388,11 @@ export class BatonRuntime implements InstanceView {
     // lead (and a successor takes over make-before-break, not as a failover).
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
+    // DRAIN_TIMEOUT_MS aborts us; finalize then stops what is left before this loop wakes up.
+    let leftAtTimeout = 0;
+    signal.addEventListener('abort', () => {
+      leftAtTimeout = this.pool.size();
+    });
     await this.heartbeat();
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
@@ -405,7 +410,12 @@ export class BatonRuntime implements InstanceView {
       if (this.pool.size() === 0) break;
       await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
     }
-    logger.info({ event: LOG_EVENTS.drainDone, handed_off: true }, 'every listener handed off');
+    // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
+    const remaining = signal.aborted ? leftAtTimeout : this.pool.size();
+    logger.info(
+      { event: LOG_EVENTS.drainDone, handed_off: remaining === 0, remaining },
+      remaining === 0 ? 'every listener handed off' : `drain timed out with ${remaining} listeners`,
+    );
   }
 
   /** Last step of any shutdown: stop, give back what we own, unregister. */

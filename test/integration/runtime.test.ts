@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { CoordinationStore } from '../../src/store/types.js';
@@ -47,9 +48,9 @@ async function startNode(
   prefix: string,
   store = storeFor(prefix),
   overrides = {},
-  metrics = createMetrics(),
+  deps: Parameters<typeof makeNode>[4] = {},
 ) {
-  const node = makeNode(id, store, upstream.url, overrides, metrics);
+  const node = makeNode(id, store, upstream.url, overrides, deps);
   await node.start();
   cleanups.push(() => node.crash());
   return node;
@@ -196,7 +197,7 @@ describe('runtime on Redis with a real upstream', () => {
     const admin = storeFor(p);
     await admin.setDesired('st1', 'tok-st1');
     const metrics = createMetrics();
-    await startNode('stop-a', p, storeFor(p), {}, metrics);
+    await startNode('stop-a', p, storeFor(p), {}, { metrics });
     await eventually('live', async () => (await statusOf(p, 'st1'))?.state === 'live');
     expect(upstream.connections('tok-st1')).toBe(1);
     expect(await metrics.registry.metrics()).toContain('baton_listeners{state="live"} 1');
@@ -254,11 +255,22 @@ describe('takeover edge cases', () => {
     // No message ids: the successor cannot confirm the overlap and waits its full confirm time,
     // long after the old leader's short drain ended and released ownership.
     const quiet = { messageIdField: 'no_such_field', resyncMs: 30_000 };
-    const a = await startNode('dt-a', p, storeFor(p), { ...quiet, drainTimeoutMs: 400 });
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l) => lines.push(l) } });
+    const a = await startNode(
+      'dt-a',
+      p,
+      storeFor(p),
+      { ...quiet, drainTimeoutMs: 400 },
+      { logger },
+    );
     await eventually('live on a', async () => (await statusOf(p, 'dt1'))?.state === 'live');
     const b = await startNode('dt-b', p, storeFor(p), { ...quiet, handoffConfirmMs: 1_500 });
     await a.shutdown();
     expect(await cli.hget(`${p}:listener_owners`, 'dt1')).toBeNull(); // given back by a's finalize
+    // The operator is told the drain ran out of time with a listener still running.
+    const done = lines.map((l) => JSON.parse(l)).find((l) => l.event === 'drain.done');
+    expect(done).toMatchObject({ handed_off: false, remaining: 1 });
     await eventually(
       'live on b long before the next resync',
       async () => {

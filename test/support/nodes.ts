@@ -3,7 +3,7 @@
  * timings passed as options (never by editing defaults), and polls conditions with deadlines.
  */
 import { systemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { seededRng } from '../../src/rng.js';
 import { BatonRuntime, type RuntimeOptions } from '../../src/runtime/runtime.js';
@@ -36,7 +36,7 @@ export function makeNode(
   store: CoordinationStore,
   upstreamUrl: string,
   overrides: Partial<RuntimeOptions> = {},
-  metrics: Metrics = createMetrics(),
+  deps: { metrics?: Metrics; logger?: Logger } = {},
 ): BatonRuntime {
   const clock = systemClock();
   return new BatonRuntime(
@@ -45,8 +45,8 @@ export function makeNode(
       store,
       clock,
       rng: seededRng(seed++),
-      logger: silentLogger(),
-      metrics,
+      logger: deps.logger ?? silentLogger(),
+      metrics: deps.metrics ?? createMetrics(),
       connector: createWsConnector({ urlTemplate: upstreamUrl, clock, pingIntervalMs: 5_000 }),
     },
   );
