@@ -144,8 +144,11 @@ function openSession(
     if (pingTimer !== undefined) clock.cancel(pingTimer);
     pingTimer = undefined;
   };
-  const endByUpstream = (f: UpstreamFailure) => {
+  // Takes the failure as a function: once we closed the session ourselves, the 'close' event that
+  // follows needs no failure built (with its redacted URL) only to drop it.
+  const endByUpstream = (describe: () => UpstreamFailure) => {
     if (ended) return;
+    const f = describe();
     ended = true;
     stopTimers();
     req.signal.removeEventListener('abort', closeByUs);
@@ -174,7 +177,7 @@ function openSession(
     pingTimer = undefined;
     if (ended) return;
     if (awaitingPong) {
-      endByUpstream(failure('PING_TIMEOUT', `no pong within ${settings.pingIntervalMs} ms`));
+      endByUpstream(() => failure('PING_TIMEOUT', `no pong within ${settings.pingIntervalMs} ms`));
       return;
     }
     awaitingPong = true;
@@ -202,14 +205,16 @@ function openSession(
       );
     }
   });
-  ws.on('error', (err) => endByUpstream(failure('UPSTREAM_ERROR', `socket error: ${err.message}`)));
+  ws.on('error', (err) =>
+    endByUpstream(() => failure('UPSTREAM_ERROR', `socket error: ${err.message}`)),
+  );
   ws.on('close', (code, reason) => {
     if (graceTimer !== undefined) clock.cancel(graceTimer);
     graceTimer = undefined;
-    const why = reason.length > 0 ? `, reason "${reason.toString('utf8')}"` : '';
-    endByUpstream(
-      failure('UPSTREAM_CLOSED', `upstream closed the connection (code ${code}${why})`),
-    );
+    endByUpstream(() => {
+      const why = reason.length > 0 ? `, reason "${reason.toString('utf8')}"` : '';
+      return failure('UPSTREAM_CLOSED', `upstream closed the connection (code ${code}${why})`);
+    });
   });
   req.signal.addEventListener('abort', closeByUs, { once: true });
   if (req.signal.aborted) closeByUs();
