@@ -5,8 +5,13 @@
  */
 import { assign, fromCallback, fromPromise, raise, setup } from 'xstate';
 
-/** What the acquire actor reports: the epoch won, or that someone else holds the lock. */
-export type AcquireOutput = { ok: true; epoch: number; sentAt: number } | { ok: false };
+/**
+ * What the acquire actor reports: the epoch won, or that someone else holds the lock (and, when
+ * known, for how many more ms: a lock its holder stopped renewing can be retried as it expires).
+ */
+export type AcquireOutput =
+  | { ok: true; epoch: number; sentAt: number }
+  | { ok: false; lockTtl?: number };
 
 /** What the renew actor reports; network failures reject instead. */
 export type RenewOutput = { renewed: true; sentAt: number } | { renewed: false };
@@ -26,6 +31,8 @@ export interface InstanceContext {
   renewDeadlineMs: number;
   /** Renewals that failed since the last success. */
   renewFailures: number;
+  /** While waiting: ms the holder's lock had left at our last try, when the store said so. */
+  lockTtl: number | null;
 }
 
 export interface InstanceInput {
@@ -59,7 +66,8 @@ export const instanceMachine = setup({
   },
   delays: {
     // Contract defaults, so the machine reads right on its own; the runtime provides real values.
-    LOCK_RETRY: 5_000,
+    // LOCK_RETRY: never longer than this, sooner when the holder's lock expires before then.
+    LOCK_RETRY: ({ context }) => Math.min(5_000, context.lockTtl ?? 5_000),
     LOCK_RENEW: 15_000,
     RENEW_RETRY: 3_000,
     LEASE_REMAINING: ({ context }) => context.renewDeadlineMs,
@@ -83,6 +91,7 @@ export const instanceMachine = setup({
     leaseUntil: 0,
     renewDeadlineMs: input.renewDeadlineMs,
     renewFailures: 0,
+    lockTtl: null,
   }),
   initial: 'waiting',
   states: {
@@ -104,13 +113,19 @@ export const instanceMachine = setup({
                         epoch: event.output.epoch,
                         leaseUntil: event.output.sentAt + context.renewDeadlineMs,
                         renewFailures: 0,
+                        lockTtl: null,
                       }
                     : {},
                 ),
               },
-              { target: 'idle' },
+              {
+                target: 'idle',
+                actions: assign({
+                  lockTtl: ({ event }) => (event.output.ok ? null : (event.output.lockTtl ?? null)),
+                }),
+              },
             ],
-            onError: { target: 'idle' },
+            onError: { target: 'idle', actions: assign({ lockTtl: null }) },
           },
         },
         idle: {

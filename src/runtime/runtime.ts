@@ -4,7 +4,7 @@
  * injected store, connector, clock and RNG, so the simulator can drive this same code.
  */
 import { type Actor, createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
-import { instanceMachine, roleOf } from '../../machines/instance.js';
+import { type AcquireOutput, instanceMachine, roleOf } from '../../machines/instance.js';
 import { listenerMachine } from '../../machines/listener.js';
 import { type Clock, sleep, type TimerId, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
@@ -43,6 +43,8 @@ export interface RuntimeDeps {
 
 /** How often a draining instance checks whether its listeners were claimed (hints are faster). */
 const DRAIN_POLL_MS = 100;
+/** Spread of the retries waiting instances make as the holder's lock expires. */
+const LOCK_EXPIRY_JITTER_MS = 20;
 
 export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
@@ -89,13 +91,13 @@ export class BatonRuntime implements InstanceView {
     this.leadership = new Leadership({ ...deps, options, pool: this.pool });
     const machine = instanceMachine.provide({
       actors: {
-        acquireLock: fromPromise(async () => {
+        acquireLock: fromPromise(async (): Promise<AcquireOutput> => {
           let sentAt = clock.now();
           const result = await store.acquireLock(this.instanceId, options.lockTtlMs);
           if (options.plantedBugs?.leaseFromReply) sentAt = clock.now();
           return result.ok
-            ? { ok: true as const, epoch: result.epoch, sentAt }
-            : { ok: false as const };
+            ? { ok: true, epoch: result.epoch, sentAt }
+            : { ok: false, lockTtl: result.ttl };
         }),
         renewLock: fromPromise(async ({ input }: { input: { epoch: number } }) => {
           let sentAt = clock.now();
@@ -121,7 +123,13 @@ export class BatonRuntime implements InstanceView {
         ),
       },
       delays: {
-        LOCK_RETRY: options.lockRetryMs,
+        // A holder that stopped renewing (crashed, paused) loses the lock when its TTL runs out:
+        // try right then, not up to LOCK_RETRY_MS later. A few ms of jitter so waiting instances
+        // don't all try in the same millisecond (SET NX lets one win anyway).
+        LOCK_RETRY: ({ context }) =>
+          context.lockTtl === null || context.lockTtl < 0 || context.lockTtl >= options.lockRetryMs
+            ? options.lockRetryMs
+            : context.lockTtl + 1 + Math.floor(deps.rng.next() * LOCK_EXPIRY_JITTER_MS),
         LOCK_RENEW: options.lockRenewMs,
         RENEW_RETRY: Math.max(
           1,

@@ -192,7 +192,14 @@ export class MemoryStore implements CoordinationStore {
   acquireLockNow(instanceId: string, ttlMs: number): AcquireResult {
     this.check();
     const lock = this.liveLock();
-    if (lock && lock.value !== instanceId) return { ok: false, code: 'HELD', holder: lock.value };
+    if (lock && lock.value !== instanceId) {
+      return {
+        ok: false,
+        code: 'HELD',
+        holder: lock.value,
+        ttl: lock.expiresAt - this.clock.now(),
+      };
+    }
     if (!lock) this.epoch += 1;
     this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
     return { ok: true, epoch: this.epoch };

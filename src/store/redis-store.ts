@@ -186,9 +186,14 @@ export class RedisStore implements CoordinationStore {
 
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
     const k = this.keys;
-    const out = await this.run('acquire-lock', [k.lock, k.epoch], [instanceId, ttlArg(ttlMs)]);
+    const keys = [k.lock, k.epoch];
+    const reply = await this.runRaw('acquire-lock', keys, [instanceId, ttlArg(ttlMs)]);
+    const out = decodeReply('acquire-lock', reply);
     if (out.ok) return { ok: true, epoch: integerOf('acquire-lock', out.value) };
-    if (out.code === 'HELD') return { ok: false, code: 'HELD', holder: String(out.detail) };
+    if (out.code === 'HELD' && Array.isArray(reply)) {
+      const ttl = integerOf('acquire-lock', reply[2]);
+      return { ok: false, code: 'HELD', holder: String(out.detail), ttl };
+    }
     throw new StoreReplyError('acquire-lock', out);
   }
 

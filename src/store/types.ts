@@ -44,7 +44,8 @@ export interface LockState {
 
 export type AcquireResult =
   | { ok: true; epoch: number }
-  | { ok: false; code: 'HELD'; holder: string };
+  /** `ttl`: milliseconds before the holder's lock expires unless renewed (a retry can wait that). */
+  | { ok: false; code: 'HELD'; holder: string; ttl: number };
 
 /** A desired listener as listed: never its token. */
 export interface DesiredListener {

@@ -137,6 +137,29 @@ describe('runtime on Redis with a real upstream', () => {
     expect(await cli.hgetall(`${p}:listener_owners`)).toEqual({ c1: 'crash-b', c2: 'crash-b' });
   });
 
+  it("a waiting instance tries again as the crashed holder's lock expires, not a whole LOCK_RETRY_MS later", async () => {
+    const p = randomPrefix('expiry');
+    // A retry interval far longer than the TTL: only the HELD reply's TTL can make b early.
+    const slowRetry = { lockRetryMs: 10_000 };
+    const a = await startNode('expiry-a', p, storeFor(p), slowRetry);
+    await eventually('a leads', () => a.role() === 'leader');
+    const b = await startNode('expiry-b', p, storeFor(p), slowRetry);
+    await eventually(
+      'b registered',
+      async () => (await cli.exists(`${p}:instances:expiry-b`)) === 1,
+    );
+    // b has just been refused; wait until the lock's TTL is below the retry interval's reach.
+    a.crash();
+    const ttl = await cli.pttl(`${p}:consumer_lock`);
+    const crashedAt = Date.now();
+    await eventually('b leads', () => b.role() === 'leader', ttl + 3_000);
+    const after = Date.now() - crashedAt;
+    expect(after).toBeGreaterThanOrEqual(ttl - 50); // never before the lock expired
+    // b's pending retry was scheduled while a still renewed (TTL ~1.5 s), so it wakes at most
+    // one TTL after the crash: well before its 10 s retry interval.
+    expect(after).toBeLessThan(FAST.lockTtlMs + 1_000);
+  });
+
   it('a leader whose renewals fail steps down and closes every socket before the lock can expire', async () => {
     const p = randomPrefix('stepdown');
     const admin = storeFor(p);

@@ -104,7 +104,10 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
         const lock = await s.readLock();
         expect({ ...lock, ttl: 0 }).toEqual({ holder: 'a', epoch: 1, ttl: 0 });
         expectTtl(h, lock.ttl, LONG);
-        expect(await s.acquireLock('b', LONG)).toEqual({ ok: false, code: 'HELD', holder: 'a' });
+        const held = await s.acquireLock('b', LONG);
+        expect({ ...held, ttl: 0 }).toEqual({ ok: false, code: 'HELD', holder: 'a', ttl: 0 });
+        // HELD says how long the lock has left: a waiting instance retries when it expires.
+        expectTtl(h, held.ok ? -1 : held.ttl, LONG);
         expect(await s.renewLock('a', 1, LONG)).toEqual(OK);
         expect(await s.releaseLock('a', 1)).toEqual(OK);
         expect(await s.readLock()).toEqual({ holder: null, epoch: 1, ttl: -1 });
@@ -135,6 +138,8 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
         expect(await s.renewLock('a', 1, T)).toEqual(OK);
         await h.advance(T * 0.6); // past the first TTL: only the renewal keeps it
         expect((await s.readLock()).holder).toBe('a');
+        const held = await s.acquireLock('b', T);
+        expectTtl(h, held.ok ? -1 : held.ttl, T * 0.4);
         if (h.exact) {
           expect((await s.readLock()).ttl).toBe(T * 0.4);
           await h.advance(T * 0.4 - 1);

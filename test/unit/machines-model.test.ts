@@ -185,6 +185,15 @@ describe.each([
 });
 
 describe('machines provide every delay they name', () => {
+  it("waits LOCK_RETRY between tries, less when the holder's lock expires sooner", () => {
+    const retry = instanceMachine.implementations.delays.LOCK_RETRY as (args: {
+      context: { lockTtl: number | null };
+    }) => number;
+    expect(retry({ context: { lockTtl: null } })).toBe(5_000);
+    expect(retry({ context: { lockTtl: 1_200 } })).toBe(1_200);
+    expect(retry({ context: { lockTtl: 25_000 } })).toBe(5_000);
+  });
+
   it('the defaults are numbers or functions (a missing delay would fire at once)', () => {
     for (const machine of [instanceMachine, listenerMachine]) {
       for (const [name, delay] of Object.entries(machine.implementations.delays)) {

@@ -11,11 +11,11 @@
 
   Output:
     epoch (integer >= 1)   ARGV[1] holds the lock at this epoch
-    {-7, holder}           HELD: another instance holds the lock
+    {-7, holder, ttl}      HELD: another instance holds the lock for ttl more milliseconds
 ]]
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
-  return {-7, holder}
+  return {-7, holder, redis.call('PTTL', KEYS[1])}
 end
 local epoch
 if holder then
