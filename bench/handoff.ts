@@ -41,6 +41,8 @@ const { values } = parseArgs({
     'skip-crash': { type: 'boolean', default: false },
     /** LOG_LEVEL of the Baton processes (debug adds a `listener.handoff` line per takeover). */
     'log-level': { type: 'string', default: 'info' },
+    /** WARMUP_LISTENERS of the Baton processes (0: no standby warm-up). */
+    warmup: { type: 'string', default: '200' },
     /** Write a V8 CPU profile of every Baton process into this folder (for `--cpu-prof` analysis). */
     'cpu-prof': { type: 'string' },
   },
@@ -56,7 +58,10 @@ for (const m of MODES)
   if (m !== 'overlap' && m !== 'sequential') throw new Error(`bad --mode ${m}`);
 
 /** Baton under the contract defaults (LOCK_TTL 30 s, LOCK_RETRY 5 s, RESYNC 5 s...). */
-const BATON_ENV = { LOG_LEVEL: String(values['log-level']) };
+const BATON_ENV = {
+  LOG_LEVEL: String(values['log-level']),
+  WARMUP_LISTENERS: String(values.warmup),
+};
 /** Crash runs: a shorter lock TTL for both systems, same ratios as the defaults; retry stays 5 s. */
 const BATON_CRASH_ENV = {
   ...BATON_ENV,
@@ -254,6 +259,11 @@ async function chain(
   const firstSwitch = Date.now();
   for (let k = 1; k <= count; k++) {
     const next = await spawn(ctx, kind, `${label}-${k}`, prefix, env);
+    // A standby rehearses a takeover once soon after it starts (WARMUP_LISTENERS); a deploy
+    // waits for the new instance to be up before stopping the old one, so let it finish.
+    if (kind === 'baton' && env.WARMUP_LISTENERS !== '0') {
+      await next.waitFor((l) => l.event === 'warmup.done', 60_000, 'warmup.done');
+    }
     // A random moment relative to the successor's polling phase (the seed polls every 5 s).
     await sleep(1_000 + Math.random() * SEED_RETRY);
     const pttl = await ctx.cli.pttl(`${prefix}:consumer_lock`);

@@ -68,6 +68,11 @@ export interface Config {
    * with what the new connection buffered before claiming (not contract).
    */
   readonly handoffConfirmMs: number;
+  /**
+   * WARMUP_LISTENERS: size of the private takeover a waiting instance on Redis rehearses once, to
+   * warm its code up before a real takeover; 0 turns it off (not contract).
+   */
+  readonly warmupListeners: number;
 }
 
 /** A configuration problem; `message` is one line that names `variable` (and the others). */
@@ -119,6 +124,7 @@ const FIELDS = {
   eventsMaxlen: { env: 'EVENTS_MAXLEN', kind: 'int' },
   maxBufferedMessages: { env: 'MAX_BUFFERED_MESSAGES', kind: 'int' },
   handoffConfirmMs: { env: 'HANDOFF_CONFIRM_MS', kind: 'ms' },
+  warmupListeners: { env: 'WARMUP_LISTENERS', kind: 'int' },
 } as const satisfies Record<keyof Config, FieldSpec>;
 
 /** Environment variable name of each `Config` field. */
@@ -155,6 +161,7 @@ export const CONFIG_DEFAULTS: Readonly<Omit<Config, 'instanceId'>> = Object.free
   eventsMaxlen: 1_000_000,
   maxBufferedMessages: 10_000,
   handoffConfirmMs: 2_000,
+  warmupListeners: 200,
 });
 
 const ms = z
@@ -227,6 +234,11 @@ const configSchema = z.object({
   eventsMaxlen: count,
   maxBufferedMessages: count,
   handoffConfirmMs: ms,
+  warmupListeners: z
+    .number({ error: 'must be an integer between 0 and 10000' })
+    .int({ error: 'must be an integer between 0 and 10000' })
+    .min(0, { error: 'must be an integer between 0 and 10000' })
+    .max(10_000, { error: 'must be an integer between 0 and 10000' }),
 });
 
 /** Where the process identity for the default INSTANCE_ID comes from (kept out for determinism). */

@@ -32,6 +32,7 @@ export const LOG_EVENTS = {
   drainDone: 'drain.done',
   demoMode: 'demo.mode',
   serverListening: 'server.listening',
+  warmupDone: 'warmup.done',
   // Connector detail, logged at debug level by src/upstream/ws-connector.ts.
   upstreamOpen: 'upstream.open',
   upstreamFailed: 'upstream.failed',

@@ -17,6 +17,7 @@ import type { CoordinationStore } from './store/types.js';
 import { type DemoFeed, startDemoFeed } from './upstream/demo-feed.js';
 import type { UpstreamConnector } from './upstream/types.js';
 import { createWsConnector } from './upstream/ws-connector.js';
+import { rehearseTakeover } from './warmup.js';
 
 export interface ServiceDeps {
   clock: Clock;
@@ -60,6 +61,23 @@ export function runtimeOptions(config: Config, meta?: RuntimeOptions['meta']): R
     handoffConfirmMs: config.handoffConfirmMs,
     ...(meta ? { meta } : {}),
   };
+}
+
+/** How long after start a waiting instance rehearses a takeover (it has just registered). */
+const WARMUP_DELAY_MS = 1_000;
+
+/** A standby warms its takeover code up once, in private (see `warmup.ts`); best effort. */
+function scheduleWarmup(listeners: number, runtime: BatonRuntime, deps: ServiceDeps): void {
+  const { clock, logger, rng } = deps;
+  clock.schedule(() => {
+    if (runtime.role() !== 'waiting') return; // leading already: its code is warm
+    void rehearseTakeover({ listeners, clock, rng }).then((r) =>
+      logger.info(
+        { event: LOG_EVENTS.warmupDone, listeners, ms: r.ms, complete: r.complete },
+        'standby warm-up: rehearsed a takeover in private',
+      ),
+    );
+  }, WARMUP_DELAY_MS);
 }
 
 /** Builds and starts a service; the HTTP server listens before the instance competes for the lock. */
@@ -118,6 +136,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     'HTTP API listening',
   );
   await runtime.start();
+  if (config.redisUrl && !deps.store && config.warmupListeners > 0) {
+    scheduleWarmup(config.warmupListeners, runtime, deps);
+  }
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {

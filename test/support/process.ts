@@ -28,6 +28,8 @@ export const E2E_ENV: Readonly<Record<string, string>> = Object.freeze({
   BACKOFF_MAX_MS: '1000',
   INSTANCE_TTL_MS: '6000',
   LOG_LEVEL: 'info',
+  // Standbys still rehearse a takeover (the code path runs), small enough not to load the box.
+  WARMUP_LISTENERS: '20',
 });
 
 /** One parsed log line, with the test process's clock time (ms) at which it was read. */

@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       eventsMaxlen: 1000000,
       maxBufferedMessages: 10000,
       handoffConfirmMs: 2000,
+      warmupListeners: 200,
     });
   });
 
@@ -98,6 +99,7 @@ describe('loadConfig defaults', () => {
         EVENTS_MAXLEN: '5000',
         MAX_BUFFERED_MESSAGES: '50',
         HANDOFF_CONFIRM_MS: '1500',
+        WARMUP_LISTENERS: '0',
       },
       ids,
     );
@@ -127,6 +129,7 @@ describe('loadConfig defaults', () => {
       eventsMaxlen: 5000,
       maxBufferedMessages: 50,
       handoffConfirmMs: 1500,
+      warmupListeners: 0,
     });
   });
 });
@@ -175,6 +178,9 @@ describe('loadConfig validation', () => {
     ['EVENTS_MAXLEN', '0'],
     ['EVENTS_MAXLEN', 'many'],
     ['MAX_BUFFERED_MESSAGES', '-1'],
+    ['WARMUP_LISTENERS', '-1'],
+    ['WARMUP_LISTENERS', '10001'],
+    ['WARMUP_LISTENERS', 'some'],
   ])('%s=%j is rejected naming the variable', (variable, value) => {
     const err = errorFor({ [variable]: value });
     expect(err.variable).toBe(variable);
