@@ -66,7 +66,7 @@ export async function rehearseTakeover(options: WarmupOptions): Promise<WarmupRe
   const until = async (done: () => boolean | Promise<boolean>) => {
     const deadline = clock.now() + stepTimeoutMs;
     while (!(await done())) {
-      if (clock.now() > deadline) return false;
+      if (clock.now() >= deadline) return false;
       await new Promise((resolve) => clock.schedule(() => resolve(undefined), 20));
     }
     return true;

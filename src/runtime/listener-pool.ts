@@ -262,6 +262,8 @@ export class ListenerPool {
       input.handoff && !this.deps.options.plantedBugs?.claimWithoutConfirm
         ? await this.claimAfterOverlap(listenerId, epoch, expectedOwner, signal)
         : await store.claimListener(listenerId, instanceId, epoch, expectedOwner);
+    // The actor left the claim (stopped, ownership lost) while we waited: claim nothing for it.
+    if (result === null) return { ok: false, code: 'ABORTED' };
     if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== instanceId) {
       // Our own earlier claim may have been applied with its reply lost: then we are the owner.
       result = await store.claimListener(listenerId, instanceId, epoch, instanceId);
@@ -278,14 +280,15 @@ export class ListenerPool {
    * Overlap handoff: the old owner keeps emitting until we claim. Claiming is lossless once the
    * oldest message we buffered is already in the stream (all before it came through the old
    * owner), so the claim names that message and the store checks it in the same atomic step.
-   * Past handoffConfirmMs (quiet feeds, feeds without message ids) we claim regardless.
+   * Past handoffConfirmMs (quiet feeds, feeds without message ids) we claim regardless. Null when
+   * the actor stopped waiting (its claim was aborted): then nothing is claimed.
    */
   private async claimAfterOverlap(
     listenerId: string,
     epoch: number,
     expectedOwner: string | null | undefined,
     signal: AbortSignal,
-  ): Promise<ClaimResult> {
+  ): Promise<ClaimResult | null> {
     const { clock, store, options, instanceId, logger } = this.deps;
     const started = clock.now();
     const deadline = started + options.handoffConfirmMs;
@@ -332,6 +335,7 @@ export class ListenerPool {
       }
       await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
     }
+    if (signal.aborted) return null;
     return done(await store.claimListener(listenerId, instanceId, epoch, expectedOwner), false);
   }
 
