@@ -37,6 +37,8 @@ export interface AppDeps {
   inspectBufferSize?: number;
   /** Interval of SSE keep-alive comments on `deps.clock` (default 15 s; 0 disables). */
   inspectKeepAliveMs?: number;
+  /** Most `/admin/inspect` streams open at once (default 16); each holds a buffer and a listener. */
+  maxInspectStreams?: number;
 }
 
 /** Deps after defaults, as the routers see them. */
@@ -54,11 +56,13 @@ export function createApp(deps: AppDeps): Hono {
     maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     inspectBufferSize: deps.inspectBufferSize ?? 1000,
     inspectKeepAliveMs: deps.inspectKeepAliveMs ?? 15_000,
+    maxInspectStreams: deps.maxInspectStreams ?? 16,
   });
   for (const [name, value, min] of [
     ['maxBodyBytes', d.maxBodyBytes, 1],
     ['inspectBufferSize', d.inspectBufferSize, 1],
     ['inspectKeepAliveMs', d.inspectKeepAliveMs, 0],
+    ['maxInspectStreams', d.maxInspectStreams, 1],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < min)
       throw new RangeError(`${name} must be an integer >= ${min}`);

@@ -212,6 +212,7 @@ export function openApiDocument() {
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
             ...adminErrors,
+            '503': error('TOO_MANY_STREAMS: 16 inspection streams are open already (Retry-After)'),
           },
         },
       },

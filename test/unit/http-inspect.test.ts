@@ -176,3 +176,29 @@ describe('GET /admin/inspect: no leaked subscriptions', () => {
     expect(f.view.subscriberCount()).toBe(0);
   });
 });
+
+describe('GET /admin/inspect: a bounded number of streams', () => {
+  it('refuses a stream over maxInspectStreams (503 TOO_MANY_STREAMS) and admits one when a stream closes', async () => {
+    const f = fixture({ maxInspectStreams: 2 });
+    const open = async () => {
+      const abort = new AbortController();
+      const res = await f.app.request('/admin/inspect', { headers: AUTH, signal: abort.signal });
+      expect(res.status).toBe(200);
+      await sseReader(res.body!).until((e) => e.length >= 1);
+      return abort;
+    };
+    const first = await open();
+    await open();
+    const refused = await f.app.request('/admin/inspect', { headers: AUTH });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+      'TOO_MANY_STREAMS',
+    );
+    expect(f.view.subscriberCount()).toBe(2);
+    first.abort();
+    await tick();
+    await open();
+    expect(f.view.subscriberCount()).toBe(2);
+  });
+});

@@ -8,10 +8,12 @@ import type { Clock, TimerId } from '../../clock.js';
 import type { InspectionRecord } from '../../runtime/view.js';
 import type { ResolvedDeps } from '../app.js';
 import { BoundedQueue } from '../bounded-queue.js';
+import { ApiError } from '../errors.js';
 import { methodNotAllowed } from './method.js';
 
 /** The runtime router (mounted under /admin). Answers from this instance's view, not the store. */
 export function runtimeRoutes(d: ResolvedDeps) {
+  let open = 0;
   return new Hono()
     .get('/machines', (c) => c.json(d.view.machineDefinitions()))
     .get('/actors', (c) => {
@@ -23,9 +25,21 @@ export function runtimeRoutes(d: ResolvedDeps) {
       // here would never see its client leave, so HEAD gets the headers only.
       if (c.req.method === 'HEAD')
         return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
+      if (open >= d.maxInspectStreams) {
+        throw new ApiError(
+          'TOO_MANY_STREAMS',
+          `at most ${d.maxInspectStreams} inspection streams at once; close one and retry`,
+          { 'Retry-After': '5' },
+        );
+      }
+      open += 1;
       return streamSSE(c, async (stream) => {
-        const session = new InspectSession(stream, d, c.req.raw.signal);
-        await session.run();
+        try {
+          const session = new InspectSession(stream, d, c.req.raw.signal);
+          await session.run();
+        } finally {
+          open -= 1;
+        }
       });
     })
     .all('/machines', methodNotAllowed('GET'))
