@@ -98,6 +98,8 @@ interface Run {
   silence: number[];
   /** Per deploy: CPU ms the successor used from SIGTERM (or kill) to all live. */
   successorCpu: number[];
+  /** Per deploy: CPU ms per second the leader used while streaming, before the deploy. */
+  leaderCpuPerSec: number[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -255,6 +257,7 @@ async function chain(
     window: 0,
     silence: [],
     successorCpu: [],
+    leaderCpuPerSec: [],
   };
   const firstSwitch = Date.now();
   for (let k = 1; k <= count; k++) {
@@ -265,7 +268,12 @@ async function chain(
       await next.waitFor((l) => l.event === 'warmup.done', 60_000, 'warmup.done');
     }
     // A random moment relative to the successor's polling phase (the seed polls every 5 s).
+    // Meanwhile: what the leader's steady streaming costs (CPU ms per second of wall time).
+    const steady0 = { cpu: cpuMs(current.pid), at: Date.now() };
     await sleep(1_000 + Math.random() * SEED_RETRY);
+    run.leaderCpuPerSec.push(
+      Math.round(((cpuMs(current.pid) - steady0.cpu) / (Date.now() - steady0.at)) * 1000),
+    );
     const pttl = await ctx.cli.pttl(`${prefix}:consumer_lock`);
     const cpu0 = cpuMs(next.pid);
     const t0 = Date.now();
@@ -282,7 +290,8 @@ async function chain(
       `${label}: ${current.id} -> ${next.id}: all live after ${last - t0} ms` +
         (how === 'SIGKILL' ? ` (lock had ${pttl} ms left)` : '') +
         `, old exited ${exit.signal ?? exit.code} after ${exit.at - t0} ms; successor used ` +
-        `${run.successorCpu.at(-1)} ms CPU; load ${loadavg()}`,
+        `${run.successorCpu.at(-1)} ms CPU; the leader used ${run.leaderCpuPerSec.at(-1)} ms CPU/s ` +
+        `streaming before; load ${loadavg()}`,
     );
     current = next;
     await sleep(1_000);
@@ -435,6 +444,10 @@ async function main() {
       );
     }
   }
+  const streaming = results
+    .map(({ name, run }) => `${name} ${fmt(pct(run.leaderCpuPerSec, 50))}`)
+    .join(', ');
+  out.push(`Leader CPU while streaming, before each deploy (ms per second, p50): ${streaming}`);
   if (crashes.length) {
     out.push('');
     out.push(
