@@ -43,8 +43,8 @@ export const coordinatorRedisOptions: Readonly<RedisOptions> = Object.freeze({
   commandTimeout: 5_000,
   // Queued calls give up after two reconnect attempts instead of ioredis' default twenty.
   maxRetriesPerRequest: 2,
-  // Calls made in the same tick go out as one write: a leader taking over 1,000 listeners issues
-  // thousands of small scripts (status, token reads, claims) in bursts.
+  // Calls made in the same tick go out as one write: the batch scripts of the runtime's claims,
+  // emits and status writes, with the heartbeats and reads made beside them.
   enableAutoPipelining: true,
   retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000),
 });

@@ -205,8 +205,8 @@ export interface CoordinationStore {
    */
   emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]>;
   /**
-   * Whether `msgId` was emitted for this listener within the dedup window. The overlap handoff
-   * uses it to claim only once the old owner's output has caught up with what the new one buffered.
+   * Whether `msgId` was emitted for this listener within the dedup window: the condition a claim's
+   * `afterEmitted` checks, as a read on its own (the runtime checks it inside the claim instead).
    */
   wasEmitted(listenerId: string, msgId: string): Promise<boolean>;
   /** Events after `afterId` (exclusive; '0' = from the start), oldest first. */

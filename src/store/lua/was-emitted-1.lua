@@ -1,7 +1,7 @@
 --[[
-  Tells whether a msg id was emitted for a listener within the dedup window (the overlap
-  handoff waits for the old owner's output to catch up). Uses the same clock as emit-4.lua:
-  Redis TIME in microseconds. Writes nothing.
+  Tells whether a msg id was emitted for a listener within the dedup window: the check that
+  claim-listeners-n.lua makes for an overlap claim, on its own. Uses the same clock as
+  emit-n.lua: Redis TIME in microseconds. Writes nothing.
 
   Input:
     KEYS[1] dedup key  (prefix:dedup:<listener id>), sorted set msg id -> microseconds
