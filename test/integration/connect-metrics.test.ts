@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { configFromOverrides } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
 import { seededRng } from '../../src/rng.js';
 import { type Service, startService } from '../../src/service.js';
+import { createWsConnector } from '../../src/upstream/ws-connector.js';
 import { eventually } from '../support/nodes.js';
 import { metricValue } from '../support/process.js';
 import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
@@ -81,5 +83,30 @@ describe('connect metrics of a running service', () => {
     expect(metricValue(text, 'baton_connect_attempts_total{result="ok"}')).toBe(1);
     expect(text).toContain('# TYPE baton_connect_attempts_total counter');
     expect(text).toContain('# TYPE baton_connect_duration_seconds histogram');
+  });
+
+  it('labels an upgrade answered 503 http_error and an abandoned handshake aborted', async () => {
+    const metrics = createMetrics();
+    const connector = createWsConnector({
+      urlTemplate: upstream.url,
+      clock: systemClock(),
+      pingIntervalMs: 5_000,
+      metrics,
+    });
+    const attempt = (token: string, signal: AbortSignal) =>
+      connector.connect({ listenerId: token, token, signal, onMessage() {}, onClose() {} });
+    upstream.refuse(503, 'busy-token');
+    await expect(attempt('busy-token', new AbortController().signal)).rejects.toThrow(/503/);
+    upstream.hang('hung-token');
+    const controller = new AbortController();
+    const hung = attempt('hung-token', controller.signal);
+    await eventually('the hung upgrade', () => upstream.upgrades('hung-token') === 1);
+    controller.abort(); // what the listener machine's CONNECT_TIMEOUT does
+    await expect(hung).rejects.toThrow(/aborted/);
+    const text = await metrics.registry.metrics();
+    expect(metricValue(text, 'baton_connect_attempts_total{result="http_error"}')).toBe(1);
+    expect(metricValue(text, 'baton_connect_attempts_total{result="aborted"}')).toBe(1);
+    expect(metricValue(text, 'baton_connect_attempts_total{result="ok"}')).toBe(0);
+    expect(metricValue(text, 'baton_connect_duration_seconds_count')).toBe(0);
   });
 });
