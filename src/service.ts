@@ -94,6 +94,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       ? RedisStore.connect(config.redisUrl, storeOptions)
       : new MemoryStore(clock, storeOptions));
   let demo: DemoFeed | null = null;
+  const metrics = createMetrics({ defaultMetrics: !deps.store });
   let connector = deps.connector;
   if (!connector) {
     let urlTemplate = config.upstreamUrl;
@@ -110,9 +111,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       clock,
       pingIntervalMs: config.pingIntervalMs,
       logger,
+      metrics,
     });
   }
-  const metrics = createMetrics({ defaultMetrics: !deps.store });
   const runtime = new BatonRuntime(runtimeOptions(config, deps.meta), {
     store,
     connector,

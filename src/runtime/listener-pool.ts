@@ -94,7 +94,8 @@ const OVERLAP_POLL_MS = 10;
 
 export class ListenerPool {
   private readonly handles = new Map<string, Handle>();
-  private readonly machine;
+  /** The listener machine with the pool's actors and delays (tests check every delay is set). */
+  readonly machine;
   private readonly xstateClock;
   /** Whether inspection events are wanted: XState builds none for actors without an observer. */
   private inspecting = false;

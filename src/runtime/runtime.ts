@@ -50,6 +50,8 @@ export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
   readonly pool: ListenerPool;
   private readonly actor: Actor<typeof instanceMachine>;
+  /** The instance machine with this runtime's actors and delays (tests check every delay is set). */
+  readonly machine: typeof instanceMachine;
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
@@ -89,7 +91,7 @@ export class BatonRuntime implements InstanceView {
       },
     });
     this.leadership = new Leadership({ ...deps, options, pool: this.pool });
-    const machine = instanceMachine.provide({
+    this.machine = instanceMachine.provide({
       actors: {
         acquireLock: fromPromise(async (): Promise<AcquireOutput> => {
           let sentAt = clock.now();
@@ -165,7 +167,7 @@ export class BatonRuntime implements InstanceView {
         },
       },
     });
-    this.actor = createActor(machine, {
+    this.actor = createActor(this.machine, {
       id: 'instance',
       input: { instanceId: this.instanceId, renewDeadlineMs: options.renewDeadlineMs },
       clock: toXStateClock(clock),

@@ -19,6 +19,11 @@ import { getSimplePaths } from 'xstate/graph';
 import { instanceMachine } from '../../machines/instance.js';
 import { listenerMachine } from '../../machines/listener.js';
 import { ManualClock, toXStateClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/log.js';
+import { seededRng } from '../../src/rng.js';
+import { BatonRuntime } from '../../src/runtime/runtime.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { FAST } from '../support/nodes.js';
 
 /** Representative outputs per promise actor (each one becomes its own done event). */
 const OUTPUTS: Record<string, unknown[]> = {
@@ -194,14 +199,70 @@ describe('machines provide every delay they name', () => {
     expect(retry({ context: { lockTtl: 25_000 } })).toBe(5_000);
   });
 
-  it('the defaults are numbers or functions (a missing delay would fire at once)', () => {
-    for (const machine of [instanceMachine, listenerMachine]) {
-      for (const [name, delay] of Object.entries(machine.implementations.delays)) {
+  // A named delay with no implementation fires at once, silently; one the runtime forgets falls
+  // back to the machine's contract default and ignores the configuration. So every delay name a
+  // definition uses must be implemented by the runtime itself, not inherited from `setup()`.
+  it('the runtime provides every delay each machine definition names', () => {
+    const clock = new ManualClock();
+    const runtime = new BatonRuntime(
+      { ...FAST, instanceId: 'delays-1', lockRenewMs: 310, connectTimeoutMs: 620 },
+      {
+        store: new MemoryStore(clock),
+        connector: { connect: () => Promise.reject(new Error('not used')) },
+        clock,
+        rng: seededRng(1),
+        logger: silentLogger(),
+      },
+    );
+    const provided = [
+      [instanceMachine, runtime.machine],
+      [listenerMachine, runtime.pool.machine],
+    ] as const;
+    for (const [definition, machine] of provided) {
+      const names = delayNames(definition);
+      expect(names.size, definition.id).toBeGreaterThan(0);
+      const delays = machine.implementations.delays as Record<string, unknown>;
+      const defaults = definition.implementations.delays as Record<string, unknown>;
+      for (const name of names) {
+        const delay = delays[name];
         expect(typeof delay === 'number' || typeof delay === 'function', name).toBe(true);
+        expect(delay, `${definition.id}: ${name} is the machine's default`).not.toBe(
+          defaults[name],
+        );
       }
     }
+    // The configured values, not the defaults, reach the machines.
+    expect(runtime.machine.implementations.delays.LOCK_RENEW).toBe(310);
+    expect(runtime.pool.machine.implementations.delays.CONNECT_TIMEOUT).toBe(620);
   });
 });
+
+/**
+ * Every delay name a machine definition uses: `after` keys and the `delay` of raise/sendTo actions
+ * (inline, or named and resolved through the machine's actions), in every state node.
+ */
+function delayNames(machine: AnyStateMachine): Set<string> {
+  const names = new Set<string>();
+  const named = machine.implementations.actions as Record<string, unknown>;
+  const visitAction = (action: unknown) => {
+    const fn = typeof action === 'string' ? named[action] : action;
+    const delay = (fn as { delay?: unknown } | null)?.delay;
+    if (typeof delay === 'string') names.add(delay);
+  };
+  const visit = (node: AnyStateMachine['root']) => {
+    for (const key of Object.keys(node.config.after ?? {})) {
+      if (Number.isNaN(Number(key))) names.add(key);
+    }
+    for (const action of [...node.entry, ...node.exit]) visitAction(action);
+    for (const transitions of node.transitions.values()) {
+      for (const t of transitions) t.actions.forEach(visitAction);
+    }
+    for (const t of node.always ?? []) t.actions.forEach(visitAction);
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(machine.root);
+  return names;
+}
 
 /** The behaviour the runtime relies on, stated independently of the model (so a wrong edge fails). */
 describe('key paths reach the states the protocol requires', () => {
