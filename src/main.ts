@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   // pino flushes what is left when the process exits.
   const destination = pino.destination({ dest: 1, sync: false });
   const logger = createLogger({
-    level: config.log.level,
+    ...config.log,
     instanceId: config.instance.instanceId,
     clock,
     destination,

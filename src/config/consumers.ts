@@ -4,6 +4,7 @@
  * in one place, that a group and its consumer still agree (only the consumers' types are imported).
  */
 import { configFromOverrides } from '../config.js';
+import type { LoggerOptions } from '../log.js';
 import type { RuntimeOptions } from '../runtime/runtime.js';
 import type { StoreOptions } from '../store/types.js';
 import type { WsConnectorOptions } from '../upstream/ws-connector.js';
@@ -22,6 +23,7 @@ export type GroupsMatchConsumers = [
   None<Stray<RuntimeGroups, RuntimeOptions>>,
   None<Stray<Omit<Config['store'], 'redisUrl'>, StoreOptions>>,
   None<Stray<Config['upstream'], WsConnectorOptions>>,
+  None<Stray<Config['log'], LoggerOptions>>,
 ];
 
 /** The runtime's options: the instance, lock, listener and handoff groups. */
