@@ -3,6 +3,7 @@
  * and the configuration the seed draws itself (timings around the defaults, handoff mode, feed
  * rates, which fault types are on: swarm testing, so each seed stresses a different mix).
  */
+import { runtimeTimings } from '../src/config/consumers.js';
 import type { Rng } from '../src/rng.js';
 import type { PlantedBugs } from '../src/runtime/planted-bugs.js';
 import type { RuntimeOptions } from '../src/runtime/runtime.js';
@@ -76,6 +77,8 @@ export interface SeedConfig {
   feeds: readonly (readonly [number, number])[];
 }
 
+const DEFAULT_RUNTIME = runtimeTimings({});
+
 /** Draws the seed's configuration: timings stay valid (renew < deadline < TTL), like config.ts. */
 export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
   const lockTtlMs = pick(rng, [10_000, 15_000, 30_000, 30_000]);
@@ -83,6 +86,7 @@ export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
   const lockRenewMs = Math.round(renewDeadlineMs * uniform(rng, 0.25, 0.6));
   const backoffMaxMs = pick(rng, [5_000, 15_000, 30_000]);
   const runtime: Omit<RuntimeOptions, 'instanceId'> = {
+    ...DEFAULT_RUNTIME, // a setting this seed does not draw keeps its default
     lockTtlMs,
     lockRenewMs,
     lockRetryMs: int(rng, 1_000, 5_000),

@@ -6,7 +6,6 @@
  */
 import WebSocket from 'ws';
 import type { Clock, TimerId } from '../clock.js';
-import { redactSecrets, redactUrl, upstreamUrlFor } from '../config.js';
 import { LOG_EVENTS, type Logger, silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -16,6 +15,7 @@ import {
   type UpstreamFailure,
   type UpstreamSession,
 } from './types.js';
+import { redactSecrets, redactUrl, upstreamUrlFor } from './url.js';
 
 export interface WsConnectorOptions {
   /** UPSTREAM_URL: ws/wss template with `{token}` and `{listener_id}`. */

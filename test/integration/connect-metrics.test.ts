@@ -21,13 +21,11 @@ describe('connect metrics of a running service', () => {
     upstream = await startTestUpstream();
     upstream.refuse(401, 'refused-token');
     const config = configFromOverrides({
-      host: '127.0.0.1',
-      port: 0,
-      upstreamUrl: upstream.url,
-      instanceId: 'metrics-1',
-      logLevel: 'silent',
-      backoffBaseMs: 50,
-      backoffMaxMs: 200,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream: { urlTemplate: upstream.url },
+      instance: { instanceId: 'metrics-1' },
+      log: { level: 'silent' },
+      listener: { backoffBaseMs: 50, backoffMaxMs: 200 },
     });
     service = await startService(config, {
       clock: systemClock(),
