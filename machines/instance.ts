@@ -82,6 +82,7 @@ export const instanceMachine = setup({
     onLeader: () => undefined,
     onStepDown: () => undefined,
     onRenewFailed: () => undefined,
+    onReconcileFailed: () => undefined,
   },
 }).createMachine({
   id: 'instance',
@@ -138,7 +139,13 @@ export const instanceMachine = setup({
       type: 'parallel',
       entry: 'onLeader',
       on: { shutdown: 'draining' },
-      invoke: { src: 'reconcile', input: ({ context }) => ({ epoch: context.epoch! }) },
+      invoke: {
+        src: 'reconcile',
+        input: ({ context }) => ({ epoch: context.epoch! }),
+        // The controller loop died (a bug, not a store error: those it retries itself). Leading
+        // without it would leave desired state unapplied, so give up the lock the safe way.
+        onError: { target: '#instance.steppingDown', actions: 'onReconcileFailed' },
+      },
       states: {
         renewal: {
           initial: 'idle',

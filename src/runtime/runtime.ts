@@ -163,6 +163,12 @@ export class BatonRuntime implements InstanceView {
           );
           deps.metrics?.lockRenewFailures.inc();
         },
+        onReconcileFailed: ({ event }) => {
+          logger.error(
+            { event: LOG_EVENTS.reconcileRun, err: (event as { error?: unknown }).error },
+            'reconcile loop failed: stepping down',
+          );
+        },
       },
     });
     this.actor = createActor(machine, {

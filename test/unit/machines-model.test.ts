@@ -34,6 +34,9 @@ const OUTPUTS: Record<string, unknown[]> = {
   connect: [undefined],
 };
 
+/** Callback actors: they never finish, but can fail (a throw), so only an error event is modelled. */
+const CALLBACKS = new Set(['reconcile']);
+
 const USER_EVENTS: Record<string, EventObject[]> = {
   instance: [{ type: 'shutdown' }, { type: 'lock.released' }],
   listener: [
@@ -58,7 +61,7 @@ function eventsFor(machineId: string) {
         for (const output of OUTPUTS[src] ?? []) {
           events.push({ type: `xstate.done.actor.${inv.id}`, output } as EventObject);
         }
-        if (OUTPUTS[src])
+        if (OUTPUTS[src] || CALLBACKS.has(src))
           events.push({
             type: `xstate.error.actor.${inv.id}`,
             error: new Error('io'),
@@ -76,6 +79,7 @@ class FakeActors {
     string,
     { resolve(v: unknown): void; reject(e: unknown): void }
   >();
+  private readonly callbacks = new Set<string>();
 
   provide(names: string[]) {
     const actors: Record<string, AnyActorLogic> = {};
@@ -87,8 +91,16 @@ class FakeActors {
           }),
       );
     }
-    actors.reconcile = fromCallback(() => () => undefined);
+    actors.reconcile = fromCallback(({ self }) => {
+      this.callbacks.add(self.id);
+      return () => this.callbacks.delete(self.id);
+    });
     return actors;
+  }
+
+  /** Whether `invokeId` is a running callback actor (its error is delivered as an event). */
+  isCallback(invokeId: string): boolean {
+    return this.callbacks.has(invokeId);
   }
 
   settle(invokeId: string, event: EventObject & { output?: unknown; error?: unknown }) {
@@ -121,7 +133,10 @@ async function replay(
       event.type.startsWith('xstate.done.actor.') ||
       event.type.startsWith('xstate.error.actor.')
     ) {
-      fakes.settle(event.type.replace(/^xstate\.(done|error)\.actor\./, ''), event);
+      const id = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+      // A callback actor fails by throwing; its parent sees exactly this event.
+      if (fakes.isCallback(id)) actor.send(event);
+      else fakes.settle(id, event);
     } else {
       // Delayed events are sent as the scheduler would deliver them; the clock never fires alone.
       actor.send(event);
@@ -265,6 +280,20 @@ describe('key paths reach the states the protocol requires', () => {
       [
         acquired,
         afterEvent(instanceMachine, 'LEASE_REMAINING'),
+        done(invokeId(instanceMachine, 'stopListeners')),
+      ],
+      { waiting: 'trying' },
+    ],
+    [
+      'reconcile actor fails -> step down',
+      [acquired, fail(invokeId(instanceMachine, 'reconcile'))],
+      'steppingDown',
+    ],
+    [
+      'reconcile actor fails -> steps down, then competes again',
+      [
+        acquired,
+        fail(invokeId(instanceMachine, 'reconcile')),
         done(invokeId(instanceMachine, 'stopListeners')),
       ],
       { waiting: 'trying' },
