@@ -229,6 +229,9 @@ export const instanceMachine = setup({
   },
 });
 
+/** The instance machine's type, for code that wraps or re-provides it. */
+export type InstanceMachine = typeof instanceMachine;
+
 /** The registry role an instance reports for each top-level state. */
 export function roleOf(state: string): 'waiting' | 'leader' | 'draining' | 'released' {
   if (state === 'leader' || state === 'draining') return state;

@@ -4,13 +4,13 @@
  * once, SIGTERM runs the real graceful shutdown and the process exits when it resolves.
  */
 import type { Logger } from '../src/log.js';
-import { BatonRuntime } from '../src/runtime/runtime.js';
+import { BatonRuntime, type RuntimeDeps } from '../src/runtime/runtime.js';
 import type { Counters } from './counters.js';
 import { exponential, uniform } from './draw.js';
 import type { Invariants } from './invariants.js';
 import type { Kernel, Proc } from './kernel.js';
 import type { SimNetwork } from './network.js';
-import type { SeedConfig } from './scenario.js';
+import type { RuntimePlant, SeedConfig } from './scenario.js';
 import { SimClock } from './sim-clock.js';
 import type { Trace } from './trace.js';
 import type { SimUpstream } from './upstream.js';
@@ -34,6 +34,8 @@ export interface FleetDeps {
   trace: Trace;
   config: SeedConfig;
   logger: Logger;
+  /** Runtime-side planted bugs (canaries), planted in every process. */
+  plants?: readonly RuntimePlant[] | undefined;
 }
 
 export class Fleet {
@@ -63,6 +65,7 @@ export class Fleet {
         clock,
         rng: kernel.stream(`runtime-${id}`),
         logger: this.deps.logger,
+        ...this.plant(clock),
       },
     );
     const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
@@ -73,6 +76,18 @@ export class Fleet {
     kernel.after(0, proc, 'proc.start', () => void runtime.start());
     this.hiccups(p);
     return p;
+  }
+
+  /** The runtime-side planted bugs of this seed, composed, as a process's machine overrides. */
+  private plant(clock: SimClock): Pick<RuntimeDeps, 'machines'> {
+    const plants = (this.deps.plants ?? []).map((p) => p({ clock }));
+    if (plants.length === 0) return {};
+    return {
+      machines: {
+        instance: (m) => plants.reduce((acc, p) => p.instance?.(acc) ?? acc, m),
+        listener: (m) => plants.reduce((acc, p) => p.listener?.(acc) ?? acc, m),
+      },
+    };
   }
 
   /**
