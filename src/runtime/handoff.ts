@@ -9,6 +9,7 @@ import { LOG_EVENTS, type Logger } from '../log.js';
 import type { ClaimResult, CoordinationStore } from '../store/types.js';
 import type { ListenerLink } from './link.js';
 
+/** What the claim protocol acts on and reports to. */
 export interface ClaimDeps {
   store: Pick<CoordinationStore, 'claimListener'>;
   clock: Clock;
@@ -26,7 +27,7 @@ export interface ClaimDeps {
 
 const OVERLAP_POLL_MS = 10;
 
-/** Runs the claims of one instance's listener actors (the `claim` actor of the listener machine). */
+/** Runs the claims of one instance's listener actors (the listener machine's `claim`). */
 export class ClaimProtocol {
   constructor(private readonly deps: ClaimDeps) {}
 

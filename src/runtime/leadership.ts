@@ -1,8 +1,8 @@
 /**
  * The leader's controller loop: reconcile desired state (`tokens`) against listener actors and
- * ownership, on every hint and every RESYNC_MS, like a Kubernetes controller. What to do is
- * planned by `planReconcile`; this class reads the inputs and executes the actions. Runs only while the
- * instance machine is in `leader` (begin/end are bound to that state's invoked actor).
+ * ownership, on every hint and every RESYNC_MS, like a Kubernetes controller. `planReconcile`
+ * decides; this class reads its inputs and executes its actions. Runs only while the instance
+ * machine is in `leader` (begin/end are bound to that state's invoked actor).
  */
 import type { Clock, TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';

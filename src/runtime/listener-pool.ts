@@ -30,6 +30,7 @@ import { type LinkHooks, ListenerLink } from './link.js';
 import type { LocalListener } from './plan.js';
 import { StatusMirror } from './status-mirror.js';
 
+/** The listener settings of RuntimeOptions (connect, backoff, emit, handoff). */
 export interface PoolOptions {
   connectTimeoutMs: number;
   backoffBaseMs: number;
@@ -53,6 +54,7 @@ export interface PoolHooks extends LinkHooks {
   inspect(rootId: string, event: InspectionEvent): void;
 }
 
+/** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
 export interface PoolDeps {
   store: CoordinationStore;
   connector: UpstreamConnector;
@@ -90,6 +92,7 @@ interface Handle {
   inspection: Subscription | null;
 }
 
+/** The listener actors of one instance by id; every method is synchronous. */
 export class ListenerPool {
   private readonly handles = new Map<string, Handle>();
   private readonly machine: ListenerMachine;

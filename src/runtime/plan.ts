@@ -29,6 +29,7 @@ export interface OwnerFact {
   fence: number;
 }
 
+/** Everything a reconcile decides on, read once per pass. */
 export interface ReconcileInput {
   self: string;
   handoffMode: HandoffMode;

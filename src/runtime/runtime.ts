@@ -23,6 +23,7 @@ import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } 
 
 export type { RuntimeProbe } from './view.js';
 
+/** One instance's settings: lock and lease timings, drain, resync, handoff, listeners. */
 export interface RuntimeOptions extends PoolOptions {
   instanceId: string;
   lockTtlMs: number;
@@ -37,6 +38,7 @@ export interface RuntimeOptions extends PoolOptions {
   meta?: Record<string, string | number | boolean>;
 }
 
+/** The outside world a runtime acts on: everything nondeterministic is injected. */
 export interface RuntimeDeps {
   store: CoordinationStore;
   connector: UpstreamConnector;
@@ -58,6 +60,7 @@ export interface RuntimeDeps {
 /** How often a draining instance checks whether its listeners were claimed (hints are faster). */
 const DRAIN_POLL_MS = 100;
 
+/** One Baton process: start, shut down or crash it, and read what it believes. */
 export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
   /** What this runtime believes, read-only (see RuntimeProbe). */
