@@ -19,6 +19,11 @@ import { getSimplePaths } from 'xstate/graph';
 import { instanceMachine } from '../../machines/instance.js';
 import { listenerMachine } from '../../machines/listener.js';
 import { ManualClock, toXStateClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/log.js';
+import { seededRng } from '../../src/rng.js';
+import { BatonRuntime } from '../../src/runtime/runtime.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { UpstreamConnector } from '../../src/upstream/types.js';
 
 /** Representative outputs per promise actor (each one becomes its own done event). */
 const OUTPUTS: Record<string, unknown[]> = {
@@ -376,6 +381,62 @@ describe('key paths reach the states the protocol requires', () => {
     ],
   ] as const)('listener: %s', async (_name, steps, expected, input) => {
     expect((await lis([...steps] as EventObject[], input)).value).toEqual(expected);
+  });
+});
+
+describe('the runtime binds the onError edge', () => {
+  it('a reconcile loop that dies steps the leader down, and it leads again after', async () => {
+    const clock = new ManualClock();
+    let failures = 1;
+    const runtime = new BatonRuntime(
+      {
+        instanceId: 'i-1',
+        lockTtlMs: 10_000,
+        lockRenewMs: 3_000,
+        lockRetryMs: 1_000,
+        renewDeadlineMs: 8_000,
+        instanceTtlMs: 20_000,
+        drainTimeoutMs: 5_000,
+        resyncMs: 5_000,
+        handoffMode: 'overlap',
+        connectTimeoutMs: 1_000,
+        backoffBaseMs: 100,
+        backoffMaxMs: 1_000,
+        messageIdField: 'id',
+        maxBufferedMessages: 100,
+        handoffConfirmMs: 1_000,
+      },
+      {
+        store: new MemoryStore(clock),
+        connector: {} as UpstreamConnector, // nothing is desired: never asked to connect
+        clock,
+        rng: seededRng(1),
+        logger: silentLogger(),
+        // Through the general extension point: the first reconcile actor throws as it starts.
+        machines: {
+          instance: (m) =>
+            m.provide({
+              actors: {
+                reconcile: fromCallback(() => {
+                  if (failures-- > 0) throw new Error('reconcile bug');
+                  return () => undefined;
+                }),
+              },
+            }),
+        },
+      },
+    );
+    const seen: string[] = [];
+    runtime.onInspection((r) => {
+      if (r.type !== '@xstate.snapshot' || r.actorId !== 'instance') return;
+      const top = typeof r.value === 'string' ? r.value : Object.keys(r.value as object)[0]!;
+      if (seen.at(-1) !== top) seen.push(top);
+    });
+    await runtime.start();
+    for (let i = 0; i < 20 && seen.filter((v) => v === 'leader').length < 2; i++) await flush();
+    expect(seen).toEqual(['waiting', 'leader', 'steppingDown', 'waiting', 'leader']);
+    expect(runtime.role()).toBe('leader');
+    runtime.crash();
   });
 });
 
