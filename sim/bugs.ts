@@ -26,11 +26,16 @@ function around<I, O>(
   });
 }
 
-/** (c) Step-down leaves the listeners running (and the lock to expire on its own). */
-const keepListenersOnStepDown: RuntimePlant = () => ({
+/** (c) Step-down leaves the listeners running (it still frees the lock, as the real one does). */
+const keepListenersOnStepDown: RuntimePlant = ({ instanceId, store }) => ({
   instance: (m) =>
     m.provide({
-      actors: { stopListeners: fromPromise<void, { epoch: number | null }>(async () => {}) },
+      actors: {
+        stopListeners: fromPromise<void, { epoch: number | null }>(async ({ input }) => {
+          if (input.epoch !== null)
+            void store.releaseLock(instanceId, input.epoch).catch(() => undefined);
+        }),
+      },
     }),
 });
 

@@ -57,15 +57,16 @@ export class Fleet {
       offset: uniform(this.rng, -5_000, 5_000),
       rate: baseRate,
     });
+    const store = network.client(proc, clock);
     const runtime = new BatonRuntime(
       { ...config.runtime, instanceId: id },
       {
-        store: network.client(proc, clock),
+        store,
         connector: upstream.connector(proc),
         clock,
         rng: kernel.stream(`runtime-${id}`),
         logger: this.deps.logger,
-        ...this.plant(clock),
+        ...this.plant({ instanceId: id, clock, store }),
       },
     );
     const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
@@ -79,8 +80,8 @@ export class Fleet {
   }
 
   /** The runtime-side planted bugs of this seed, composed, as a process's machine overrides. */
-  private plant(clock: SimClock): Pick<RuntimeDeps, 'machines'> {
-    const plants = (this.deps.plants ?? []).map((p) => p({ clock }));
+  private plant(process: Parameters<RuntimePlant>[0]): Pick<RuntimeDeps, 'machines'> {
+    const plants = (this.deps.plants ?? []).map((p) => p(process));
     if (plants.length === 0) return {};
     return {
       machines: {

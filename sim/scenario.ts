@@ -7,6 +7,7 @@
 import type { Clock } from '../src/clock.js';
 import type { Rng } from '../src/rng.js';
 import type { RuntimeDeps, RuntimeOptions } from '../src/runtime/runtime.js';
+import type { CoordinationStore } from '../src/store/types.js';
 import { chance, int, pick, uniform } from './draw.js';
 import type { DrainMode } from './kernel.js';
 import type { StoreBugs } from './store.js';
@@ -60,7 +61,11 @@ export interface SimOptions {
  * A runtime-side planted bug: the machine overrides (`RuntimeDeps.machines`) for one process,
  * given what of that process a plant may use.
  */
-export type RuntimePlant = (process: { clock: Clock }) => NonNullable<RuntimeDeps['machines']>;
+export type RuntimePlant = (process: {
+  instanceId: string;
+  clock: Clock;
+  store: CoordinationStore;
+}) => NonNullable<RuntimeDeps['machines']>;
 
 export const STANDARD: Omit<SimOptions, 'seed'> = Object.freeze({
   minutes: 10,
