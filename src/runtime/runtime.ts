@@ -6,7 +6,7 @@
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/instance.js';
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
-import { type Clock, sleep, type TimerId, toXStateClock } from '../clock.js';
+import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rng } from '../rng.js';
@@ -19,6 +19,7 @@ import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planDrain, planOwnershipLoss } from './plan.js';
+import { Presence } from './presence.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
@@ -70,8 +71,7 @@ export class BatonRuntime implements InstanceView {
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private ready = false;
-  private heartbeatTimer: TimerId | null = null;
+  private readonly presence: Presence;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
@@ -85,6 +85,7 @@ export class BatonRuntime implements InstanceView {
     // Per-listener claims, token reads, status writes and emits travel in batches.
     const deps = { ...given, store: new BatchingStore(given.store) };
     this.deps = deps;
+    this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
     this.pool = new ListenerPool({
@@ -135,7 +136,7 @@ export class BatonRuntime implements InstanceView {
       if (role !== this.currentRole) {
         this.currentRole = role;
         if (role !== 'leader') deps.metrics?.leader.set(0);
-        if (role !== 'released') void this.heartbeat();
+        if (role !== 'released') void this.presence.heartbeat();
       }
     });
     this.probe = this.makeProbe();
@@ -144,22 +145,13 @@ export class BatonRuntime implements InstanceView {
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    try {
-      await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
-      logger.info({ event: LOG_EVENTS.instanceRegistered }, 'registered');
-    } catch (err) {
-      logger.warn(
-        { event: LOG_EVENTS.instanceRegistered, err },
-        'could not register yet; will retry',
-      );
-    }
+    await this.presence.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
-    this.scheduleHeartbeat();
+    this.presence.schedule();
     this.actor.start();
   }
 
@@ -194,7 +186,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.ready;
+    return this.presence.ready();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -259,27 +251,6 @@ export class BatonRuntime implements InstanceView {
     return info;
   }
 
-  private scheduleHeartbeat(): void {
-    const every = Math.max(10, Math.floor(this.options.instanceTtlMs / 3));
-    this.heartbeatTimer = this.deps.clock.schedule(() => {
-      void this.heartbeat().finally(() => {
-        if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
-      });
-    }, every);
-  }
-
-  /** Refreshes the registry entry (and role); re-registers if we had been presumed dead. */
-  private async heartbeat(): Promise<void> {
-    const { store } = this.deps;
-    try {
-      const result = await store.heartbeatInstance(this.info(), this.options.instanceTtlMs);
-      if (!result.ok) await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
-    } catch {
-      this.ready = false;
-    }
-  }
-
   private onHint(hint: Hint): void {
     switch (hint.type) {
       case 'lock.released':
@@ -329,7 +300,7 @@ export class BatonRuntime implements InstanceView {
     signal.addEventListener('abort', () => {
       leftAtTimeout = this.pool.size();
     });
-    await this.heartbeat();
+    await this.presence.heartbeat();
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
@@ -374,9 +345,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   private stopBackground(): void {
-    if (this.heartbeatTimer !== null) this.deps.clock.cancel(this.heartbeatTimer);
-    this.heartbeatTimer = null;
-    this.ready = false;
+    this.presence.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
