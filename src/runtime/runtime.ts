@@ -127,19 +127,18 @@ export class BatonRuntime implements InstanceView {
     this.finished = new Promise((resolve) => {
       this.actor.subscribe({ complete: () => resolve(), error: () => resolve() });
     });
-    this.actor.subscribe((snapshot) => {
-      const role = roleOf(
-        String(
-          typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0],
-        ),
-      );
-      if (role !== this.currentRole) {
-        this.currentRole = role;
-        if (role !== 'leader') deps.metrics?.leader.set(0);
-        if (role !== 'released') void this.presence.heartbeat();
-      }
-    });
+    this.actor.subscribe((snapshot) => this.followRole(snapshot.value));
     this.probe = this.makeProbe();
+  }
+
+  /** The instance actor moved: a new role is announced in the registry at once. */
+  private followRole(value: unknown): void {
+    const top = typeof value === 'string' ? value : Object.keys(value as object)[0];
+    const role = roleOf(String(top));
+    if (role === this.currentRole) return;
+    this.currentRole = role;
+    if (role !== 'leader') this.deps.metrics?.leader.set(0);
+    if (role !== 'released') void this.presence.heartbeat();
   }
 
   /** Registers, subscribes to hints and starts competing for the lock. */
