@@ -23,6 +23,7 @@ import { silentLogger } from '../../src/log.js';
 import { seededRng } from '../../src/rng.js';
 import { BatonRuntime } from '../../src/runtime/runtime.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import type { UpstreamConnector } from '../../src/upstream/types.js';
 import { FAST } from '../support/nodes.js';
 
 /** Representative outputs per promise actor (each one becomes its own done event). */
@@ -38,6 +39,9 @@ const OUTPUTS: Record<string, unknown[]> = {
   ],
   connect: [undefined],
 };
+
+/** Callback actors: they never finish, but can fail (a throw), so only an error event is modelled. */
+const CALLBACKS = new Set(['reconcile']);
 
 const USER_EVENTS: Record<string, EventObject[]> = {
   instance: [{ type: 'shutdown' }, { type: 'lock.released' }],
@@ -63,7 +67,7 @@ function eventsFor(machineId: string) {
         for (const output of OUTPUTS[src] ?? []) {
           events.push({ type: `xstate.done.actor.${inv.id}`, output } as EventObject);
         }
-        if (OUTPUTS[src])
+        if (OUTPUTS[src] || CALLBACKS.has(src))
           events.push({
             type: `xstate.error.actor.${inv.id}`,
             error: new Error('io'),
@@ -81,6 +85,7 @@ class FakeActors {
     string,
     { resolve(v: unknown): void; reject(e: unknown): void }
   >();
+  private readonly callbacks = new Set<string>();
 
   provide(names: string[]) {
     const actors: Record<string, AnyActorLogic> = {};
@@ -92,8 +97,16 @@ class FakeActors {
           }),
       );
     }
-    actors.reconcile = fromCallback(() => () => undefined);
+    actors.reconcile = fromCallback(({ self }) => {
+      this.callbacks.add(self.id);
+      return () => this.callbacks.delete(self.id);
+    });
     return actors;
+  }
+
+  /** Whether `invokeId` is a running callback actor (its error is delivered as an event). */
+  isCallback(invokeId: string): boolean {
+    return this.callbacks.has(invokeId);
   }
 
   settle(invokeId: string, event: EventObject & { output?: unknown; error?: unknown }) {
@@ -126,7 +139,10 @@ async function replay(
       event.type.startsWith('xstate.done.actor.') ||
       event.type.startsWith('xstate.error.actor.')
     ) {
-      fakes.settle(event.type.replace(/^xstate\.(done|error)\.actor\./, ''), event);
+      const id = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+      // A callback actor fails by throwing; its parent sees exactly this event.
+      if (fakes.isCallback(id)) actor.send(event);
+      else fakes.settle(id, event);
     } else {
       // Delayed events are sent as the scheduler would deliver them; the clock never fires alone.
       actor.send(event);
@@ -216,7 +232,7 @@ describe('machines provide every delay they name', () => {
     );
     const provided = [
       [instanceMachine, runtime.machine],
-      [listenerMachine, runtime.pool.machine],
+      [listenerMachine, runtime.listenerMachine],
     ] as const;
     for (const [definition, machine] of provided) {
       const names = delayNames(definition);
@@ -233,7 +249,7 @@ describe('machines provide every delay they name', () => {
     }
     // The configured values, not the defaults, reach the machines.
     expect(runtime.machine.implementations.delays.LOCK_RENEW).toBe(310);
-    expect(runtime.pool.machine.implementations.delays.CONNECT_TIMEOUT).toBe(620);
+    expect(runtime.listenerMachine.implementations.delays.CONNECT_TIMEOUT).toBe(620);
   });
 });
 
@@ -330,6 +346,20 @@ describe('key paths reach the states the protocol requires', () => {
       ],
       { waiting: 'trying' },
     ],
+    [
+      'reconcile actor fails -> step down',
+      [acquired, fail(invokeId(instanceMachine, 'reconcile'))],
+      'steppingDown',
+    ],
+    [
+      'reconcile actor fails -> steps down, then competes again',
+      [
+        acquired,
+        fail(invokeId(instanceMachine, 'reconcile')),
+        done(invokeId(instanceMachine, 'stopListeners')),
+      ],
+      { waiting: 'trying' },
+    ],
     ['SIGTERM as leader -> draining', [acquired, { type: 'shutdown' }], 'draining'],
     [
       'drain timeout -> finalizing',
@@ -408,6 +438,62 @@ describe('key paths reach the states the protocol requires', () => {
     ],
   ] as const)('listener: %s', async (_name, steps, expected, input) => {
     expect((await lis([...steps] as EventObject[], input)).value).toEqual(expected);
+  });
+});
+
+describe('the runtime binds the onError edge', () => {
+  it('a reconcile loop that dies steps the leader down, and it leads again after', async () => {
+    const clock = new ManualClock();
+    let failures = 1;
+    const runtime = new BatonRuntime(
+      {
+        instanceId: 'i-1',
+        lockTtlMs: 10_000,
+        lockRenewMs: 3_000,
+        lockRetryMs: 1_000,
+        renewDeadlineMs: 8_000,
+        instanceTtlMs: 20_000,
+        drainTimeoutMs: 5_000,
+        resyncMs: 5_000,
+        handoffMode: 'overlap',
+        connectTimeoutMs: 1_000,
+        backoffBaseMs: 100,
+        backoffMaxMs: 1_000,
+        messageIdField: 'id',
+        maxBufferedMessages: 100,
+        handoffConfirmMs: 1_000,
+      },
+      {
+        store: new MemoryStore(clock),
+        connector: {} as UpstreamConnector, // nothing is desired: never asked to connect
+        clock,
+        rng: seededRng(1),
+        logger: silentLogger(),
+        // Through the general extension point: the first reconcile actor throws as it starts.
+        machines: {
+          instance: (m) =>
+            m.provide({
+              actors: {
+                reconcile: fromCallback(() => {
+                  if (failures-- > 0) throw new Error('reconcile bug');
+                  return () => undefined;
+                }),
+              },
+            }),
+        },
+      },
+    );
+    const seen: string[] = [];
+    runtime.onInspection((r) => {
+      if (r.type !== '@xstate.snapshot' || r.actorId !== 'instance') return;
+      const top = typeof r.value === 'string' ? r.value : Object.keys(r.value as object)[0]!;
+      if (seen.at(-1) !== top) seen.push(top);
+    });
+    await runtime.start();
+    for (let i = 0; i < 20 && seen.filter((v) => v === 'leader').length < 2; i++) await flush();
+    expect(seen).toEqual(['waiting', 'leader', 'steppingDown', 'waiting', 'leader']);
+    expect(runtime.role()).toBe('leader');
+    runtime.crash();
   });
 });
 
