@@ -22,6 +22,7 @@ import {
   type BenchListener,
   buildDist,
   callsBetween,
+  entriesAdded,
   fmt,
   type Kind,
   loadavg,
@@ -87,17 +88,6 @@ interface Sample {
 interface Ctx {
   redisUrl: string;
   cli: Redis;
-}
-
-/** How many entries were ever added to the stream (`XINFO STREAM` entries-added; 0 if absent). */
-async function entriesAdded(cli: Redis, key: string): Promise<number> {
-  try {
-    const info = (await cli.xinfo('STREAM', key)) as unknown[];
-    const at = info.indexOf('entries-added');
-    return at >= 0 ? Number(info[at + 1]) : await cli.xlen(key);
-  } catch {
-    return 0; // no stream yet
-  }
 }
 
 /** Stream time minus the upstream's `at` stamp (ms) for every entry written in [t0, t1]. */

@@ -91,6 +91,17 @@ export function callsBetween(a: RedisSnapshot, b: RedisSnapshot) {
   return { total: perCommand.reduce((s, [, n]) => s + n, 0), perCommand };
 }
 
+/** How many entries were ever added to the stream (`XINFO STREAM` entries-added; 0 if absent). */
+export async function entriesAdded(cli: Redis, key: string): Promise<number> {
+  try {
+    const info = (await cli.xinfo('STREAM', key)) as unknown[];
+    const at = info.indexOf('entries-added');
+    return at >= 0 ? Number(info[at + 1]) : await cli.xlen(key);
+  } catch {
+    return 0; // no stream yet
+  }
+}
+
 /** Builds `dist/` (Baton runs from the compiled build, as `npm start` and the Dockerfile do). */
 export function buildDist(): void {
   progress('building (npm run build): Baton runs from dist/, as in production');
