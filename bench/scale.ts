@@ -26,6 +26,7 @@ import {
   procRssBytes,
   progress,
   redisSnapshot,
+  runBench,
   sleep,
   spawnSystem,
   startListeners,
@@ -181,12 +182,4 @@ async function main() {
   console.log(out.join('\n'));
 }
 
-process.once('SIGINT', () => {
-  void killAllProcesses().then(() => process.exit(130));
-});
-
-main().catch(async (err) => {
-  console.error(err);
-  await killAllProcesses();
-  process.exit(1);
-});
+runBench(main);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { BatonProcess } from '../test/support/process.js';
+import { BatonProcess, killAllProcesses } from '../test/support/process.js';
 
 /** Resolves after `ms` milliseconds of wall time. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -229,4 +229,16 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const rule = '-'.repeat(widths.reduce((a, w) => a + w + 3, -3));
   return [line(head), rule, ...rows.map(line)].join('\n');
+}
+
+/** Runs a benchmark's `main`; on Ctrl-C or a failure, kills every process it spawned first. */
+export function runBench(main: () => Promise<void>): void {
+  process.once('SIGINT', () => {
+    void killAllProcesses().then(() => process.exit(130));
+  });
+  main().catch(async (err) => {
+    console.error(err);
+    await killAllProcesses();
+    process.exit(1);
+  });
 }
