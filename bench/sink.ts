@@ -75,6 +75,8 @@ interface Sample {
   offered: number;
   emitted: number;
   cpuUsPerMsg: number;
+  /** Process CPU per second of the window, ms (how busy it was, whatever it emitted). */
+  cpuMsPerSec: number;
   redisCpuUsPerMsg: number;
   callsPerMsg: number;
   byCommand: (readonly [string, number])[];
@@ -155,6 +157,7 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
       offered: offered / secs,
       emitted: emitted / secs,
       cpuUsPerMsg: (b.cpu - a.cpu) / emitted,
+      cpuMsPerSec: (b.cpu - a.cpu) / 1000 / secs,
       redisCpuUsPerMsg: (b.redis.cpuUs - a.redis.cpuUs) / emitted,
       callsPerMsg: calls.total / emitted,
       byCommand: calls.perCommand.map(([c, n]) => [c, n / emitted] as const),
@@ -221,6 +224,7 @@ async function measureRaw(ctx: Ctx, run: number): Promise<Sample> {
       offered: Number.NaN,
       emitted: written / secs,
       cpuUsPerMsg: (cpu.user + cpu.system) / written,
+      cpuMsPerSec: (cpu.user + cpu.system) / 1000 / secs,
       redisCpuUsPerMsg: (r1.cpuUs - r0.cpuUs) / written,
       callsPerMsg: calls.total / written,
       byCommand: calls.perCommand.map(([c, n]) => [c, n / written] as const),
@@ -253,6 +257,7 @@ function report(results: Map<string, Sample[]>, loadAtStart: string, started: nu
       med(xs, (s) => s.cpuUsPerMsg),
       1,
     ),
+    fmt(med(xs, (s) => s.cpuMsPerSec)),
     fmt(
       med(xs, (s) => s.redisCpuUsPerMsg),
       1,
@@ -278,6 +283,7 @@ function report(results: Map<string, Sample[]>, loadAtStart: string, started: nu
         'offered/s',
         'emitted/s',
         'CPU µs/msg',
+        'CPU ms/s',
         'Redis CPU µs/msg',
         'Redis calls/msg',
         'p50 ms',
@@ -340,12 +346,14 @@ function report(results: Map<string, Sample[]>, loadAtStart: string, started: nu
   for (const line of [
     'offered/s: ids the loopback upstream generated in the window; emitted/s: stream entries added',
     '(XINFO entries-added). CPU µs/msg: the process CPU (user+sys from /proc for Baton and the seed,',
-    'process.cpuUsage of this process for the raw writer) per emitted message. Redis figures: INFO cpu',
-    'and INFO commandstats deltas per emitted message (cmdstat counts each redis.call inside a script',
-    'and the EVALSHA itself). p50/p99: stream entry time minus the upstream send stamp, over every',
-    'entry of the window. live ms: first start command -> last listener.live. Baton runs from dist/',
-    'with the contract defaults; the seed baseline XADDs each message as it arrives (no fence, no',
-    'dedup); the raw writer keeps 4 pipelines of 500 XADDs in flight, nothing else.',
+    'process.cpuUsage of this process for the raw writer) per emitted message; CPU ms/s: the same',
+    'CPU per second of the window (well under 1000: the process waited, it was not CPU-bound).',
+    'Redis figures: INFO cpu and INFO commandstats deltas per emitted message (cmdstat counts each',
+    'redis.call inside a script and the EVALSHA itself). p50/p99: stream entry time minus the',
+    'upstream send stamp, over every entry of the window. live ms: first start command -> last',
+    'listener.live. Baton runs from dist/ with the contract defaults; the seed baseline XADDs each',
+    'message as it arrives (no fence, no dedup); the raw writer keeps 4 pipelines of 500 XADDs in',
+    'flight, nothing else. The upstream runs in this process and shares the machine with both.',
     'Targets (issue 11): >= 50,000 msg/s, >= 0.5x raw, CPU <= seed, <= 4 calls/msg, p99 < 50 ms at 20k.',
     `Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   ])
