@@ -58,12 +58,16 @@ const MiB = 2 ** 20;
 /** One size's figures. */
 interface Row {
   size: number;
+  /** First start command -> the last one answered 202. */
+  acceptedMs: number;
   liveMs: number;
   idleRss: number;
   rss: number;
   heapUsed: number;
   cpuMsPerSec: number;
   redisCallsPerSec: number;
+  /** Redis calls per second by command, largest first. */
+  byCommand: (readonly [string, number])[];
   redisCpuMsPerSec: number;
   emittedPerSec: number;
 }
@@ -85,6 +89,7 @@ async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row>
     const idleRss = procRssBytes(proc.pid);
     const begun = Date.now();
     await startListeners('baton', proc, cli, prefix, list);
+    const acceptedMs = Date.now() - begun;
     const live = await waitAllLive(proc, list, 900_000);
     const liveMs = Math.max(...live) - begun;
     progress(`${size} listeners live after ${liveMs} ms; load ${loadavg()}`);
@@ -100,14 +105,17 @@ async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row>
     await sleep(SECONDS * 1000);
     const b = await snap();
     const secs = (b.at - a.at) / 1000;
+    const calls = callsBetween(a.r, b.r);
     const row: Row = {
       size,
+      acceptedMs,
       liveMs,
       idleRss,
       rss: procRssBytes(proc.pid),
       heapUsed: await proc.metric('baton_nodejs_heap_size_used_bytes'),
       cpuMsPerSec: (b.cpu - a.cpu) / 1000 / secs,
-      redisCallsPerSec: callsBetween(a.r, b.r).total / secs,
+      redisCallsPerSec: calls.total / secs,
+      byCommand: calls.perCommand.map(([c, n]) => [c, n / secs] as const),
       redisCpuMsPerSec: (b.r.cpuUs - a.r.cpuUs) / 1000 / secs,
       emittedPerSec: (b.added - a.added) / secs,
     };
@@ -147,6 +155,7 @@ async function main() {
     table(
       [
         'listeners',
+        'commands ms',
         'all live ms',
         'RSS idle MiB',
         'RSS MiB',
@@ -159,6 +168,7 @@ async function main() {
       ],
       rows.map((r) => [
         String(r.size),
+        fmt(r.acceptedMs),
         fmt(r.liveMs),
         fmt(r.idleRss / MiB),
         fmt(r.rss / MiB),
@@ -171,12 +181,22 @@ async function main() {
       ]),
     ),
     '',
-    'all live ms: first `start` command (admin API, 50 at a time) -> last listener.live. RSS: /proc',
-    'of the Baton process, idle (leader, no listener) and after the steady window; KiB/listener:',
-    'their difference per listener. heap used: Baton /metrics at the end (no forced GC). CPU ms/s:',
-    'Baton process CPU (user+sys) per second of the window; Redis: INFO commandstats (every',
-    'redis.call inside scripts counts) and INFO cpu deltas per second. Baton runs from dist/ with',
-    'the contract defaults. Target (issue 11): 10,000 live listeners in < 300 MiB RSS.',
+    ...rows.map(
+      (r) =>
+        `Redis calls/s by command at ${r.size}: ` +
+        r.byCommand
+          .slice(0, 10)
+          .map(([c, n]) => `${c} ${fmt(n)}`)
+          .join(', '),
+    ),
+    '',
+    'commands ms: first `start` command (admin API, 50 at a time) -> the last one answered 202;',
+    'all live ms: the same start -> the last listener.live. RSS: /proc of the Baton process, idle',
+    '(leader, no listener) and after the steady window; KiB/listener: their difference per',
+    'listener. heap used: Baton /metrics at the end (no forced GC). CPU ms/s: Baton process CPU',
+    '(user+sys) per second of the window; Redis: INFO commandstats (every redis.call inside',
+    'scripts counts) and INFO cpu deltas per second. Baton runs from dist/ with the contract',
+    'defaults. Target (issue 11): 10,000 live listeners in < 300 MiB RSS.',
     `Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   ];
   console.log(out.join('\n'));

@@ -77,7 +77,8 @@ export async function redisSnapshot(cli: Redis): Promise<RedisSnapshot> {
     const cpu = /^used_cpu_(user|sys):([\d.]+)$/.exec(line);
     if (cpu) cpuUs += Number(cpu[2]) * 1e6;
     const cmd = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (cmd && !OWN_COMMANDS.has(cmd[1]!)) calls.set(cmd[1]!, Number(cmd[2]));
+    // Redis 7 names subcommands `xinfo|stream`: filter on the command itself.
+    if (cmd && !OWN_COMMANDS.has(cmd[1]!.split('|')[0]!)) calls.set(cmd[1]!, Number(cmd[2]));
   }
   return { cpuUs, calls };
 }
