@@ -8,11 +8,13 @@
  * Baton CPU ms per second, Redis commands per second and Redis CPU ms per second.
  *
  *   npm run bench:scale -- [--sizes 1000,10000] [--interval-ms 10000] [--seconds 10]
- *     [--settle-ms 3000] [--skip-build]
+ *     [--settle-ms 3000] [--skip-build] [--heap-snapshot DIR]
  */
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { killAllProcesses } from '../test/support/process.js';
+import { type BatonProcess, killAllProcesses } from '../test/support/process.js';
 import { randomPrefix, startRedisServer } from '../test/support/redis-server.js';
 import { startTestUpstream } from '../test/support/test-upstream.js';
 import {
@@ -42,6 +44,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     /** Wait after the last listener is live, before the steady window opens. */
     'settle-ms': { type: 'string', default: '3000' },
+    /** Write a heap snapshot of Baton after each size's window into this folder (slow, large). */
+    'heap-snapshot': { type: 'string' },
     /** Use the existing dist/ instead of running `npm run build` first. */
     'skip-build': { type: 'boolean', default: false },
   },
@@ -72,6 +76,33 @@ interface Row {
   emittedPerSec: number;
 }
 
+/** Has Baton write a heap snapshot into `dir` (SIGUSR2) and waits until the file is complete. */
+async function heapSnapshot(proc: BatonProcess, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  proc.signal('SIGUSR2');
+  const deadline = Date.now() + 600_000;
+  let last = -1;
+  for (;;) {
+    await sleep(1_000);
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    const size = file ? statSync(join(dir, file)).size : -1;
+    // The process writes the snapshot on its main thread: done once it answers and the size holds.
+    const answers = await proc.http('/healthz').then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (file && size === last && answers) {
+      progress(`heap snapshot of ${proc.id}: ${join(dir, file)}`);
+      return;
+    }
+    if (Date.now() > deadline || !proc.alive) {
+      throw new Error(`${proc.id}: no complete heap snapshot in ${dir}\n${proc.tail()}`);
+    }
+    last = size;
+  }
+}
+
 async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row> {
   const prefix = randomPrefix(`scale-${size}`);
   const upstream = await startTestUpstream({ intervalMs: INTERVAL_MS });
@@ -79,11 +110,15 @@ async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row>
     listenerId: `l${String(i).padStart(6, '0')}`,
     token: `s${size}-${i}`,
   }));
-  const proc = await spawnSystem('baton', `scale-${size}`, {
-    redisUrl,
-    upstreamUrl: upstream.url,
-    prefix,
-  });
+  const snapshots = values['heap-snapshot'];
+  const proc = await spawnSystem(
+    'baton',
+    `scale-${size}`,
+    { redisUrl, upstreamUrl: upstream.url, prefix },
+    snapshots
+      ? { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(snapshots)}`] }
+      : {},
+  );
   try {
     await sleep(1_000); // let start-up garbage settle before the idle reading
     const idleRss = procRssBytes(proc.pid);
@@ -119,6 +154,7 @@ async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row>
       redisCpuMsPerSec: (b.r.cpuUs - a.r.cpuUs) / 1000 / secs,
       emittedPerSec: (b.added - a.added) / secs,
     };
+    if (snapshots) await heapSnapshot(proc, resolve(snapshots));
     progress(
       `${size}: RSS ${fmt(row.rss / MiB)} MiB, heap ${fmt(row.heapUsed / MiB)} MiB, ` +
         `${fmt(row.cpuMsPerSec)} ms CPU/s, ${fmt(row.redisCallsPerSec)} Redis calls/s`,

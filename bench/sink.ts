@@ -12,7 +12,9 @@
  *
  *   npm run bench:sink -- [--listeners 100] [--rate 500] [--seconds 10] [--runs 3]
  *     [--payload-bytes 0] [--settle-ms 2000] [--skip-seed] [--skip-raw] [--skip-build]
+ *     [--cpu-prof DIR]
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { killAllProcesses } from '../test/support/process.js';
@@ -54,6 +56,8 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '2000' },
     'skip-seed': { type: 'boolean', default: false },
     'skip-raw': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of every Baton process into this folder. */
+    'cpu-prof': { type: 'string' },
     /** Use the existing dist/ instead of running `npm run build` first. */
     'skip-build': { type: 'boolean', default: false },
   },
@@ -120,11 +124,19 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
     listenerId: `l${String(i).padStart(5, '0')}`,
     token: `${kind}${run}-${i}`,
   }));
-  const proc = await spawnSystem(kind, `${kind}-${run}`, {
-    redisUrl: ctx.redisUrl,
-    upstreamUrl: upstream.url,
-    prefix,
-  });
+  const profile = values['cpu-prof'];
+  const profiling = kind === 'baton' && profile !== undefined;
+  const proc = await spawnSystem(
+    kind,
+    `${kind}-${run}`,
+    { redisUrl: ctx.redisUrl, upstreamUrl: upstream.url, prefix },
+    profiling
+      ? {
+          nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`],
+          env: { DRAIN_TIMEOUT_MS: '2000' },
+        }
+      : {},
+  );
   try {
     const begun = Date.now();
     await startListeners(kind, proc, ctx.cli, prefix, list);
@@ -145,8 +157,9 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
     await sleep(SECONDS * 1000);
     const b = await snap();
     const rssMiB = procRssBytes(proc.pid) / 2 ** 20;
-    proc.kill();
-    await proc.waitExit(10_000);
+    // A CPU profile is written only on a clean exit: SIGTERM (a short drain) instead of kill -9.
+    proc.signal(profiling ? 'SIGTERM' : 'SIGKILL');
+    await proc.waitExit(60_000);
     const secs = (b.at - a.at) / 1000;
     const emitted = b.added - a.added;
     const offered = b.gen - a.gen;

@@ -119,12 +119,20 @@ export interface Target {
   prefix: string;
 }
 
+/** Extra settings for one spawned process. */
+export interface SpawnExtras {
+  /** Environment over the contract defaults. */
+  env?: Record<string, string>;
+  /** `node` flags before the script (`--cpu-prof`, `--heapsnapshot-signal`...). */
+  nodeArgs?: string[];
+}
+
 /** Spawns Baton (contract defaults plus `env`) or the seed baseline as a real child process. */
 export async function spawnSystem(
   kind: Kind,
   id: string,
   target: Target,
-  env: Record<string, string> = {},
+  { env = {}, nodeArgs = [] }: SpawnExtras = {},
 ): Promise<BatonProcess> {
   const proc = await BatonProcess.start({
     id,
@@ -134,6 +142,7 @@ export async function spawnSystem(
     baseEnv: {},
     env: kind === 'seed' ? { SEED_RETRY_MS: '500', ...env } : { LOG_LEVEL: 'info', ...env },
     startTimeoutMs: 60_000,
+    nodeArgs,
     ...(kind === 'seed'
       ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' }
       : { script: 'dist/src/main.js', compiled: true }),
