@@ -262,28 +262,22 @@ function report(results: Map<string, Sample[]>, loadAtStart: string, started: nu
   const baton = results.get('Baton') ?? [];
   const seed = results.get('seed baseline') ?? [];
   const raw = results.get('raw pipelined XADD') ?? [];
-  const rows = [...results].map(([name, xs]) => [
-    name,
-    fmt(med(xs, (s) => s.offered)),
-    fmt(med(xs, (s) => s.emitted)),
-    fmt(
-      med(xs, (s) => s.cpuUsPerMsg),
-      1,
-    ),
-    fmt(med(xs, (s) => s.cpuMsPerSec)),
-    fmt(
-      med(xs, (s) => s.redisCpuUsPerMsg),
-      1,
-    ),
-    fmt(
-      med(xs, (s) => s.callsPerMsg),
-      2,
-    ),
-    fmt(med(xs, (s) => s.p50)),
-    fmt(med(xs, (s) => s.p99)),
-    fmt(med(xs, (s) => s.liveMs)),
-    fmt(med(xs, (s) => s.rssMiB)),
-  ]);
+  const rows = [...results].map(([name, xs]) => {
+    const m = (f: (s: Sample) => number, digits = 0) => fmt(med(xs, f), digits);
+    return [
+      name,
+      m((s) => s.offered),
+      m((s) => s.emitted),
+      m((s) => s.cpuUsPerMsg, 1),
+      m((s) => s.cpuMsPerSec),
+      m((s) => s.redisCpuUsPerMsg, 1),
+      m((s) => s.callsPerMsg, 2),
+      m((s) => s.p50),
+      m((s) => s.p99),
+      m((s) => s.liveMs),
+      m((s) => s.rssMiB),
+    ];
+  });
   const out = [
     '',
     `Message path: ${N} listeners x ${RATE} msg/s offered (${N * RATE} msg/s nominal), ` +
@@ -360,7 +354,8 @@ function report(results: Map<string, Sample[]>, loadAtStart: string, started: nu
     'offered/s: ids the loopback upstream generated in the window; emitted/s: stream entries added',
     '(XINFO entries-added). CPU µs/msg: the process CPU (user+sys from /proc for Baton and the seed,',
     'process.cpuUsage of this process for the raw writer) per emitted message; CPU ms/s: the same',
-    'CPU per second of the window (well under 1000: the process waited, it was not CPU-bound).',
+    'CPU per second of the window (1000 = one core; well under it, the process was waiting, for',
+    'round trips or, on a busy machine, for a core).',
     'Redis figures: INFO cpu and INFO commandstats deltas per emitted message (cmdstat counts each',
     'redis.call inside a script and the EVALSHA itself). p50/p99: stream entry time minus the',
     'upstream send stamp, over every entry of the window. live ms: first start command -> last',
