@@ -21,7 +21,8 @@ import {
 import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Rng } from '../rng.js';
-import type { ClaimResult, CoordinationStore, ListenerStatus } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
+import type { ClaimResult, ListenerStatus } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { type LinkHooks, ListenerLink } from './link.js';
 import type { PlantedBugs } from './planted-bugs.js';
@@ -52,7 +53,7 @@ export interface PoolHooks extends LinkHooks {
 }
 
 export interface PoolDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   rng: Rng;

@@ -14,6 +14,7 @@ import type {
   ListenerStatus,
   StoreOptions,
 } from '../../src/store/types.js';
+import { singles } from '../support/singles.js';
 
 /** One store under test and the way its time moves. */
 export interface StoreHarness {
@@ -80,7 +81,7 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     const open = async (options: Partial<StoreOptions> = {}) => {
       const h = await make(options);
       opened.push(h);
-      return h;
+      return { ...h, store: singles(h.store), raw: h.store };
     };
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((h) => h.close()));

@@ -21,6 +21,7 @@ import {
   randomPrefix,
   startRedisServer,
 } from '../support/redis-server.js';
+import { type SingleStore, singles } from '../support/singles.js';
 
 const RUNS = 250;
 /** Two TTLs far apart, so a refreshed TTL is told from a kept one; both outlive the test. */
@@ -108,7 +109,7 @@ const warmUp: Op[] = [
 
 /** One store and the stream ids it has handed out, in order (to translate to ordinals). */
 interface Side {
-  store: CoordinationStore;
+  store: SingleStore;
   eventIds: string[];
 }
 
@@ -250,14 +251,13 @@ describe('RedisStore matches MemoryStore on random operation sequences', () => {
         async (warm, ops) => {
           sequence += 1;
           const reference: Side = {
-            store: new MemoryStore(new ManualClock(), options),
+            store: singles(new MemoryStore(new ManualClock(), options)),
             eventIds: [],
           };
           const redis: Side = {
-            store: RedisStore.connect(server.url, {
-              ...options,
-              prefix: `${filePrefix}:${sequence}`,
-            }),
+            store: singles(
+              RedisStore.connect(server.url, { ...options, prefix: `${filePrefix}:${sequence}` }),
+            ),
             eventIds: [],
           };
           try {
