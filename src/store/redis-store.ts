@@ -75,7 +75,9 @@ export class RedisStore implements CoordinationStore {
     options: Partial<StoreOptions> = {},
     redisOptions: RedisOptions = {},
   ): RedisStore {
-    return new RedisStore(RedisStore.client(url, redisOptions), options);
+    // Validated before connecting: a refused option must not leave a connection open.
+    const valid = validStoreOptions(options);
+    return new RedisStore(RedisStore.client(url, redisOptions), valid);
   }
 
   private static client(url: string, redisOptions: RedisOptions = {}): Redis {

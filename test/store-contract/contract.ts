@@ -15,6 +15,7 @@ import type {
   StoreOptions,
 } from '../../src/store/types.js';
 import { singles } from '../support/singles.js';
+import { describeSpecContract } from './contract-spec.js';
 
 /** One store under test and the way its time moves. */
 export interface StoreHarness {
@@ -86,6 +87,8 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((h) => h.close()));
     });
+
+    describeSpecContract(open);
 
     /** A store where `a` leads at epoch 1 and owns `l` at fence 1. */
     const withOwnedListener = async (options: Partial<StoreOptions> = {}) => {

@@ -197,6 +197,28 @@ describe('RedisStore on Redis', () => {
     );
   });
 
+  it("expires a listener's dedup key one window after its last write; a duplicate keeps it", async () => {
+    const prefix = `${filePrefix}:dedup-expiry`;
+    const W = 400;
+    const inner = RedisStore.connect(server.url, { prefix, dedupWindowMs: W });
+    cleanups.push(() => inner.close());
+    const s = singles(inner);
+    const r = raw();
+    await s.acquireLock('a', LONG);
+    await s.setDesired('l', 'tok');
+    await s.claimListener('l', 'a', 1);
+    expect((await s.emit('l', 'a', 1, 'm1', 'p')).result).toBe('emitted');
+    const ttl = await r.pttl(`${prefix}:dedup:l`);
+    expect(ttl).toBeLessThanOrEqual(W);
+    expect(ttl).toBeGreaterThan(W - 200);
+    await delay(W / 4);
+    expect(await s.emit('l', 'a', 1, 'm1', 'p')).toEqual({ result: 'duplicate' });
+    // A duplicate writes nothing, so the expiry stays where the first emit set it.
+    expect(await r.pttl(`${prefix}:dedup:l`)).toBeLessThan(ttl);
+    await eventually(async () => expect(await r.exists(`${prefix}:dedup:l`)).toBe(0), W * 4);
+    expect((await s.emit('l', 'a', 1, 'm1', 'p')).result).toBe('emitted');
+  });
+
   it('lists instances from the index, pruning ids whose entry has expired', async () => {
     const prefix = `${filePrefix}:index`;
     const s = store(prefix);

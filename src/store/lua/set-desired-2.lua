@@ -13,12 +13,10 @@
     ARGV[3] token (ignored when ARGV[2] is '0')
     ARGV[4] '1' = restart: bump the generation even when the token is unchanged
 
-  Checks, in the order of src/store/spec.ts (setDesired):
-    -5   NOT_DESIRED: no token given and none stored
-
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, setDesired):
     generation (integer >= 0)   the listener is desired at this generation (0 only when a token
                                 was stored by hand without a generation)
+    -5                          NOT_DESIRED: no token given and none stored
 ]]
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if ARGV[2] == '1' then
