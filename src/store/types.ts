@@ -249,8 +249,9 @@ export const storeOperations: readonly StoreOperation[] = Object.freeze(
 export function forwarding<T extends object>(inner: T, names: readonly (keyof T & string)[]): T {
   const out: Record<string, unknown> = {};
   for (const name of names) {
-    const fn = inner[name] as (...a: unknown[]) => unknown;
-    out[name] = (...args: unknown[]) => fn.apply(inner, args);
+    // Looked up at each call: a method replaced on `inner` later is the one that runs.
+    out[name] = (...args: unknown[]) =>
+      (inner[name] as (...a: unknown[]) => unknown).apply(inner, args);
   }
   return out as T;
 }
