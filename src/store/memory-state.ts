@@ -238,6 +238,7 @@ export class MemoryState implements SyncStore {
   readEvents(afterId: string, limit: number): EventEntry[] {
     this.check();
     const out: EventEntry[] = [];
+    if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
     for (const entry of this.events) {
       if (out.length >= limit) break;
       if (compareEventIds(entry.id, afterId) <= 0) continue;

@@ -173,6 +173,13 @@ export function describeSpecContract(open: OpenStore): void {
       expect(await s.readLock()).toEqual({ holder: null, epoch: 0, ttl: -1 });
     });
 
+    it('reads no events for a limit that is not positive (0, negative, NaN)', async () => {
+      const { store: s } = await open();
+      await owned(s);
+      for (const limit of [0, -1, Number.NaN]) expect(await s.readEvents('0', limit)).toEqual([]);
+      expect(await s.readEvents('0', 1.5)).toHaveLength(1);
+    });
+
     it('keeps at least the newest eventsMaxLen events, oldest first', async () => {
       const { store: s } = await open({ eventsMaxLen: 3 });
       await owned(s); // p1
