@@ -192,7 +192,7 @@ export class Invariants {
     // snapshot is consistent with the model as it is at this instant.
     const want = [...this.deps.model.desired.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const listing = store.listDesired();
-    const tokens = Promise.all(want.map(([id]) => store.readToken(id)));
+    const tokens = store.readTokens(want.map(([id]) => id));
     const got = (await listing).map((d) => `${d.listenerId}#${d.generation}`).join(',');
     const expected = want.map(([id, d]) => `${id}#${d.generation}`).join(',');
     if (got !== expected) return this.deps.fail(`desired state changed: ${got} != ${expected}`);

@@ -37,7 +37,8 @@ export async function applyCommand(
     const removed = await fromStore(store.removeDesired(cmd.listenerId));
     result = { ...base, existed: removed.existed };
   } else {
-    const set = await fromStore(store.setDesired(cmd.listenerId, cmd.token), cmd.token);
+    const restart = cmd.command === 'restart'; // a restart reconnects even with the same token
+    const set = await fromStore(store.setDesired(cmd.listenerId, cmd.token, restart), cmd.token);
     if (!set.ok) {
       throw new BatonError(
         'LISTENER_NOT_DESIRED',

@@ -3,15 +3,17 @@
  * from a lost reply or an owner that let go meanwhile, and on the overlap path (make-before-
  * break) wait, bounded, until the old owner's output caught up with what we buffered.
  */
+
 import type { ClaimInput, ClaimOutput } from '../../machines/listener.js';
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
-import type { ClaimResult, CoordinationStore } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
+import type { ClaimResult } from '../store/types.js';
 import type { ListenerLink } from './link.js';
 
 /** What the claim protocol acts on and reports to. */
 export interface ClaimDeps {
-  store: Pick<CoordinationStore, 'claimListener'>;
+  store: Pick<StoreClient, 'claimListener'>;
   clock: Clock;
   logger: Logger;
   instanceId: string;

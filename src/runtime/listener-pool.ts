@@ -23,7 +23,7 @@ import {
 import { type Clock, toXStateClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Rng } from '../rng.js';
-import type { CoordinationStore } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { ClaimProtocol } from './handoff.js';
 import { type LinkHooks, ListenerLink } from './link.js';
@@ -56,7 +56,7 @@ export interface PoolHooks extends LinkHooks {
 
 /** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
 export interface PoolDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   rng: Rng;

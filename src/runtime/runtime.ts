@@ -10,7 +10,7 @@ import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rng } from '../rng.js';
-import { BatchingStore } from '../store/batching-store.js';
+import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
 import { toInspectionRecord } from './inspection.js';
@@ -90,7 +90,7 @@ export class BatonRuntime implements InstanceView {
   ) {
     this.instanceId = options.instanceId;
     // Per-listener claims, token reads, status writes and emits travel in batches.
-    const deps = { ...given, store: new BatchingStore(given.store) };
+    const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
     this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
     const tally = new ListenerTally(deps.logger);

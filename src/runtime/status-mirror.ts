@@ -3,7 +3,8 @@
  * coalesced: while one is in flight only the newest state waits, so a flapping actor costs at
  * most one write behind its latest state.
  */
-import type { CoordinationStore, ListenerStatus } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
+import type { ListenerStatus } from '../store/types.js';
 
 /** The part of a listener actor's snapshot the mirror writes. */
 export interface MirroredState {
@@ -21,7 +22,7 @@ export class StatusMirror {
 
   /** `hadOwner`: someone owned the listener before, so the store refuses fenceless writes. */
   constructor(
-    private readonly store: Pick<CoordinationStore, 'writeStatus'>,
+    private readonly store: Pick<StoreClient, 'writeStatus'>,
     private readonly listenerId: string,
     private readonly owner: string,
     private readonly hadOwner: boolean,

@@ -21,6 +21,7 @@ import {
 } from '../../src/config.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { redactUrl, upstreamUrlFor } from '../../src/upstream/url.js';
+import { singles } from '../support/singles.js';
 
 const ids = { pid: 4242, now: 1_700_000_000_123 };
 
@@ -458,7 +459,7 @@ describe('handing groups to their consumers', () => {
       dedupMaxEntries: 2,
       eventsMaxLen: 9,
     });
-    const store = new MemoryStore(new ManualClock(), storeOptions(c));
+    const store = singles(new MemoryStore(new ManualClock(), storeOptions(c)));
     expect((await store.acquireLock('a', 10_000)).ok).toBe(true);
     await store.setDesired('l', 'tok');
     expect(await store.claimListener('l', 'a', 1)).toMatchObject({ ok: true, fence: 1 });
