@@ -25,7 +25,7 @@ export interface InstanceContext {
   instanceId: string;
   /** Epoch of the lock while leader or draining, else null. */
   epoch: number | null;
-  /** Local clock time until which leadership is safe; set from the send time of each renewal. */
+  /** Monotonic clock time until which leadership is safe; set from the send time of each renewal. */
   leaseUntil: number;
   /** How long a successful renewal (or acquire) keeps the lease: RENEW_DEADLINE_MS. */
   renewDeadlineMs: number;

@@ -58,6 +58,39 @@ const leaseFromReply: RuntimePlant = ({ clock }) => {
   };
 };
 
+/**
+ * (f) The lease is judged on the wall clock: its remaining time is the wall-clock send time plus
+ * the deadline minus the wall clock now, so a wall-clock step backwards during a renewal extends
+ * it. (Expressed on the runtime's monotonic timeline: the send time moves by the step.)
+ */
+const leaseOnWallClock: RuntimePlant = ({ clock }) => {
+  const wallOffset = () => clock.now() - clock.monotonic();
+  let offsetAtSend = 0;
+  const atSend = <I>(input: I): I => {
+    offsetAtSend = wallOffset();
+    return input;
+  };
+  const onWall = <O extends object>(output: O): O =>
+    'sentAt' in output
+      ? { ...output, sentAt: (output.sentAt as number) + offsetAtSend - wallOffset() }
+      : output;
+  return {
+    instance: (m) =>
+      m.provide({
+        actors: {
+          acquireLock: around(m.implementations.actors.acquireLock as AnyActorLogic, {
+            input: atSend,
+            output: onWall,
+          }),
+          renewLock: around(m.implementations.actors.renewLock as AnyActorLogic, {
+            input: atSend,
+            output: onWall,
+          }),
+        },
+      }),
+  };
+};
+
 /** (e) The overlap takeover claims at once, without waiting for the old owner's output. */
 const claimWithoutConfirm: RuntimePlant = () => ({
   listener: (m) =>
@@ -82,6 +115,8 @@ export const PLANTED_BUGS = {
   'lease-from-reply': { runtimePlants: [leaseFromReply] },
   /** (e) The overlap takeover claims without waiting for the old owner's output. */
   'claim-no-confirm': { runtimePlants: [claimWithoutConfirm] },
+  /** (f) The lease is judged on the wall clock, so a step backwards extends it. */
+  'lease-on-wall-clock': { runtimePlants: [leaseOnWallClock] },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

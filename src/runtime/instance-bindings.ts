@@ -43,14 +43,14 @@ export function bindInstanceMachine(b: InstanceBindings): InstanceMachine {
     actors: {
       acquireLock: fromPromise(async (): Promise<AcquireOutput> => {
         // The lease counts from the send: the lock was granted no earlier than this.
-        const sentAt = clock.now();
+        const sentAt = clock.monotonic();
         const result = await store.acquireLock(instanceId, options.lockTtlMs);
         return result.ok
           ? { ok: true, epoch: result.epoch, sentAt }
           : { ok: false, lockTtl: result.ttl };
       }),
       renewLock: fromPromise(async ({ input }: { input: { epoch: number } }) => {
-        const sentAt = clock.now();
+        const sentAt = clock.monotonic();
         const result = await store.renewLock(instanceId, input.epoch, options.lockTtlMs);
         return result.ok ? { renewed: true as const, sentAt } : { renewed: false as const };
       }),
@@ -81,7 +81,7 @@ export function bindInstanceMachine(b: InstanceBindings): InstanceMachine {
           : context.lockTtl + 1 + Math.floor(b.rng.next() * LOCK_EXPIRY_JITTER_MS),
       LOCK_RENEW: options.lockRenewMs,
       RENEW_RETRY: Math.max(1, Math.floor(Math.min(options.lockRetryMs, options.lockRenewMs) / 5)),
-      LEASE_REMAINING: ({ context }) => Math.max(0, context.leaseUntil - clock.now()),
+      LEASE_REMAINING: ({ context }) => Math.max(0, context.leaseUntil - clock.monotonic()),
       // The drain phase leaves a tenth of the budget for finalizing (release, unregister).
       DRAIN_TIMEOUT: Math.floor(options.drainTimeoutMs * 0.9),
     },
