@@ -6,6 +6,7 @@
  * the invariants catch each one.
  */
 import { type AnyActorLogic, createActor, fromPromise, toPromise } from 'xstate';
+import type { AcquireOutput, InstanceMachine, RenewOutput } from '../machines/instance.js';
 import type { ClaimInput } from '../machines/listener.js';
 import type { RuntimePlant, SimOptions } from './scenario.js';
 
@@ -39,24 +40,33 @@ const keepListenersOnStepDown: RuntimePlant = ({ instanceId, store }) => ({
     }),
 });
 
-/** (d) The lease is measured from the reply's receipt instead of the request's send time. */
-const leaseFromReply: RuntimePlant = ({ clock }) => {
-  const fromReply = <O extends object>(output: O): O =>
-    'sentAt' in output ? { ...output, sentAt: clock.now() } : output;
+/** Instance-machine overrides that pass the lock calls' (acquire, renew) input and output through `map`. */
+function aroundLockCalls(map: {
+  input?: <I>(input: I) => I;
+  output: <O extends object>(o: O) => O;
+}) {
   return {
-    instance: (m) =>
+    instance: (m: InstanceMachine) =>
       m.provide({
         actors: {
-          acquireLock: around(m.implementations.actors.acquireLock as AnyActorLogic, {
-            output: fromReply,
-          }),
-          renewLock: around(m.implementations.actors.renewLock as AnyActorLogic, {
-            output: fromReply,
-          }),
+          acquireLock: around<{ instanceId: string }, AcquireOutput>(
+            m.implementations.actors.acquireLock as AnyActorLogic,
+            map,
+          ),
+          renewLock: around<{ epoch: number }, RenewOutput>(
+            m.implementations.actors.renewLock as AnyActorLogic,
+            map,
+          ),
         },
       }),
   };
-};
+}
+
+/** (d) The lease is measured from the reply's receipt instead of the request's send time. */
+const leaseFromReply: RuntimePlant = ({ clock }) =>
+  aroundLockCalls({
+    output: (output) => ('sentAt' in output ? { ...output, sentAt: clock.monotonic() } : output),
+  });
 
 /**
  * (f) The lease is judged on the wall clock: its remaining time is the wall-clock send time plus
@@ -66,29 +76,16 @@ const leaseFromReply: RuntimePlant = ({ clock }) => {
 const leaseOnWallClock: RuntimePlant = ({ clock }) => {
   const wallOffset = () => clock.now() - clock.monotonic();
   let offsetAtSend = 0;
-  const atSend = <I>(input: I): I => {
-    offsetAtSend = wallOffset();
-    return input;
-  };
-  const onWall = <O extends object>(output: O): O =>
-    'sentAt' in output
-      ? { ...output, sentAt: (output.sentAt as number) + offsetAtSend - wallOffset() }
-      : output;
-  return {
-    instance: (m) =>
-      m.provide({
-        actors: {
-          acquireLock: around(m.implementations.actors.acquireLock as AnyActorLogic, {
-            input: atSend,
-            output: onWall,
-          }),
-          renewLock: around(m.implementations.actors.renewLock as AnyActorLogic, {
-            input: atSend,
-            output: onWall,
-          }),
-        },
-      }),
-  };
+  return aroundLockCalls({
+    input: (input) => {
+      offsetAtSend = wallOffset();
+      return input;
+    },
+    output: (output) =>
+      'sentAt' in output
+        ? { ...output, sentAt: (output.sentAt as number) + offsetAtSend - wallOffset() }
+        : output,
+  });
 };
 
 /** (e) The overlap takeover claims at once, without waiting for the old owner's output. */

@@ -69,6 +69,21 @@ function leader(clock: ManualClock) {
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
+/** Asserts the actor still leads after `ms - 1` and has stepped down at `ms`. */
+async function expectLeaseEndsIn(
+  actor: ReturnType<typeof leader>['actor'],
+  clock: ManualClock,
+  ms: number,
+) {
+  clock.advance(ms - 1);
+  await flush();
+  expect(actor.getSnapshot().value).toHaveProperty('leader');
+  clock.advance(1);
+  await flush();
+  expect(actor.getSnapshot().value).not.toHaveProperty('leader');
+  actor.stop();
+}
+
 describe('lease on the monotonic clock', () => {
   it('a 60 s step backwards while a renewal is in flight does not extend the lease', async () => {
     const clock = new ManualClock();
@@ -84,13 +99,7 @@ describe('lease on the monotonic clock', () => {
     await flush();
     expect(actor.getSnapshot().value).toHaveProperty('leader');
     // Every later renewal hangs: the lease must end DEADLINE_MS after that send, not 60 s later.
-    clock.advance(DEADLINE_MS - 100 - 1);
-    await flush();
-    expect(actor.getSnapshot().value).toHaveProperty('leader');
-    clock.advance(1);
-    await flush();
-    expect(actor.getSnapshot().value).not.toHaveProperty('leader');
-    actor.stop();
+    await expectLeaseEndsIn(actor, clock, DEADLINE_MS - 100);
   });
 
   it('a 60 s step backwards between renewals does not extend the lease', async () => {
@@ -99,12 +108,6 @@ describe('lease on the monotonic clock', () => {
     actor.start();
     await flush();
     clock.step(STEP_BACK_MS);
-    clock.advance(DEADLINE_MS - 1);
-    await flush();
-    expect(actor.getSnapshot().value).toHaveProperty('leader');
-    clock.advance(1);
-    await flush();
-    expect(actor.getSnapshot().value).not.toHaveProperty('leader');
-    actor.stop();
+    await expectLeaseEndsIn(actor, clock, DEADLINE_MS);
   });
 });
