@@ -57,6 +57,8 @@ export class MemoryState implements SyncStore {
   private lastEventMs = 0;
   private lastEventSeq = 0;
   private readonly subscribers = new Set<(hint: Hint) => void>();
+  /** Presence subscribers per instance id (Redis' PUBSUB NUMSUB of its presence channel). */
+  private readonly presence = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -105,6 +107,42 @@ export class MemoryState implements SyncStore {
       epoch: this.epoch,
       ttl: lock ? lock.expiresAt - this.clock.now() : -1,
     };
+  }
+
+  announcePresence(instanceId: string): () => void {
+    this.check();
+    this.presence.set(instanceId, (this.presence.get(instanceId) ?? 0) + 1);
+    let withdrawn = false;
+    return () => {
+      if (withdrawn) return;
+      withdrawn = true;
+      const left = (this.presence.get(instanceId) ?? 1) - 1;
+      if (left > 0) this.presence.set(instanceId, left);
+      else this.presence.delete(instanceId);
+    };
+  }
+
+  readPresence(instanceIds: readonly string[]): boolean[] {
+    this.check();
+    return instanceIds.map((id) => this.presence.has(id));
+  }
+
+  deposeLock(
+    instanceId: string,
+    holder: string,
+    ttlMs: number,
+  ): { ok: true; epoch: number } | Refused {
+    this.check();
+    ttlArg(ttlMs);
+    const lock = this.liveLock();
+    const code = firstRefusal('deposeLock', {
+      NOT_HOLDER: () => lock?.value !== holder,
+      PRESENT: () => this.presence.has(holder),
+    });
+    if (code) return refuse(code);
+    this.epoch += 1;
+    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
+    return { ok: true, epoch: this.epoch };
   }
 
   registerInstance(info: InstanceInfo, ttlMs: number): void {
@@ -266,6 +304,7 @@ export class MemoryState implements SyncStore {
   close(): void {
     this.closed = true;
     this.subscribers.clear();
+    this.presence.clear();
   }
 
   /** How many listeners have a dedup window now; an expired window is gone (test visibility). */

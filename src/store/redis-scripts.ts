@@ -14,6 +14,7 @@ export const SCRIPTS = [
   'renew-lock',
   'release-lock',
   'read-lock',
+  'depose-lock',
   'register-instance',
   'heartbeat-instance',
   'unregister-instance',

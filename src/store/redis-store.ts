@@ -4,8 +4,9 @@
  * reads are plain commands or read-only scripts when they need a consistent snapshot. Hints go
  * over Pub/Sub on a second connection, created on the first `subscribe`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { channelCounts } from './redis-presence.js';
 import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
@@ -59,12 +60,15 @@ export class RedisStore implements CoordinationStore {
   private subscriber: Client | undefined;
   private subscribed: Promise<void> | undefined;
   private closed = false;
+  /** Redis Cluster: presence uses sharded Pub/Sub, so the script checking it runs on its node. */
+  private readonly sharded: boolean;
 
   /** Takes ownership of `client` (closed by `close()`), or connects to a URL. */
   constructor(client: Client | string, options: Partial<StoreOptions> = {}) {
     this.options = validStoreOptions(options);
     this.keys = storeKeys(this.options.prefix);
     this.client = typeof client === 'string' ? RedisStore.client(client) : client;
+    this.sharded = this.client instanceof Cluster;
     ScriptRunner.define(this.client);
     this.scripts = new ScriptRunner(() => this.live());
   }
@@ -111,6 +115,39 @@ export class RedisStore implements CoordinationStore {
       [this.keys.lock, this.keys.epoch],
       [instanceId, String(epoch)],
     );
+  }
+
+  async announcePresence(instanceId: string) {
+    this.live();
+    await this.ensureSubscribed();
+    const sub = this.subscriber!;
+    const channel = this.keys.presence(instanceId);
+    // ioredis re-subscribes every channel of a connection after a reconnect (autoResubscribe).
+    await (this.sharded ? sub.ssubscribe(channel) : sub.subscribe(channel));
+    return async () => {
+      if (this.closed) return;
+      await (this.sharded ? sub.sunsubscribe(channel) : sub.unsubscribe(channel)).then(ignore);
+    };
+  }
+
+  async readPresence(instanceIds: readonly string[]): Promise<boolean[]> {
+    if (instanceIds.length === 0) return [];
+    const channels = instanceIds.map((id) => this.keys.presence(id));
+    const reply = await this.live().call(
+      'PUBSUB',
+      this.sharded ? 'SHARDNUMSUB' : 'NUMSUB',
+      ...channels,
+    );
+    return channelCounts(reply, channels).map((n) => n > 0);
+  }
+
+  async deposeLock(instanceId: string, holder: string, ttlMs: number) {
+    const channel = this.keys.presence(holder);
+    const args = [instanceId, holder, ttlArg(ttlMs), channel, this.sharded ? '1' : '0'];
+    const out = await this.scripts.run('depose-lock', [this.keys.lock, this.keys.epoch], args);
+    return out.ok
+      ? { ok: true as const, epoch: integerOf('depose-lock', out.value) }
+      : refused('depose-lock', out);
   }
 
   async readLock(): Promise<LockState> {
@@ -345,7 +382,7 @@ export class RedisStore implements CoordinationStore {
   }
 
   private deliver(channel: string, message: string): void {
-    if (channel !== this.keys.hints) return;
+    if (channel !== this.keys.hints) return; // presence channels carry no messages
     let probe: unknown;
     try {
       probe = JSON.parse(message);

@@ -13,7 +13,8 @@ export type RefusalCode =
   | 'STALE_FENCE' // the caller's fence is not the listener's current fence
   | 'NOT_DESIRED' // the listener has no desired state (no token)
   | 'NOT_REGISTERED' // the instance's registry entry has expired or was never written
-  | 'NOT_CAUGHT_UP'; // overlap claim: the old owner has not emitted the named msg id yet
+  | 'NOT_CAUGHT_UP' // overlap claim: the old owner has not emitted the named msg id yet
+  | 'PRESENT'; // deposeLock: the holder's presence channel still has a subscriber
 
 export type Refused = { ok: false; code: RefusalCode };
 
@@ -129,6 +130,25 @@ export interface CoordinationStore {
   releaseLock(instanceId: string, epoch: number): Promise<{ ok: true } | Refused>;
   readLock(): Promise<LockState>;
 
+  // Presence (Pub/Sub channel `presence:{id}`; Redis drops a dead process's subscriptions at once).
+  /**
+   * Subscribes, on the subscriber connection, to `instanceId`'s presence channel (re-subscribed
+   * after every reconnect) until the returned function or `close()` withdraws it.
+   */
+  announcePresence(instanceId: string): Promise<() => Promise<void>>;
+  /** Whether each instance's presence channel has a subscriber now, in order. */
+  readPresence(instanceIds: readonly string[]): Promise<boolean[]>;
+  /**
+   * Takes the lock for `instanceId` (TTL `ttlMs`) and bumps the epoch, only if `holder` still
+   * holds it and has no presence: crash failover without waiting for the TTL. Safe when wrong:
+   * the deposed holder's renewals and fenced writes are refused from then on.
+   */
+  deposeLock(
+    instanceId: string,
+    holder: string,
+    ttlMs: number,
+  ): Promise<{ ok: true; epoch: number } | Refused>;
+
   // Instance registry (`instances:{id}`).
   /** Writes the entry with a TTL (creates or replaces). */
   registerInstance(info: InstanceInfo, ttlMs: number): Promise<void>;
@@ -216,6 +236,9 @@ const operationSet: Record<StoreOperation, true> = {
   renewLock: true,
   releaseLock: true,
   readLock: true,
+  announcePresence: true,
+  readPresence: true,
+  deposeLock: true,
   registerInstance: true,
   heartbeatInstance: true,
   unregisterInstance: true,
@@ -327,5 +350,6 @@ export function storeKeys(prefix: string) {
     events: `${prefix}:events`,
     dedup: (listenerId: string) => `${prefix}:dedup:${listenerId}`,
     hints: `${prefix}:hints`,
+    presence: (instanceId: string) => `${prefix}:presence:${instanceId}`,
   });
 }
