@@ -177,6 +177,15 @@ export class Nemesis {
         );
         return;
       }
+      case 'presence-blip': {
+        // The subscriber connection drops and reconnects: shorter or longer than the grace.
+        if (!target) return;
+        const ms = Math.round(uniform(this.rng, 50, 3_000));
+        this.count(type);
+        this.d.trace.record('F', `presence blip ${target.id} ${ms}ms`);
+        this.d.network.dropPresence(target.proc, ms);
+        return;
+      }
       case 'session-drop':
       case 'token-refuse':
       case 'slow-connect':

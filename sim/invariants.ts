@@ -130,6 +130,9 @@ export class Invariants {
       }
       if (t.inst === 'leader' && t.epoch !== null && t.w.clock.monotonic() < t.leaseUntil) {
         if (this.deps.model.holds(t.w.id, t.epoch)) continue;
+        // Deposed while alive (its presence blipped): it leads until its next renewal is refused,
+        // and the fences refuse its writes meanwhile (the sink invariants check that).
+        if (this.deps.model.deposedHolders.has(`${t.w.id}@${t.epoch}`)) continue;
         // A store clock jump expires the lock early, and a drifting clock measures the lease too
         // long; a wall-clock step (clock-step:) must not matter, leases are monotonic.
         const since = this.deps.now() - this.deps.lockTtlMs - this.deps.renewDeadlineMs;

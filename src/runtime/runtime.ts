@@ -20,6 +20,7 @@ import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planDrain, planOwnershipLoss } from './plan.js';
 import { Presence } from './presence.js';
+import { PresenceBeacon } from './presence-watch.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
@@ -35,6 +36,8 @@ export interface RuntimeOptions extends PoolOptions {
   drainTimeoutMs: number;
   resyncMs: number;
   handoffMode: 'overlap' | 'sequential';
+  /** Crash failover: depose a holder whose presence is gone this long (0 or absent = off). */
+  presenceGraceMs?: number;
   /** Non-secret details shown in the registry entry (host, port, version...). */
   meta?: Record<string, string | number | boolean>;
 }
@@ -79,6 +82,8 @@ export class BatonRuntime implements InstanceView {
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
   private readonly presence: Presence;
+  /** Our presence subscription: peers depose a leader whose presence is gone (crash failover). */
+  private readonly beacon: PresenceBeacon;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
@@ -93,6 +98,7 @@ export class BatonRuntime implements InstanceView {
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
     this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
+    this.beacon = new PresenceBeacon({ ...deps, instanceId: options.instanceId });
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
     this.pool = new ListenerPool({
@@ -157,6 +163,7 @@ export class BatonRuntime implements InstanceView {
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
+    await this.beacon.start();
     this.presence.schedule();
     this.actor.start();
   }
@@ -352,6 +359,7 @@ export class BatonRuntime implements InstanceView {
 
   private stopBackground(): void {
     this.presence.stop();
+    this.beacon.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;

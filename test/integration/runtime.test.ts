@@ -119,7 +119,8 @@ describe('runtime on Redis with a real upstream', () => {
       async () =>
         (await statusOf(p, 'c1'))?.state === 'live' && (await statusOf(p, 'c2'))?.state === 'live',
     );
-    const b = await startNode('crash-b', p);
+    // Presence off on b: this is the TTL path (crash failover by presence: presence tests).
+    const b = await startNode('crash-b', p, storeFor(p), { presenceGraceMs: 0 });
     a.crash(); // no release, no unregister: the lock and the owners hash still name crash-a
     expect(await cli.get(`${p}:consumer_lock`)).toBe('crash-a');
     const crashedAt = Date.now();
@@ -143,7 +144,7 @@ describe('runtime on Redis with a real upstream', () => {
     const slowRetry = { lockRetryMs: 10_000 };
     const a = await startNode('expiry-a', p, storeFor(p), slowRetry);
     await eventually('a leads', () => a.role() === 'leader');
-    const b = await startNode('expiry-b', p, storeFor(p), slowRetry);
+    const b = await startNode('expiry-b', p, storeFor(p), { ...slowRetry, presenceGraceMs: 0 });
     await eventually(
       'b registered',
       async () => (await cli.exists(`${p}:instances:expiry-b`)) === 1,
