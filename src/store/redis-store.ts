@@ -6,7 +6,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
-import { channelCounts } from './redis-presence.js';
+import { readPresence, SubscribedChannels } from './redis-presence.js';
 import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
@@ -62,6 +62,8 @@ export class RedisStore implements CoordinationStore {
   private closed = false;
   /** Redis Cluster: presence uses sharded Pub/Sub, so the script checking it runs on its node. */
   private readonly sharded: boolean;
+  /** The subscriber's channels beside hints (presence), re-subscribed after every reconnect. */
+  private readonly channels: SubscribedChannels;
 
   /** Takes ownership of `client` (closed by `close()`), or connects to a URL. */
   constructor(client: Client | string, options: Partial<StoreOptions> = {}) {
@@ -69,6 +71,7 @@ export class RedisStore implements CoordinationStore {
     this.keys = storeKeys(this.options.prefix);
     this.client = typeof client === 'string' ? RedisStore.client(client) : client;
     this.sharded = this.client instanceof Cluster;
+    this.channels = new SubscribedChannels(this.sharded, [this.keys.hints]);
     ScriptRunner.define(this.client);
     this.scripts = new ScriptRunner(() => this.live());
   }
@@ -120,25 +123,12 @@ export class RedisStore implements CoordinationStore {
   async announcePresence(instanceId: string) {
     this.live();
     await this.ensureSubscribed();
-    const sub = this.subscriber!;
-    const channel = this.keys.presence(instanceId);
-    // ioredis re-subscribes every channel of a connection after a reconnect (autoResubscribe).
-    await (this.sharded ? sub.ssubscribe(channel) : sub.subscribe(channel));
-    return async () => {
-      if (this.closed) return;
-      await (this.sharded ? sub.sunsubscribe(channel) : sub.unsubscribe(channel)).then(ignore);
-    };
+    return this.channels.add(this.subscriber!, this.keys.presence(instanceId));
   }
 
   async readPresence(instanceIds: readonly string[]): Promise<boolean[]> {
-    if (instanceIds.length === 0) return [];
     const channels = instanceIds.map((id) => this.keys.presence(id));
-    const reply = await this.live().call(
-      'PUBSUB',
-      this.sharded ? 'SHARDNUMSUB' : 'NUMSUB',
-      ...channels,
-    );
-    return channelCounts(reply, channels).map((n) => n > 0);
+    return readPresence(this.live(), channels, this.sharded);
   }
 
   async deposeLock(instanceId: string, holder: string, ttlMs: number) {
@@ -366,9 +356,9 @@ export class RedisStore implements CoordinationStore {
 
   private ensureSubscribed(): Promise<void> {
     if (this.subscribed) return this.subscribed;
-    const sub = this.client.duplicate();
+    const sub = this.channels.connection(this.client);
     // Connection trouble surfaces as rejected calls and missed hints (only hints: the runtime
-    // resyncs on a timer); ioredis reconnects and resubscribes by itself.
+    // resyncs on a timer); the connection reconnects and re-subscribes (SubscribedChannels).
     sub.on('error', ignore);
     sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber = sub;
