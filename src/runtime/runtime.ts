@@ -13,6 +13,7 @@ import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
+import { StoreContactBound } from './drain-bound.js';
 import { toInspectionRecord } from './inspection.js';
 import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
@@ -313,14 +314,29 @@ export class BatonRuntime implements InstanceView {
     signal.addEventListener('abort', () => {
       leftAtTimeout = this.pool.size();
     });
+    const bound = new StoreContactBound(
+      clock,
+      this.options.renewDeadlineMs,
+      this.actor.getSnapshot().context.leaseUntil,
+      () => {
+        logger.warn(
+          { event: LOG_EVENTS.drainDone, handed_off: false },
+          'store unreachable: closing',
+        );
+        this.pool.stopAll();
+      },
+    );
+    signal.addEventListener('abort', () => bound.stop());
     await this.presence.heartbeat();
-    await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
+    await bound.reached(() => store.releaseLock(this.instanceId, epoch)).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
     while (!signal.aborted && this.pool.size() > 0) {
-      const instances = await store.listInstances().catch(() => null);
+      const instances = await bound.reached(() => store.listInstances()).catch(() => null);
+      if (bound.cut) return;
       const step = () => planDrain({ self: this.instanceId, instances, running: this.pool.size() });
       if (step() === 'no-successor') {
+        bound.stop();
         logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
         return;
       }
@@ -328,6 +344,8 @@ export class BatonRuntime implements InstanceView {
       if (step() === 'handed-off') break;
       await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
     }
+    bound.stop();
+    if (bound.cut) return;
     // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
     const remaining = signal.aborted ? leftAtTimeout : this.pool.size();
     logger.info(
