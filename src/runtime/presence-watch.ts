@@ -57,9 +57,13 @@ export function observePresence(
   };
 }
 
-/** How often a waiting instance reads the holder's presence: a few times per grace period. */
+/**
+ * How often a waiting instance reads the holder's presence: about ten times per grace period
+ * (a deposition comes at most one period after the grace), between 50 and 100 ms. One
+ * PUBSUB NUMSUB per waiting instance per period is nothing for Redis.
+ */
 export function presencePollMs(graceMs: number): number {
-  return Math.max(50, Math.min(250, Math.floor(graceMs / 4)));
+  return Math.max(50, Math.min(100, Math.floor(graceMs / 10)));
 }
 
 /** What the watcher sends the instance machine. */

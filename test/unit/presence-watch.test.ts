@@ -107,9 +107,9 @@ describe('observePresence', () => {
     expect(observePresence(v.track, 'h', false, 10_000, 0, 1e9).depose).toBe(false);
   });
 
-  it('polls a few times per grace, between 50 and 250 ms', () => {
-    expect(presencePollMs(1_000)).toBe(250);
-    expect(presencePollMs(400)).toBe(100);
+  it('polls about ten times per grace, between 50 and 100 ms', () => {
+    expect(presencePollMs(1_000)).toBe(100);
+    expect(presencePollMs(700)).toBe(70);
     expect(presencePollMs(10)).toBe(50);
   });
 });
