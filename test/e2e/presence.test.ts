@@ -125,6 +125,8 @@ describe('crash failover by presence', () => {
         10_000,
       );
       expect(a.alive).toBe(true);
+      // Messages flow through B for every listener before the stream is read.
+      await waitEmitting(e2e.cli, prefix, b.id, list, 10_000, 1);
       const stale = await a.metric('baton_messages_total{result="stale"}');
       const entries = await readStream(e2e.cli, prefix);
       let lateWrites = 0;
