@@ -216,6 +216,35 @@ export function openApiDocument() {
           },
         },
       },
+      '/admin/rates': adminGet(
+        'Per-second rates (emitted, duplicate, stale, handoffs) from a ring of samples; sampling runs while read',
+        { type: 'object' },
+      ),
+      '/admin/ui': {
+        get: {
+          summary: 'Redirects (308) to /admin/ui/',
+          responses: { '308': { description: 'To /admin/ui/' } },
+        },
+      },
+      '/admin/ui/': {
+        get: {
+          summary:
+            'The dashboard page (strict CSP; loopback-only without ADMIN_TOKEN; the page asks for the token when set)',
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '404': error('NOT_FOUND: the dashboard is not built'),
+          },
+        },
+      },
+      '/admin/ui/*': {
+        get: {
+          summary: 'Dashboard assets (hashed names under assets/ are immutable)',
+          responses: { '200': { description: 'Asset' }, '404': error('NOT_FOUND') },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Liveness; never touches the store or sockets',

@@ -1,0 +1,121 @@
+/**
+ * Browser-test support: a real Baton service in this process (embedded store, demo feed, port 0)
+ * and Debian's Chromium driven by playwright-core, with every page's console errors, page errors,
+ * CSP violations and off-host requests recorded for the assertions.
+ */
+import { existsSync } from 'node:fs';
+import pino from 'pino';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { systemRng } from '../../src/rng.js';
+import { type Service, startService } from '../../src/service.js';
+
+/** Debian's chromium (installed by .ci/run with apt-get); never a browser Playwright downloads. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** A running service and its base URL. */
+export interface Baton {
+  service: Service;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a service as `npm start` would in demo mode, with `env` over the defaults. */
+export async function startBaton(env: Record<string, string> = {}): Promise<Baton> {
+  const clock = systemClock();
+  const config = loadConfig(
+    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    { pid: process.pid, now: clock.now() },
+  );
+  const service = await startService(config, {
+    clock,
+    rng: systemRng(),
+    logger: pino({ level: 'silent' }),
+    meta: { port: 0 },
+  });
+  // What main.ts does in demo mode: one listener that goes live end to end.
+  await service.store.setDesired('demo-1', 'demo-token');
+  await service.store.publish({ type: 'desired', listenerId: 'demo-1' });
+  return {
+    service,
+    url: `http://127.0.0.1:${service.server.port}`,
+    stop: () => service.stop(),
+  };
+}
+
+/** Launches headless Chromium with the flags the CI machine needs. */
+export async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** What a page did that a test may assert on. */
+export interface PageRecord {
+  page: Page;
+  context: BrowserContext;
+  consoleErrors: string[];
+  pageErrors: string[];
+  cspViolations: string[];
+  /** Requests to anything but 127.0.0.1, aborted before they left. */
+  offHost: string[];
+  /** Every URL the page requested. */
+  urls: string[];
+}
+
+/** Opens a fresh context and page that records errors and aborts requests leaving 127.0.0.1. */
+export async function openPage(browser: Browser): Promise<PageRecord> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const record: PageRecord = {
+    page: await context.newPage(),
+    context,
+    consoleErrors: [],
+    pageErrors: [],
+    cspViolations: [],
+    offHost: [],
+    urls: [],
+  };
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1') return route.continue();
+    record.offHost.push(url.href);
+    return route.abort();
+  });
+  const { page } = record;
+  page.on('request', (r) => record.urls.push(r.url()));
+  page.on('pageerror', (e) => record.pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    record.consoleErrors.push(text);
+    if (/Content Security Policy/i.test(text)) record.cspViolations.push(text);
+  });
+  return record;
+}
+
+/** Resolves once `check` holds, polling (for real I/O there is no clock to inject); throws after `ms`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  ms = 15_000,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

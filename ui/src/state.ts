@@ -1,0 +1,148 @@
+/**
+ * The page's data, as signals: the fleet, listeners and rates polled from the JSON routes, and the
+ * actors' state values kept current by the tab's one inspection stream.
+ */
+import { batch, signal } from '@preact/signals';
+import type { InstancesReport, ListenerReport } from '../../src/admin/reports.js';
+import { api, auth, openInspectStream, type SseEvent } from './api';
+
+/** `/admin/instances`, typed from the server's own report (type-only: nothing of src/ is bundled). */
+export type Fleet = InstancesReport;
+
+/** `/admin/listeners` entry. */
+export type Listener = ListenerReport;
+
+/** A live actor as the statechart view shows it. */
+export interface Actor {
+  id: string;
+  kind: 'instance' | 'listener';
+  value: unknown;
+  status: string;
+  context: Record<string, unknown>;
+  /** False once `/admin/actors` stopped listing it (it keeps its last value). */
+  present: boolean;
+}
+
+/** One line of an actor's event log. */
+export interface LogLine {
+  seq: number;
+  time: number;
+  actorId: string;
+  type: string;
+  eventType?: string;
+  value?: unknown;
+}
+
+/** `/admin/rates`. */
+export interface Rates {
+  interval_ms: number;
+  series: string[];
+  totals: Record<string, number> | null;
+  points: Array<Record<string, number>>;
+}
+
+export const fleet = signal<Fleet | null>(null);
+/** Wall-clock time of the last fleet answer, for the TTL countdowns. */
+export const fleetAt = signal(0);
+export const listeners = signal<Listener[]>([]);
+export const actors = signal<Map<string, Actor>>(new Map());
+export const servingInstance = signal<string>('');
+export const eventLog = signal<LogLine[]>([]);
+export const rates = signal<Rates | null>(null);
+/** Ticks once a second so countdowns re-render. */
+export const now = signal(Date.now());
+
+const LOG_CAP = 500;
+let seq = 0;
+
+async function refreshFleet() {
+  const a = await api('instances');
+  if (a.status === 200) {
+    batch(() => {
+      fleet.value = a.body as Fleet;
+      fleetAt.value = Date.now();
+    });
+  }
+}
+
+/** Re-reads `/admin/listeners` (also called after a command and on inspection events). */
+export async function refreshListeners() {
+  const a = await api('listeners');
+  if (a.status === 200) listeners.value = (a.body as { listeners: Listener[] }).listeners;
+}
+
+async function refreshActors() {
+  const a = await api('actors');
+  if (a.status !== 200) return;
+  const body = a.body as { instance_id: string; actors: Omit<Actor, 'present'>[] };
+  const next = new Map<string, Actor>();
+  for (const old of actors.value.values()) next.set(old.id, { ...old, present: false });
+  for (const x of body.actors) next.set(x.id, { ...x, present: true });
+  batch(() => {
+    servingInstance.value = body.instance_id;
+    actors.value = next;
+  });
+}
+
+async function refreshRates() {
+  const a = await api('rates');
+  if (a.status === 200) rates.value = a.body as Rates;
+}
+
+let listenersDue = false;
+
+/** Applies one inspection record: root actors' values move, and every record joins the log. */
+function onInspection(e: SseEvent) {
+  if (e.event !== 'inspection') return;
+  const r = JSON.parse(e.data) as Omit<LogLine, 'seq'>;
+  seq += 1;
+  const line: LogLine = { seq, ...r };
+  const log = eventLog.value;
+  eventLog.value = log.length >= LOG_CAP ? [...log.slice(1), line] : [...log, line];
+  if (r.value !== undefined && !r.actorId.includes('/')) {
+    const old = actors.value.get(r.actorId);
+    const next = new Map(actors.value);
+    next.set(r.actorId, {
+      id: r.actorId,
+      kind: old?.kind ?? (r.actorId === 'instance' ? 'instance' : 'listener'),
+      value: r.value,
+      status: old?.status ?? 'active',
+      context: old?.context ?? {},
+      present: old?.present ?? true,
+    });
+    actors.value = next;
+    listenersDue = true;
+  }
+}
+
+let started = false;
+let closeStream: (() => void) | null = null;
+
+/** Starts polling (and, once authorised, the tab's one inspection stream). Idempotent. */
+export function start() {
+  if (started) return;
+  started = true;
+  const tick = async () => {
+    await refreshFleet();
+    if (auth.value !== 'ok') return;
+    await Promise.all([refreshListeners(), refreshActors(), refreshRates()]);
+    // The stream waits for a working token: a refused stream would retry for nothing.
+    if (closeStream === null) closeStream = openInspectStream(onInspection);
+  };
+  void tick();
+  setInterval(() => void tick(), 1000);
+  setInterval(() => {
+    now.value = Date.now();
+    if (listenersDue) {
+      listenersDue = false;
+      void refreshListeners();
+    }
+  }, 250);
+}
+
+/** Forces an immediate refresh (after the token was entered or a command was sent). */
+export async function refreshAll() {
+  await refreshFleet();
+  if (auth.value === 'ok') await Promise.all([refreshListeners(), refreshActors()]);
+  if (auth.value === 'ok' && closeStream === null) closeStream = openInspectStream(onInspection);
+}
