@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../src/log.js';
 import { BatonRuntime } from '../src/runtime/runtime.js';
+import type { InspectionRecord } from '../src/runtime/view.js';
 import type { Counters } from './counters.js';
 import { exponential, uniform } from './draw.js';
 import type { Invariants } from './invariants.js';
@@ -34,6 +35,8 @@ export interface FleetDeps {
   trace: Trace;
   config: SeedConfig;
   logger: Logger;
+  /** Taps every process's inspection records (`--trace-out`). */
+  onInspection?: (processId: string, record: InspectionRecord) => void;
 }
 
 export class Fleet {
@@ -68,6 +71,8 @@ export class Fleet {
     const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
     this.all.push(p);
     this.deps.invariants.attach(p);
+    const tap = this.deps.onInspection;
+    if (tap) runtime.onInspection((record) => tap(id, record));
     this.deps.trace.record('F', `spawn ${id}`);
     this.deps.counters.inc('fleet.spawn');
     kernel.after(0, proc, 'proc.start', () => void runtime.start());

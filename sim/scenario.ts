@@ -6,6 +6,7 @@
 import type { Rng } from '../src/rng.js';
 import type { PlantedBugs } from '../src/runtime/planted-bugs.js';
 import type { RuntimeOptions } from '../src/runtime/runtime.js';
+import type { InspectionRecord } from '../src/runtime/view.js';
 import { chance, int, pick, uniform } from './draw.js';
 import type { DrainMode } from './kernel.js';
 import type { StoreBugs } from './store.js';
@@ -53,6 +54,8 @@ export interface SimOptions {
   drain?: DrainMode;
   /** Trace lines kept for a failure report (default 40). */
   traceLines?: number;
+  /** Receives every inspection record of every process (`--trace-out`, the dashboard's replay). */
+  onInspection?: (processId: string, record: InspectionRecord) => void;
 }
 
 export const STANDARD: Omit<SimOptions, 'seed'> = Object.freeze({

@@ -3,27 +3,13 @@
  * cleanly under its CSP and offline, shows the fleet, `demo-1` live in the table and lit in the
  * statechart, and a stop sent from the page or through the API shows without a reload.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Baton, launch, openPage, type PageRecord, startBaton, until } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { until, useDashboard } from './support.js';
 
-let baton: Baton;
-let browser: Browser;
-let rec: PageRecord;
-
-beforeAll(async () => {
-  baton = await startBaton();
-  browser = await launch();
-  rec = await openPage(browser);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await baton?.stop();
-});
+const d = useDashboard();
 
 const stateOf = (id: string) =>
-  rec.page.locator(`[data-listener-id="${id}"]`).getAttribute('data-state', { timeout: 1000 });
+  d.rec.page.locator(`[data-listener-id="${id}"]`).getAttribute('data-state', { timeout: 1000 });
 
 async function showsState(id: string, state: string) {
   await until(`${id} shown as ${state}`, async () => {
@@ -37,7 +23,7 @@ async function showsState(id: string, state: string) {
 
 describe('dashboard', () => {
   it('serves the page under the strict CSP, with a favicon and hashed assets', async () => {
-    const res = await fetch(`${baton.url}/admin/ui/`);
+    const res = await fetch(`${d.baton.url}/admin/ui/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toBe(
       "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
@@ -47,15 +33,15 @@ describe('dashboard', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
     const asset = /src="\.\/(assets\/[^"]+-[\w-]{8}\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    const js = await fetch(`${baton.url}/admin/ui/${asset}`);
+    const js = await fetch(`${d.baton.url}/admin/ui/${asset}`);
     expect(js.headers.get('cache-control')).toContain('immutable');
-    expect((await fetch(`${baton.url}/admin/ui/favicon.svg`)).status).toBe(200);
+    expect((await fetch(`${d.baton.url}/admin/ui/favicon.svg`)).status).toBe(200);
   });
 
   it('shows the instance in the fleet view', async () => {
-    await rec.page.goto(`${baton.url}/admin/ui/#fleet`);
-    const id = baton.service.runtime.instanceId;
-    const row = rec.page.locator(`[data-instance-id="${id}"]`);
+    await d.rec.page.goto(`${d.baton.url}/admin/ui/#fleet`);
+    const id = d.baton.service.runtime.instanceId;
+    const row = d.rec.page.locator(`[data-instance-id="${id}"]`);
     await row.waitFor({ timeout: 15_000 });
     await until(
       'the instance to lead',
@@ -64,49 +50,49 @@ describe('dashboard', () => {
   });
 
   it('shows demo-1 as live in the listeners table', async () => {
-    await rec.page.click('[data-view="listeners"]');
+    await d.rec.page.click('[data-view="listeners"]');
     await showsState('demo-1', 'live');
   });
 
   it('lights live in the statechart of demo-1', async () => {
-    await rec.page.click('a[href="#statechart/demo-1"]');
-    const live = rec.page.locator(
+    await d.rec.page.click('a[href="#statechart/demo-1"]');
+    const live = d.rec.page.locator(
       '[data-machine="listener"] [data-state-id="listener.owned.live"]',
     );
     await until(
       'listener.owned.live lit',
       async () => (await live.getAttribute('data-active')) === 'true',
     );
-    const lit = await rec.page
+    const lit = await d.rec.page
       .locator('[data-machine="listener"] [data-active="true"]')
       .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-state-id')));
     expect(lit.sort()).toEqual(['listener.owned', 'listener.owned.live']);
   });
 
   it('a stop sent from the page shows stopped without a reload', async () => {
-    await rec.page.click('[data-view="commands"]');
-    await rec.page.selectOption('[data-testid="command-select"]', 'stop');
-    await rec.page.fill('[data-testid="command-listener"]', 'demo-1');
-    await rec.page.click('[data-testid="command-form"] button[type="submit"]');
+    await d.rec.page.click('[data-view="commands"]');
+    await d.rec.page.selectOption('[data-testid="command-select"]', 'stop');
+    await d.rec.page.fill('[data-testid="command-listener"]', 'demo-1');
+    await d.rec.page.click('[data-testid="command-form"] button[type="submit"]');
     // Nothing is sent before the confirmation.
-    expect(await rec.page.locator('[data-testid="command-answer"]').count()).toBe(0);
-    await rec.page.click('[data-testid="command-yes"]');
-    const answer = rec.page.locator('[data-testid="command-answer"]');
+    expect(await d.rec.page.locator('[data-testid="command-answer"]').count()).toBe(0);
+    await d.rec.page.click('[data-testid="command-yes"]');
+    const answer = d.rec.page.locator('[data-testid="command-answer"]');
     await answer.waitFor();
     expect(await answer.getAttribute('data-status')).toBe('202');
-    await rec.page.click('[data-view="listeners"]');
+    await d.rec.page.click('[data-view="listeners"]');
     await showsState('demo-1', 'stopped');
   });
 
   it('a stop sent through the API shows stopped without a reload', async () => {
     const post = (body: unknown) =>
-      fetch(`${baton.url}/admin/command`, {
+      fetch(`${d.baton.url}/admin/command`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
       });
     const navigations: string[] = [];
-    rec.page.on('framenavigated', (f) => navigations.push(f.url()));
+    d.rec.page.on('framenavigated', (f) => navigations.push(f.url()));
     expect(
       (await post({ command: 'start', listener_id: 'demo-1', sxtToken: 'demo-token' })).status,
     ).toBe(202);
@@ -117,10 +103,10 @@ describe('dashboard', () => {
   });
 
   it('made no console or page errors, no CSP violations and no request off 127.0.0.1', () => {
-    expect(rec.consoleErrors).toEqual([]);
-    expect(rec.pageErrors).toEqual([]);
-    expect(rec.cspViolations).toEqual([]);
-    expect(rec.offHost).toEqual([]);
-    expect(rec.urls.length).toBeGreaterThan(3);
+    expect(d.rec.consoleErrors).toEqual([]);
+    expect(d.rec.pageErrors).toEqual([]);
+    expect(d.rec.cspViolations).toEqual([]);
+    expect(d.rec.offHost).toEqual([]);
+    expect(d.rec.urls.length).toBeGreaterThan(3);
   });
 });

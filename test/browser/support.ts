@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemRng } from '../../src/rng.js';
@@ -118,4 +119,33 @@ export async function until(
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What `useDashboard` gives a test file, filled in by its beforeAll. */
+export interface Dashboard {
+  baton: Baton;
+  browser: Browser;
+  rec: PageRecord;
+}
+
+/**
+ * Registers the file's hooks: one service (with `env`), one browser and one recorded page, all
+ * closed after the file; `prepare` runs on the service before the browser starts.
+ */
+export function useDashboard(
+  env: Record<string, string> = {},
+  prepare?: (baton: Baton) => Promise<void>,
+): Dashboard {
+  const d = {} as Dashboard;
+  beforeAll(async () => {
+    d.baton = await startBaton(env);
+    await prepare?.(d.baton);
+    d.browser = await launch();
+    d.rec = await openPage(d.browser);
+  });
+  afterAll(async () => {
+    await d.browser?.close();
+    await d.baton?.stop();
+  });
+  return d;
 }

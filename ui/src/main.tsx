@@ -11,9 +11,10 @@ import { CommandsView } from './views/commands';
 import { FleetView } from './views/fleet';
 import { ListenersView } from './views/listeners';
 import { RatesView } from './views/rates';
+import { ReplayView } from './views/replay';
 import { StatechartView } from './views/statechart';
 
-const VIEWS = ['fleet', 'listeners', 'statechart', 'rates', 'commands'] as const;
+const VIEWS = ['fleet', 'listeners', 'statechart', 'rates', 'commands', 'replay'] as const;
 type View = (typeof VIEWS)[number];
 
 const route = signal(location.hash.slice(1));
@@ -65,6 +66,7 @@ function App() {
     else if (view === 'listeners') body = <ListenersView />;
     else if (view === 'statechart') body = <StatechartView actorId={arg} />;
     else if (view === 'rates') body = <RatesView />;
+    else if (view === 'replay') body = <ReplayView />;
     else body = <CommandsView />;
   }
   return (

@@ -25,7 +25,8 @@ interface LaidEdge {
   ly: number;
   points: number[][];
 }
-interface LaidMachine {
+/** A machine as the build laid it out (scripts/ui-layout.mjs). */
+export interface LaidMachine {
   id: string;
   width: number;
   height: number;
@@ -34,7 +35,8 @@ interface LaidMachine {
   anyState: Array<{ event: string; target: string }>;
 }
 
-const MACHINES = layout as unknown as Record<string, LaidMachine>;
+/** Both machines' build-time layouts, by machine id. */
+export const MACHINES = layout as unknown as Record<string, LaidMachine>;
 
 /**
  * State node ids active in a state value: `{owned:'live'}` -> listener.owned, listener.owned.live.
@@ -69,7 +71,8 @@ export function activeIds(machine: LaidMachine, value: unknown): Set<string> {
   return out;
 }
 
-function Chart({ machine, value }: { machine: LaidMachine; value: unknown }) {
+/** One machine's chart, with the states active in `value` lit. */
+export function Chart({ machine, value }: { machine: LaidMachine; value: unknown }) {
   const active = activeIds(machine, value);
   const path = (pts: number[][]) => pts.map(([x, y], i) => `${i ? 'L' : 'M'}${x},${y}`).join(' ');
   return (
