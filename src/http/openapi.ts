@@ -147,6 +147,12 @@ const schemas = {
   },
 };
 
+/** The 200 answer of the server-sent-events routes. */
+const EVENT_STREAM = {
+  description: 'Event stream',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
 /** Builds the OpenAPI document served at `/openapi.json`. */
 export function openApiDocument() {
   return {
@@ -207,12 +213,32 @@ export function openApiDocument() {
             'Server-sent events: `hello`, then `inspection` records; `dropped` {dropped:n} when the client reads too slowly',
           security: [{ bearer: [] }],
           responses: {
-            '200': {
-              description: 'Event stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
+            '200': EVENT_STREAM,
             ...adminErrors,
             '503': error('TOO_MANY_STREAMS: 16 inspection streams are open already (Retry-After)'),
+          },
+        },
+      },
+      '/admin/instances/{id}/actors': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        ...adminGet(
+          "Another instance's live actors, fetched from the admin address it registered (meta.admin_url)",
+          { type: 'object' },
+          { '404': error('NOT_FOUND'), '503': error('PEER_UNAVAILABLE') },
+        ),
+      },
+      '/admin/instances/{id}/inspect': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary:
+            "Another instance's inspection stream, passed through (this instance's own: 307 to /admin/inspect)",
+          security: [{ bearer: [] }],
+          responses: {
+            '200': EVENT_STREAM,
+            '307': { description: 'To /admin/inspect' },
+            '404': error('NOT_FOUND'),
+            ...adminErrors,
+            '503': error('PEER_UNAVAILABLE or TOO_MANY_STREAMS'),
           },
         },
       },

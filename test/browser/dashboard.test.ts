@@ -55,7 +55,7 @@ describe('dashboard', () => {
   });
 
   it('lights live in the statechart of demo-1', async () => {
-    await d.rec.page.click('a[href="#statechart/demo-1"]');
+    await d.rec.page.click('[data-listener-id="demo-1"] a');
     const live = d.rec.page.locator(
       '[data-machine="listener"] [data-state-id="listener.owned.live"]',
     );

@@ -4,6 +4,7 @@
  * CSP violations and off-host requests recorded for the assertions.
  */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
@@ -11,6 +12,7 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { systemRng } from '../../src/rng.js';
 import { type Service, startService } from '../../src/service.js';
+import type { CoordinationStore } from '../../src/store/types.js';
 
 /** Debian's chromium (installed by .ci/run with apt-get); never a browser Playwright downloads. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -22,22 +24,49 @@ export interface Baton {
   stop(): Promise<void>;
 }
 
+/** Options of `startBaton` beyond the environment. */
+export interface BatonOptions {
+  /** Share this store (a second instance of one fleet); it then adds no demo listener. */
+  store?: CoordinationStore;
+  /** Register `meta.admin_url` (what ADVERTISE_URL gives), on a port chosen before the start. */
+  advertise?: boolean;
+}
+
+/** A free loopback port (bound, read, released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Starts a service as `npm start` would in demo mode, with `env` over the defaults. */
-export async function startBaton(env: Record<string, string> = {}): Promise<Baton> {
+export async function startBaton(
+  env: Record<string, string> = {},
+  options: BatonOptions = {},
+): Promise<Baton> {
   const clock = systemClock();
+  const port = options.advertise ? await freePort() : 0;
   const config = loadConfig(
-    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     { pid: process.pid, now: clock.now() },
   );
   const service = await startService(config, {
     clock,
     rng: systemRng(),
     logger: pino({ level: 'silent' }),
-    meta: { port: 0 },
+    meta: options.advertise ? { port, admin_url: `http://127.0.0.1:${port}` } : { port },
+    ...(options.store ? { store: options.store } : {}),
   });
-  // What main.ts does in demo mode: one listener that goes live end to end.
-  await service.store.setDesired('demo-1', 'demo-token');
-  await service.store.publish({ type: 'desired', listenerId: 'demo-1' });
+  if (!options.store) {
+    // What main.ts does in demo mode: one listener that goes live end to end.
+    await service.store.setDesired('demo-1', 'demo-token');
+    await service.store.publish({ type: 'desired', listenerId: 'demo-1' });
+  }
   return {
     service,
     url: `http://127.0.0.1:${service.server.port}`,

@@ -14,6 +14,7 @@ import { errorHandler } from '../../src/http/errors.js';
 import { RatesRing } from '../../src/http/rates.js';
 import { guardExceptUiShell, UI_CSP, uiRoutes } from '../../src/http/routes/ui.js';
 import { createMetrics } from '../../src/metrics.js';
+import { AUTH, fixture } from '../support/http-fixture.js';
 
 function builtDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'baton-ui-'));
@@ -127,5 +128,50 @@ describe('RatesRing', () => {
     expect(clock.pending()).toBe(1); // and a read starts it again
     ring.stop();
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('GET /admin/instances/:id/actors and /inspect (fan-out)', () => {
+  const peer = async (id: string, meta?: Record<string, string | number | boolean>) => {
+    const f = fixture();
+    await f.store.registerInstance({ id, role: 'waiting', ...(meta ? { meta } : {}) }, 60_000);
+    return f;
+  };
+
+  it("answers this instance's own actors, and sends its own stream to /admin/inspect", async () => {
+    const f = fixture();
+    const r = await f.call('/admin/instances/instance-1-1/actors', { headers: AUTH });
+    expect(r.status).toBe(200);
+    expect(r.json.instance_id).toBe('instance-1-1');
+    expect(r.json.actors.map((a: { id: string }) => a.id)).toEqual(['instance', 'l1']);
+    const s = await f.call('/admin/instances/instance-1-1/inspect', { headers: AUTH });
+    expect([s.status, s.res.headers.get('location')]).toEqual([307, '/admin/inspect']);
+  });
+
+  it('refuses an unknown instance, one with no admin address, and a non-http address', async () => {
+    const f = await peer('other', { port: 1 });
+    await f.store.registerInstance(
+      { id: 'odd', role: 'waiting', meta: { admin_url: 'file:///etc/passwd' } },
+      60_000,
+    );
+    for (const [id, message] of [
+      ['nobody', /no live instance/],
+      ['other', /registered no admin address/],
+      ['odd', /registered no admin address/],
+    ] as const) {
+      for (const leaf of ['actors', 'inspect']) {
+        const r = await f.call(`/admin/instances/${id}/${leaf}`, { headers: AUTH });
+        expect([id, leaf, r.status, r.json.error.code]).toEqual([id, leaf, 404, 'NOT_FOUND']);
+        expect(r.json.error.message).toMatch(message);
+      }
+    }
+  });
+
+  it('is guarded like the rest of /admin, and a peer that does not answer is a 503', async () => {
+    const f = await peer('gone', { admin_url: 'http://127.0.0.1:9' });
+    expect((await f.call('/admin/instances/gone/actors')).status).toBe(401);
+    const r = await f.call('/admin/instances/gone/actors', { headers: AUTH });
+    expect([r.status, r.json.error.code]).toEqual([503, 'PEER_UNAVAILABLE']);
+    expect(r.text).not.toContain('127.0.0.1:9');
   });
 });

@@ -103,10 +103,10 @@ export class SseParser {
 export const streamState = signal<'connecting' | 'open' | 'closed'>('connecting');
 
 /**
- * Keeps one stream of `/admin/inspect` open for the tab, reconnecting after a pause; each event
- * goes to `onEvent`. Returns a function that closes it.
+ * Keeps one inspection stream (`/admin/<path>`) open, reconnecting after a pause; each event goes
+ * to `onEvent`. Returns a function that closes it.
  */
-export function openInspectStream(onEvent: (e: SseEvent) => void): () => void {
+export function openInspectStream(path: string, onEvent: (e: SseEvent) => void): () => void {
   let closed = false;
   let controller: AbortController | null = null;
   const parser = new SseParser();
@@ -117,7 +117,7 @@ export function openInspectStream(onEvent: (e: SseEvent) => void): () => void {
       try {
         const extra: Record<string, string> = { Accept: 'text/event-stream' };
         if (parser.lastId) extra['Last-Event-ID'] = parser.lastId;
-        const res = await fetch('/admin/inspect', {
+        const res = await fetch(`/admin/${path}`, {
           headers: headers(extra),
           signal: controller.signal,
           cache: 'no-store',

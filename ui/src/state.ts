@@ -14,6 +14,8 @@ export type Listener = ListenerReport;
 
 /** A live actor as the statechart view shows it. */
 export interface Actor {
+  /** The instance that runs it. */
+  instance: string;
   id: string;
   kind: 'instance' | 'listener';
   value: unknown;
@@ -26,6 +28,8 @@ export interface Actor {
 /** One line of an actor's event log. */
 export interface LogLine {
   seq: number;
+  /** The instance whose stream carried it. */
+  instance: string;
   time: number;
   actorId: string;
   type: string;
@@ -45,8 +49,11 @@ export const fleet = signal<Fleet | null>(null);
 /** Wall-clock time of the last fleet answer, for the TTL countdowns. */
 export const fleetAt = signal(0);
 export const listeners = signal<Listener[]>([]);
+/** Actors of every reachable instance, by `instance/actorId`. */
 export const actors = signal<Map<string, Actor>>(new Map());
 export const servingInstance = signal<string>('');
+/** The instance whose inspection stream the tab follows ('' until the first answer). */
+export const watched = signal<string>('');
 export const eventLog = signal<LogLine[]>([]);
 export const rates = signal<Rates | null>(null);
 /** Ticks once a second so countdowns re-render. */
@@ -71,15 +78,30 @@ export async function refreshListeners() {
   if (a.status === 200) listeners.value = (a.body as { listeners: Listener[] }).listeners;
 }
 
+/** This instance's actors, and those of every other instance that registered an admin address. */
 async function refreshActors() {
-  const a = await api('actors');
-  if (a.status !== 200) return;
-  const body = a.body as { instance_id: string; actors: Omit<Actor, 'present'>[] };
+  const self = await api('actors');
+  if (self.status !== 200) return;
+  const serving = (self.body as { instance_id: string }).instance_id;
+  const peers = (fleet.value?.instances ?? []).filter(
+    (i) => i.id !== serving && typeof i.meta?.admin_url === 'string',
+  );
+  const answers = [
+    self,
+    ...(await Promise.all(peers.map((p) => api(`instances/${encodeURIComponent(p.id)}/actors`)))),
+  ];
   const next = new Map<string, Actor>();
-  for (const old of actors.value.values()) next.set(old.id, { ...old, present: false });
-  for (const x of body.actors) next.set(x.id, { ...x, present: true });
+  for (const old of actors.value.values())
+    next.set(`${old.instance}/${old.id}`, { ...old, present: false });
+  for (const a of answers) {
+    if (a.status !== 200) continue;
+    const body = a.body as { instance_id: string; actors: Omit<Actor, 'present' | 'instance'>[] };
+    for (const x of body.actors)
+      next.set(`${body.instance_id}/${x.id}`, { ...x, instance: body.instance_id, present: true });
+  }
   batch(() => {
-    servingInstance.value = body.instance_id;
+    servingInstance.value = serving;
+    if (watched.value === '') watched.value = serving;
     actors.value = next;
   });
 }
@@ -94,15 +116,18 @@ let listenersDue = false;
 /** Applies one inspection record: root actors' values move, and every record joins the log. */
 function onInspection(e: SseEvent) {
   if (e.event !== 'inspection') return;
-  const r = JSON.parse(e.data) as Omit<LogLine, 'seq'>;
+  const r = JSON.parse(e.data) as Omit<LogLine, 'seq' | 'instance'>;
   seq += 1;
-  const line: LogLine = { seq, ...r };
+  const instance = streamOf;
+  const line: LogLine = { seq, instance, ...r };
   const log = eventLog.value;
   eventLog.value = log.length >= LOG_CAP ? [...log.slice(1), line] : [...log, line];
   if (r.value !== undefined && !r.actorId.includes('/')) {
-    const old = actors.value.get(r.actorId);
+    const key = `${instance}/${r.actorId}`;
+    const old = actors.value.get(key);
     const next = new Map(actors.value);
-    next.set(r.actorId, {
+    next.set(key, {
+      instance,
       id: r.actorId,
       kind: old?.kind ?? (r.actorId === 'instance' ? 'instance' : 'listener'),
       value: r.value,
@@ -117,6 +142,27 @@ function onInspection(e: SseEvent) {
 
 let started = false;
 let closeStream: (() => void) | null = null;
+/** The instance the open stream belongs to. */
+let streamOf = '';
+
+/** (Re)opens the tab's one stream on the watched instance, directly or through the fan-out. */
+function follow() {
+  const target = watched.value;
+  if (target === '' || (closeStream !== null && streamOf === target)) return;
+  closeStream?.();
+  streamOf = target;
+  const path =
+    target === servingInstance.value
+      ? 'inspect'
+      : `instances/${encodeURIComponent(target)}/inspect`;
+  closeStream = openInspectStream(path, onInspection);
+}
+
+/** Makes the tab's stream follow `instance` (the statechart's chosen actor runs there). */
+export function watch(instance: string) {
+  watched.value = instance;
+  if (auth.value === 'ok') follow();
+}
 
 /** Starts polling (and, once authorised, the tab's one inspection stream). Idempotent. */
 export function start() {
@@ -127,7 +173,7 @@ export function start() {
     if (auth.value !== 'ok') return;
     await Promise.all([refreshListeners(), refreshActors(), refreshRates()]);
     // The stream waits for a working token: a refused stream would retry for nothing.
-    if (closeStream === null) closeStream = openInspectStream(onInspection);
+    follow();
   };
   void tick();
   setInterval(() => void tick(), 1000);
@@ -144,5 +190,5 @@ export function start() {
 export async function refreshAll() {
   await refreshFleet();
   if (auth.value === 'ok') await Promise.all([refreshListeners(), refreshActors()]);
-  if (auth.value === 'ok' && closeStream === null) closeStream = openInspectStream(onInspection);
+  if (auth.value === 'ok') follow();
 }

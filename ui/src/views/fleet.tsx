@@ -27,6 +27,7 @@ export function FleetView() {
             <th>registry TTL</th>
             <th>last seen</th>
             <th>listeners owned</th>
+            <th>admin address</th>
           </tr>
         </thead>
         <tbody>
@@ -48,6 +49,7 @@ export function FleetView() {
                 {owned.get(i.id) ?? 0}
                 {i.role === 'draining' ? ' still to hand off' : ''}
               </td>
+              <td>{typeof i.meta?.admin_url === 'string' ? i.meta.admin_url : '–'}</td>
             </tr>
           ))}
         </tbody>

@@ -99,7 +99,7 @@ function Row({ l, top }: { l: Listener; top: number }) {
       data-state={state}
     >
       <span>
-        <a href={`#statechart/${l.listener_id}`}>{l.listener_id}</a>
+        <a href={`#statechart/${l.owner ? `${l.owner}/` : ''}${l.listener_id}`}>{l.listener_id}</a>
       </span>
       <span>{l.desired ? 'yes' : 'no'}</span>
       <span>{l.generation ?? '–'}</span>

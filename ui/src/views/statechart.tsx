@@ -2,8 +2,10 @@
  * Statechart view: both machines drawn from the build-time ELK layout, with the chosen actor's
  * active states lit (`data-active`) as inspection events arrive, its event log and its context.
  */
+
+import { useEffect } from 'preact/hooks';
 import layout from '../../generated/layout.json';
-import { type Actor, actors, eventLog, servingInstance } from '../state';
+import { type Actor, actors, eventLog, servingInstance, watch } from '../state';
 
 interface LaidNode {
   id: string;
@@ -127,15 +129,31 @@ export function Chart({ machine, value }: { machine: LaidMachine; value: unknown
 
 const machineOf = (a: Actor | undefined) => (a?.kind === 'instance' ? 'instance' : 'listener');
 
-/** The actor picker, both charts (the chosen actor's machine first), its log and context. */
+/** `#statechart/<instance>/<actor>`, or `#statechart/<actor>` for one on the serving instance. */
+function pick(arg: string): Actor | undefined {
+  const all = [...actors.value.values()];
+  const key = arg.includes('/') ? arg : `${servingInstance.value}/${arg}`;
+  const named = actors.value.get(key) ?? all.find((a) => a.id === arg && a.present);
+  return named ?? all.find((a) => a.kind === 'listener') ?? all[0];
+}
+
+/** The actor picker (every reachable instance's actors), both charts, its log and its context. */
 export function StatechartView({ actorId }: { actorId: string }) {
   const all = [...actors.value.values()];
-  const chosen = actors.value.get(actorId) ?? all.find((a) => a.kind === 'listener') ?? all[0];
+  const chosen = pick(actorId);
+  // The tab's one stream follows the instance that runs the chosen actor.
+  useEffect(() => {
+    if (chosen) watch(chosen.instance);
+  }, [chosen?.instance]);
   const machineId = machineOf(chosen);
   const other = machineId === 'instance' ? 'listener' : 'instance';
   const log = chosen
     ? eventLog.value
-        .filter((l) => l.actorId === chosen.id || l.actorId.startsWith(`${chosen.id}/`))
+        .filter(
+          (l) =>
+            l.instance === chosen.instance &&
+            (l.actorId === chosen.id || l.actorId.startsWith(`${chosen.id}/`)),
+        )
         .slice(-60)
         .reverse()
     : [];
@@ -144,22 +162,28 @@ export function StatechartView({ actorId }: { actorId: string }) {
       <h2>Statechart</h2>
       <div class="toolbar">
         <label>
-          actor on {servingInstance.value}:{' '}
+          actor:{' '}
           <select
             data-testid="actor-picker"
-            value={chosen?.id ?? ''}
+            value={chosen ? `${chosen.instance}/${chosen.id}` : ''}
             onChange={(e) => {
               location.hash = `statechart/${(e.currentTarget as HTMLSelectElement).value}`;
             }}
           >
             {all.map((a) => (
-              <option value={a.id} key={a.id}>
-                {a.id} ({a.kind}){a.present ? '' : ' – gone'}
+              <option value={`${a.instance}/${a.id}`} key={`${a.instance}/${a.id}`}>
+                {a.id} ({a.kind}) on {a.instance}
+                {a.instance === servingInstance.value ? ' (this instance)' : ''}
+                {a.present ? '' : ' – gone'}
               </option>
             ))}
           </select>
         </label>
-        <span data-testid="actor-value" data-actor={chosen?.id ?? ''}>
+        <span
+          data-testid="actor-value"
+          data-actor={chosen?.id ?? ''}
+          data-instance={chosen?.instance ?? ''}
+        >
           {chosen ? JSON.stringify(chosen.value) : 'no actor'}
         </span>
       </div>
