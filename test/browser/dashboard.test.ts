@@ -69,6 +69,19 @@ describe('dashboard', () => {
     expect(lit.sort()).toEqual(['listener.owned', 'listener.owned.live']);
   });
 
+  it('draws the four rate series as sparklines, with the demo feed counted', async () => {
+    await d.rec.page.click('[data-view="rates"]');
+    const rows = d.rec.page.locator('[data-testid="rates"] [data-series]');
+    await rows.first().waitFor();
+    const series = await rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-series')));
+    expect(series).toEqual(['emitted', 'duplicate', 'stale', 'handoffs']);
+    expect(await d.rec.page.locator('[data-testid="rates"] svg polyline').count()).toBe(4);
+    await until('emitted messages counted', async () => {
+      const text = await d.rec.page.locator('[data-series="emitted"]').innerText();
+      return /total [1-9]/.test(text);
+    });
+  });
+
   it('a stop sent from the page shows stopped without a reload', async () => {
     await d.rec.page.click('[data-view="commands"]');
     await d.rec.page.selectOption('[data-testid="command-select"]', 'stop');
