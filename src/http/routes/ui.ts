@@ -51,26 +51,37 @@ export function defaultUiDir(): string {
   return basename(up) === 'dist' ? join(up, 'ui') : join(up, 'dist', 'ui');
 }
 
-/** Reads every file of `dir` into memory; an absent folder gives an empty map (not built yet). */
+/**
+ * Reads every file of `dir` into memory; an absent folder gives an empty map (not built yet). A
+ * file that vanishes while it is read (a build rewriting the folder) is skipped, never thrown.
+ */
 export function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   if (!existsSync(dir)) return assets;
   const walk = (folder: string) => {
     for (const name of readdirSync(folder)) {
       const path = join(folder, name);
-      if (statSync(path).isDirectory()) {
-        walk(path);
-        continue;
+      try {
+        if (statSync(path).isDirectory()) {
+          walk(path);
+          continue;
+        }
+        const rel = relative(dir, path).split(sep).join('/');
+        assets.set(rel, {
+          body: readFileSync(path),
+          type: TYPES[extname(name)] ?? 'application/octet-stream',
+          immutable: rel.startsWith('assets/'),
+        });
+      } catch {
+        // Gone between the listing and the read: the next start serves the finished build.
       }
-      const rel = relative(dir, path).split(sep).join('/');
-      assets.set(rel, {
-        body: readFileSync(path),
-        type: TYPES[extname(name)] ?? 'application/octet-stream',
-        immutable: rel.startsWith('assets/'),
-      });
     }
   };
-  walk(dir);
+  try {
+    walk(dir);
+  } catch {
+    // The folder itself went away mid-walk: serve what was read.
+  }
   return assets;
 }
 
@@ -106,7 +117,10 @@ export function uiRoutes(options: UiOptions = {}) {
     const asset = assets.get(rel);
     if (!asset) {
       if (assets.size === 0)
-        throw new ApiError('NOT_FOUND', 'the dashboard is not built: run `npm run build`');
+        throw new ApiError(
+          'NOT_FOUND',
+          'the dashboard is not built: run `npm run build` (or `npm run build:ui`)',
+        );
       throw new ApiError('NOT_FOUND', 'no such dashboard file');
     }
     return new Response(asset.body, {
