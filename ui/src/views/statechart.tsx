@@ -134,7 +134,9 @@ function pick(arg: string): Actor | undefined {
   const all = [...actors.value.values()];
   const key = arg.includes('/') ? arg : `${servingInstance.value}/${arg}`;
   const named = actors.value.get(key) ?? all.find((a) => a.id === arg && a.present);
-  return named ?? all.find((a) => a.kind === 'listener') ?? all[0];
+  // A named actor that is not reachable is not silently swapped for another one.
+  if (arg !== '') return named;
+  return all.find((a) => a.kind === 'listener') ?? all[0];
 }
 
 /** The actor picker (every reachable instance's actors), both charts, its log and its context. */
@@ -179,6 +181,13 @@ export function StatechartView({ actorId }: { actorId: string }) {
             ))}
           </select>
         </label>
+        {chosen ? null : (
+          <span class="muted" data-testid="actor-missing">
+            {actorId
+              ? `${actorId} is not running on any instance this one can reach (instances need an admin address, ADVERTISE_URL)`
+              : 'no actors yet'}
+          </span>
+        )}
         <span
           data-testid="actor-value"
           data-actor={chosen?.id ?? ''}
