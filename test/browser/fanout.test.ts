@@ -6,6 +6,8 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
 import { type Baton, launch, openPage, type PageRecord, startBaton, until } from './support.js';
 
 let leader: Baton;
@@ -14,9 +16,11 @@ let browser: Browser;
 let rec: PageRecord;
 
 beforeAll(async () => {
-  leader = await startBaton({}, { advertise: true });
+  // The test owns the shared store: stopping the first instance (a drain) must not close it.
+  const store = new MemoryStore(systemClock());
+  leader = await startBaton({}, { advertise: true, store });
   await until('the first instance to lead', () => leader.service.runtime.role() === 'leader');
-  standby = await startBaton({}, { advertise: true, store: leader.service.store });
+  standby = await startBaton({}, { advertise: true, store, demo: false });
   browser = await launch();
   rec = await openPage(browser);
 });
@@ -73,5 +77,28 @@ describe('fleet fan-out', () => {
     expect(rec.pageErrors).toEqual([]);
     expect(rec.consoleErrors).toEqual([]);
     expect(rec.offHost).toEqual([]);
+  });
+
+  it('a rolling handoff shows without a reload: the standby owns demo-1, live, at a higher fence', async () => {
+    const b = standby.service.runtime.instanceId;
+    const before = await standby.service.store.readOwners();
+    const fence = before.find((o) => o.listenerId === 'demo-1')!.fence;
+    await rec.page.click('[data-view="listeners"]');
+    await leader.stop(); // drains: hands demo-1 to the standby
+    const row = rec.page.locator('[data-listener-id="demo-1"]');
+    await until(
+      'demo-1 live on the standby',
+      async () =>
+        (await row.getAttribute('data-state')) === 'live' &&
+        (await row.getAttribute('data-owner')) === b,
+      30_000,
+    );
+    expect(Number(await row.getAttribute('data-fence'))).toBeGreaterThan(fence);
+    await rec.page.click('[data-view="fleet"]');
+    // The lock shows the new leader at once (a registry entry's role follows at its next heartbeat).
+    await rec.page
+      .locator(`[data-testid="lock"] [data-holder="${b}"]`)
+      .waitFor({ timeout: 15_000 });
+    expect(rec.pageErrors).toEqual([]);
   });
 });

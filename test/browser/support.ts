@@ -26,8 +26,10 @@ export interface Baton {
 
 /** Options of `startBaton` beyond the environment. */
 export interface BatonOptions {
-  /** Share this store (a second instance of one fleet); it then adds no demo listener. */
+  /** Use this store (instances of one fleet share one; the service then never closes it). */
   store?: CoordinationStore;
+  /** Make `demo-1` desired, as main.ts does in demo mode (default: true). */
+  demo?: boolean;
   /** Register `meta.admin_url` (what ADVERTISE_URL gives), on a port chosen before the start. */
   advertise?: boolean;
 }
@@ -62,7 +64,7 @@ export async function startBaton(
     meta: options.advertise ? { port, admin_url: `http://127.0.0.1:${port}` } : { port },
     ...(options.store ? { store: options.store } : {}),
   });
-  if (!options.store) {
+  if (options.demo ?? true) {
     // What main.ts does in demo mode: one listener that goes live end to end.
     await service.store.setDesired('demo-1', 'demo-token');
     await service.store.publish({ type: 'desired', listenerId: 'demo-1' });

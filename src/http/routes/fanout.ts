@@ -45,6 +45,32 @@ async function fromPeer(id: string, url: URL, path: string, init: RequestInit) {
   }
 }
 
+/**
+ * The peer's stream as this answer's body: when the peer goes away mid-stream (it stopped, it
+ * crashed) the answer simply ends, and the dashboard reconnects; `done` runs once either way.
+ */
+function endQuietly(source: ReadableStream<Uint8Array>, done: () => void) {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          done();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch {
+        done();
+        controller.close();
+      }
+    },
+    cancel() {
+      done();
+      return reader.cancel().catch(() => undefined);
+    },
+  });
+}
+
 /** The fan-out router (mounted under /admin). */
 export function fanoutRoutes(d: ResolvedDeps) {
   let open = 0;
@@ -97,11 +123,8 @@ export function fanoutRoutes(d: ResolvedDeps) {
         if (!released) open -= 1;
         released = true;
       };
-      const body = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({ flush: release }),
-      );
       c.req.raw.signal.addEventListener('abort', release, { once: true });
-      return new Response(body, {
+      return new Response(endQuietly(res.body, release), {
         status: 200,
         headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' },
       });

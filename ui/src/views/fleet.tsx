@@ -3,6 +3,20 @@ import { fleet, fleetAt, listeners, now } from '../state';
 
 const seconds = (ms: number) => `${Math.max(0, ms / 1000).toFixed(1)} s`;
 
+/** Listeners each draining instance owned when this page first saw it draining. */
+const ownedAtDrain = new Map<string, number>();
+
+/** `handed off X of Y` for a draining instance (Y counted when the page first saw it drain). */
+function drainProgress(id: string, role: string, owned: number): string {
+  if (role !== 'draining') {
+    ownedAtDrain.delete(id);
+    return '';
+  }
+  const start = Math.max(owned, ownedAtDrain.get(id) ?? owned);
+  ownedAtDrain.set(id, start);
+  return ` · handed off ${start - owned} of ${start}`;
+}
+
 /** The instances table and the lock summary; the TTLs count down between polls. */
 export function FleetView() {
   const f = fleet.value;
@@ -45,9 +59,9 @@ export function FleetView() {
                   ? '–'
                   : `${seconds(i.last_seen_ms_ago + elapsed)} ago`}
               </td>
-              <td>
+              <td data-owned={owned.get(i.id) ?? 0}>
                 {owned.get(i.id) ?? 0}
-                {i.role === 'draining' ? ' still to hand off' : ''}
+                {drainProgress(i.id, i.role, owned.get(i.id) ?? 0)}
               </td>
               <td>{typeof i.meta?.admin_url === 'string' ? i.meta.admin_url : '–'}</td>
             </tr>

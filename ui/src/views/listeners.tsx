@@ -97,6 +97,8 @@ function Row({ l, top }: { l: Listener; top: number }) {
       style={{ transform: `translateY(${top}px)` }}
       data-listener-id={l.listener_id}
       data-state={state}
+      data-owner={l.owner ?? ''}
+      data-fence={l.fence}
     >
       <span>
         <a href={`#statechart/${l.owner ? `${l.owner}/` : ''}${l.listener_id}`}>{l.listener_id}</a>
