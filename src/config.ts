@@ -55,6 +55,10 @@ export interface Config {
   readonly backoffBaseMs: number;
   /** BACKOFF_MAX_MS: reconnect delay cap (not contract). */
   readonly backoffMaxMs: number;
+  /** BACKOFF_RESET_MS: a session open this long counts as recovered (backoff starts over). */
+  readonly backoffResetMs: number;
+  /** BINARY_FRAMES: `base64` (emit with `encoding=base64`) or `drop` (counted, logged once). */
+  readonly binaryFrames: 'base64' | 'drop';
   /** PING_INTERVAL_MS: upstream ping period; a pong missing for one period = dead (not contract). */
   readonly pingIntervalMs: number;
   /** DEDUP_WINDOW_MS: how long an emitted message id is remembered per listener (not contract). */
@@ -119,6 +123,8 @@ const FIELDS = {
   logLevel: { env: 'LOG_LEVEL', kind: 'string' },
   backoffBaseMs: { env: 'BACKOFF_BASE_MS', kind: 'ms' },
   backoffMaxMs: { env: 'BACKOFF_MAX_MS', kind: 'ms' },
+  backoffResetMs: { env: 'BACKOFF_RESET_MS', kind: 'ms' },
+  binaryFrames: { env: 'BINARY_FRAMES', kind: 'string' },
   pingIntervalMs: { env: 'PING_INTERVAL_MS', kind: 'ms' },
   dedupWindowMs: { env: 'DEDUP_WINDOW_MS', kind: 'ms' },
   eventsMaxlen: { env: 'EVENTS_MAXLEN', kind: 'int' },
@@ -156,6 +162,8 @@ export const CONFIG_DEFAULTS: Readonly<Omit<Config, 'instanceId'>> = Object.free
   logLevel: 'info',
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
+  backoffResetMs: 30_000,
+  binaryFrames: 'base64',
   pingIntervalMs: 15_000,
   dedupWindowMs: 120_000,
   eventsMaxlen: 1_000_000,
@@ -229,6 +237,8 @@ const configSchema = z.object({
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
   backoffBaseMs: ms,
   backoffMaxMs: ms,
+  backoffResetMs: ms,
+  binaryFrames: z.enum(['base64', 'drop'], { error: 'must be "base64" or "drop"' }),
   pingIntervalMs: ms,
   dedupWindowMs: ms,
   eventsMaxlen: count,

@@ -56,6 +56,8 @@ export function runtimeOptions(config: Config, meta?: RuntimeOptions['meta']): R
     connectTimeoutMs: config.connectTimeoutMs,
     backoffBaseMs: config.backoffBaseMs,
     backoffMaxMs: config.backoffMaxMs,
+    backoffResetMs: config.backoffResetMs,
+    binaryFrames: config.binaryFrames,
     messageIdField: config.messageIdField,
     maxBufferedMessages: config.maxBufferedMessages,
     handoffConfirmMs: config.handoffConfirmMs,

@@ -23,13 +23,17 @@ import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Rng } from '../rng.js';
 import type { ClaimResult, CoordinationStore, ListenerStatus } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
-import { type LinkHooks, ListenerLink } from './link.js';
+import { type BinaryFrames, type LinkHooks, ListenerLink } from './link.js';
 import type { PlantedBugs } from './planted-bugs.js';
 
 export interface PoolOptions {
   connectTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How long a session must stay open before the backoff starts over (default 30000). */
+  backoffResetMs?: number;
+  /** What to do with binary frames: emit base64-encoded (default) or drop, counted. */
+  binaryFrames?: BinaryFrames;
   messageIdField: string;
   maxBufferedMessages: number;
   /** Longest an overlap takeover waits for the old owner's output to catch up before claiming. */
@@ -81,6 +85,8 @@ interface Handle {
   link: ListenerLink;
   state: string | null;
   since: number;
+  /** The attempt count last mirrored: a reset in `live` is written though the state stays. */
+  statusAttempts: number;
   /** Latest status to mirror, and whether a write is in flight (writes are coalesced). */
   statusToWrite: ListenerStatus | null;
   writing: boolean;
@@ -113,6 +119,7 @@ export class ListenerPool {
       },
       delays: {
         CONNECT_TIMEOUT: options.connectTimeoutMs,
+        BACKOFF_RESET: options.backoffResetMs ?? 30_000,
         BACKOFF: ({ context }) => this.backoffMs(context.attempts, context.fatal),
       },
       actions: {
@@ -137,6 +144,8 @@ export class ListenerPool {
       instanceId: this.deps.instanceId,
       messageIdField: this.deps.options.messageIdField,
       maxBuffered: this.deps.options.maxBufferedMessages,
+      binaryFrames: this.deps.options.binaryFrames ?? 'base64',
+      logger: this.deps.logger,
       hooks: this.deps.hooks,
     });
     const actor = createActor(this.machine, {
@@ -150,6 +159,7 @@ export class ListenerPool {
       link,
       state: null,
       since: this.deps.clock.now(),
+      statusAttempts: 0,
       statusToWrite: null,
       writing: false,
       hadOwner: typeof input.expectedOwner === 'string',
@@ -354,12 +364,14 @@ export class ListenerPool {
     snapshot: ReturnType<Handle['actor']['getSnapshot']>,
   ) {
     const state = listenerStateName(snapshot.value);
-    if (state === handle.state) return;
     const from = handle.state;
+    // Same state, new attempt count (a session became stable): only the status changes.
+    if (state === from && snapshot.context.attempts === handle.statusAttempts) return;
+    handle.statusAttempts = snapshot.context.attempts;
+    if (state !== from) handle.since = this.deps.clock.now();
     handle.state = state;
-    handle.since = this.deps.clock.now();
     const described = this.describe(listenerId, handle);
-    this.deps.hooks.stateChanged(listenerId, from, state, described);
+    if (state !== from) this.deps.hooks.stateChanged(listenerId, from, state, described);
     // Until our claim succeeds we have no fence, and a listener that had an owner has one: the
     // store would refuse the write (a takeover's warming, claiming...), so don't spend a round trip.
     if (described.fence === null && handle.hadOwner) return;

@@ -125,8 +125,9 @@ export class BatchingStore implements CoordinationStore {
     fence: number,
     msgId: string,
     payload: string,
+    encoding?: 'base64',
   ): Promise<EmitResult> {
-    return this.emits.add({ listenerId, owner, fence, msgId, payload });
+    return this.emits.add({ listenerId, owner, fence, msgId, payload, encoding });
   }
 
   // Straight through.

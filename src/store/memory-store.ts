@@ -167,8 +167,9 @@ export class MemoryStore implements CoordinationStore {
     fence: number,
     msgId: string,
     payload: string,
+    encoding?: 'base64',
   ): Promise<EmitResult> {
-    return this.emitNow(listenerId, owner, fence, msgId, payload);
+    return this.emitNow(listenerId, owner, fence, msgId, payload, encoding);
   }
 
   async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
@@ -354,6 +355,7 @@ export class MemoryStore implements CoordinationStore {
     fence: number,
     msgId: string,
     payload: string,
+    encoding?: 'base64',
   ): EmitResult {
     this.check();
     const currentFence = this.fences.get(listenerId) ?? 0;
@@ -362,6 +364,7 @@ export class MemoryStore implements CoordinationStore {
     }
     if (msgId !== '' && this.seen(listenerId, msgId)) return { result: 'duplicate' };
     const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
+    if (encoding) entry.encoding = encoding;
     this.events.push(entry);
     if (this.events.length > this.options.eventsMaxLen) {
       this.events.splice(0, this.events.length - this.options.eventsMaxLen);
@@ -372,7 +375,9 @@ export class MemoryStore implements CoordinationStore {
   /** Each message through `emitNow` (so a subclass's `emitNow` sees every one), in order. */
   emitManyNow(requests: readonly EmitRequest[]): EmitResult[] {
     this.check();
-    return requests.map((r) => this.emitNow(r.listenerId, r.owner, r.fence, r.msgId, r.payload));
+    return requests.map((r) =>
+      this.emitNow(r.listenerId, r.owner, r.fence, r.msgId, r.payload, r.encoding),
+    );
   }
 
   wasEmittedNow(listenerId: string, msgId: string): boolean {

@@ -368,8 +368,9 @@ export class RedisStore implements CoordinationStore {
     fence: number,
     msgId: string,
     payload: string,
+    encoding?: 'base64',
   ): Promise<EmitResult> {
-    const [result] = await this.emitMany([{ listenerId, owner, fence, msgId, payload }]);
+    const [result] = await this.emitMany([{ listenerId, owner, fence, msgId, payload, encoding }]);
     return result!;
   }
 
@@ -381,7 +382,7 @@ export class RedisStore implements CoordinationStore {
     const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
     for (const r of requests) {
       keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
     }
     const reply = await this.runRaw('emit', keys, args);
     return this.batchReply('emit', reply, requests.length).map((r): EmitResult => {
@@ -414,6 +415,7 @@ export class RedisStore implements CoordinationStore {
         fence: Number(f.get('fence') ?? 0),
         owner: f.get('owner') ?? '',
         payload: f.get('payload') ?? '',
+        ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
       };
     });
   }

@@ -46,6 +46,8 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       backoffBaseMs: 500,
       backoffMaxMs: 30000,
+      backoffResetMs: 30000,
+      binaryFrames: 'base64',
       pingIntervalMs: 15000,
       dedupWindowMs: 120000,
       eventsMaxlen: 1000000,
@@ -94,6 +96,8 @@ describe('loadConfig defaults', () => {
         LOG_LEVEL: 'silent',
         BACKOFF_BASE_MS: '100',
         BACKOFF_MAX_MS: '200',
+        BACKOFF_RESET_MS: '700',
+        BINARY_FRAMES: 'drop',
         PING_INTERVAL_MS: '1000',
         DEDUP_WINDOW_MS: '60000',
         EVENTS_MAXLEN: '5000',
@@ -124,6 +128,8 @@ describe('loadConfig defaults', () => {
       logLevel: 'silent',
       backoffBaseMs: 100,
       backoffMaxMs: 200,
+      backoffResetMs: 700,
+      binaryFrames: 'drop',
       pingIntervalMs: 1000,
       dedupWindowMs: 60000,
       eventsMaxlen: 5000,
@@ -135,6 +141,12 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig validation', () => {
+  it('refuses a BINARY_FRAMES mode other than base64 or drop', () => {
+    expect(errorFor({ BINARY_FRAMES: 'utf8' }).message).toBe(
+      'BINARY_FRAMES must be "base64" or "drop" (got "utf8")',
+    );
+  });
+
   it('gives the example message for a non-numeric duration', () => {
     expect(errorFor({ LOCK_TTL_MS: 'abc' }).message).toBe(
       'LOCK_TTL_MS must be an integer number of milliseconds > 0 (got "abc")',
