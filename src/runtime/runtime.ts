@@ -16,6 +16,7 @@ import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { toInspectionRecord } from './inspection.js';
 import { Leadership } from './leadership.js';
 import { ListenerPool, type ListenerSnapshot, type PoolOptions } from './listener-pool.js';
+import { Readiness } from './readiness.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView } from './view.js';
 
 export interface RuntimeOptions extends PoolOptions {
@@ -53,7 +54,7 @@ export class BatonRuntime implements InstanceView {
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private ready = false;
+  private readonly readiness: Readiness;
   private heartbeatTimer: TimerId | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
@@ -71,6 +72,7 @@ export class BatonRuntime implements InstanceView {
     const deps = { ...given, store: new BatchingStore(given.store) };
     this.deps = deps;
     const { clock, store, logger } = deps;
+    this.readiness = new Readiness(clock, options.instanceTtlMs);
     deps.metrics?.countListeners(() => this.listenerCounts);
     this.pool = new ListenerPool({
       ...deps,
@@ -190,10 +192,11 @@ export class BatonRuntime implements InstanceView {
 
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
-    const { store, logger } = this.deps;
+    const { store, logger, clock } = this.deps;
     try {
+      const sentAt = clock.now();
       await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
+      this.readiness.succeeded(sentAt);
       logger.info({ event: LOG_EVENTS.instanceRegistered }, 'registered');
     } catch (err) {
       logger.warn(
@@ -241,7 +244,11 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.ready;
+    return this.readiness.reason() === null;
+  }
+
+  notReadyReason(): string | null {
+    return this.readiness.reason();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -305,13 +312,14 @@ export class BatonRuntime implements InstanceView {
 
   /** Refreshes the registry entry (and role); re-registers if we had been presumed dead. */
   private async heartbeat(): Promise<void> {
-    const { store } = this.deps;
+    const { store, clock } = this.deps;
+    const sentAt = clock.now();
     try {
       const result = await store.heartbeatInstance(this.info(), this.options.instanceTtlMs);
       if (!result.ok) await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
+      this.readiness.succeeded(sentAt);
     } catch {
-      this.ready = false;
+      this.readiness.lost();
     }
   }
 
@@ -450,7 +458,7 @@ export class BatonRuntime implements InstanceView {
   private stopBackground(): void {
     if (this.heartbeatTimer !== null) this.deps.clock.cancel(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    this.ready = false;
+    this.readiness.lost();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
