@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { createLogger, LOG_EVENTS } from '../../src/log.js';
@@ -68,7 +68,6 @@ const JSON_BYTES = Buffer.from('{"id":"bin-1","text":"h\u00e9llo"}', 'utf8');
 let redis: RedisServer;
 let hostile: Hostile;
 let cli: Redis;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
   redis = await startRedisServer();
@@ -90,19 +89,16 @@ beforeAll(async () => {
   });
 });
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
 afterAll(async () => {
   cli.disconnect();
   await hostile.close();
   await redis.stop();
 });
 
+/** A store on its own connection, closed when the current test ends. */
 function storeFor(prefix: string): CoordinationStore {
   const store = RedisStore.connect(redis.url, { prefix });
-  cleanups.push(() => store.close());
+  onTestFinished(() => store.close());
   return store;
 }
 
@@ -116,7 +112,7 @@ async function startNode(
   await storeFor(prefix).setDesired(listener, token);
   const node = makeNode(`node-${prefix}`, storeFor(prefix), hostile.url, overrides, deps);
   await node.start();
-  cleanups.push(() => node.crash());
+  onTestFinished(() => node.crash());
   return node;
 }
 
