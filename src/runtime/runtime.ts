@@ -318,6 +318,9 @@ export class BatonRuntime implements InstanceView {
       const result = await store.heartbeatInstance(this.info(), this.options.instanceTtlMs);
       if (!result.ok) await store.registerInstance(this.info(), this.options.instanceTtlMs);
       this.readiness.succeeded(sentAt);
+      // A reply held up by a network that just healed vouches only for when it was sent: send a
+      // fresh one now, so readiness returns with the store, not a heartbeat period later.
+      if (this.heartbeatTimer !== null && this.readiness.reason() !== null) void this.heartbeat();
     } catch {
       this.readiness.lost();
     }

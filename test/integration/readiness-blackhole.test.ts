@@ -88,6 +88,7 @@ describe('readiness with a blackholed store', () => {
       expect(new Set(healthDuringCut)).toEqual(new Set([200]));
 
       proxy.heal();
+      const healedAt = Date.now();
       const back = await eventually(
         'ready after heal',
         async () => {
@@ -97,6 +98,8 @@ describe('readiness with a blackholed store', () => {
         10_000,
       );
       expect(back.body).toMatchObject({ status: 'ready', instance_id: 'ready-a' });
+      // As soon as the store answers, not a heartbeat period (TTL/3) later.
+      expect(Date.now() - healedAt).toBeLessThan(TTL_MS / 3);
       expect((await get('/healthz')).status).toBe(200);
       expect(await cli.pttl(entry)).toBeGreaterThan(0);
     } finally {
