@@ -6,7 +6,7 @@
  */
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
-import type { CoordinationStore } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { binaryMessageIdOf, messageIdOf } from './sink.js';
@@ -28,7 +28,7 @@ export interface LinkHooks {
 }
 
 export interface LinkDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   instanceId: string;
@@ -193,7 +193,7 @@ export class ListenerLink {
     try {
       while (seq === this.sessionSeq && this.fence !== null && this.pending.length > 0) {
         const next = this.pending[0]!;
-        let result: Awaited<ReturnType<CoordinationStore['emit']>>;
+        let result: Awaited<ReturnType<StoreClient['emit']>>;
         try {
           result = await this.deps.store.emit(
             this.listenerId,

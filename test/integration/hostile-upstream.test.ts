@@ -25,12 +25,15 @@ interface Hostile {
   url: string;
   /** Connections accepted so far for `token`. */
   connections(token: string): number;
+  /** Closes every open connection of `token` from the server's side. */
+  kick(token: string): void;
   close(): Promise<void>;
 }
 
 /** A `ws` server on port 0 that treats each token (`?token=`) as its `behaviours` say. */
 async function startHostile(behaviours: Record<string, Behaviour>): Promise<Hostile> {
   const counts = new Map<string, number>();
+  const open = new Map<string, Set<WebSocket>>();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const server: Server = createServer((_req, res) => res.writeHead(426).end());
   server.on('upgrade', (req, socket, head) => {
@@ -39,6 +42,10 @@ async function startHostile(behaviours: Record<string, Behaviour>): Promise<Host
     wss.handleUpgrade(req, socket, head, (ws) => {
       const n = (counts.get(token) ?? 0) + 1;
       counts.set(token, n);
+      const sockets = open.get(token) ?? new Set<WebSocket>();
+      open.set(token, sockets);
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
       ws.on('error', () => ws.terminate());
       behaviours[token]?.(ws, n);
     });
@@ -48,6 +55,9 @@ async function startHostile(behaviours: Record<string, Behaviour>): Promise<Host
   return {
     url: `ws://127.0.0.1:${port}/feed?token={token}&listener={listener_id}`,
     connections: (token) => counts.get(token) ?? 0,
+    kick: (token) => {
+      for (const ws of open.get(token) ?? []) ws.close(1001, 'kicked');
+    },
     close: () =>
       new Promise((resolve) => {
         for (const ws of wss.clients) ws.terminate();
@@ -192,7 +202,8 @@ describe('hostile upstreams', () => {
       return s?.state === 'live' && s.attempts === 0;
     });
     expect(Date.now() - liveSince).toBeGreaterThanOrEqual(600);
-    expect(node.pool.snapshots()[0]).toMatchObject({ state: 'live', attempts: 0 });
+    const actor = node.actorSnapshots().find((a) => a.id === 'flap');
+    expect(actor?.context).toMatchObject({ state: 'live', attempts: 0 });
     expect(hostile.connections('tok-flap')).toBe(4);
   });
 
@@ -235,13 +246,7 @@ describe('hostile upstreams', () => {
     const metrics = createMetrics();
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (s) => lines.push(s) } });
-    const node = await startNode(
-      p,
-      'bin',
-      'tok-bin',
-      { binaryFrames: 'drop' },
-      { metrics, logger },
-    );
+    await startNode(p, 'bin', 'tok-bin', { binaryFrames: 'drop' }, { metrics, logger });
     await eventually(
       'the text frame emitted',
       async () => (await counted(metrics, 'emitted')) >= 1,
@@ -250,7 +255,7 @@ describe('hostile upstreams', () => {
       return (await counted(metrics, 'binary_dropped')) === 2;
     });
     // A second session of the same listener drops again, still logged only once per listener.
-    node.pool.upstreamClosed('bin', { code: 'UPSTREAM_CLOSED', message: 'test' });
+    hostile.kick('tok-bin');
     await eventually('the second session dropped too', async () => {
       return (await counted(metrics, 'binary_dropped')) === 4;
     });

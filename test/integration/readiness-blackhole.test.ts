@@ -37,18 +37,12 @@ describe('readiness with a blackholed store', () => {
   it('/readyz is 503 before the registry entry can expire, 200 again after heal; /healthz stays 200', async () => {
     const prefix = randomPrefix('ready');
     const config = configFromOverrides({
-      redisUrl: `redis://127.0.0.1:${proxy.port}`,
-      keyPrefix: prefix,
-      instanceId: 'ready-a',
-      host: '127.0.0.1',
-      port: 0,
-      logLevel: 'silent',
-      warmupListeners: 0,
-      instanceTtlMs: TTL_MS,
-      lockTtlMs: 1_500,
-      lockRenewMs: 300,
-      lockRetryMs: 250,
-      renewDeadlineMs: 1_000,
+      store: { redisUrl: `redis://127.0.0.1:${proxy.port}`, prefix },
+      instance: { instanceId: 'ready-a', instanceTtlMs: TTL_MS },
+      http: { host: '127.0.0.1', port: 0 },
+      log: { level: 'silent' },
+      warmup: { listeners: 0 },
+      lock: { lockTtlMs: 1_500, lockRenewMs: 300, lockRetryMs: 250, renewDeadlineMs: 1_000 },
     });
     const service = await startService(config, {
       clock: systemClock(),

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import type { CoordinationStore } from '../../src/store/types.js';
 import { type RedisServer, randomPrefix, startRedisServer } from '../support/redis-server.js';
+import { type SingleStore, singles } from '../support/singles.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -17,9 +17,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const stores: [string, () => CoordinationStore][] = [
-  ['memory', () => new MemoryStore(new ManualClock())],
-  ['redis', () => RedisStore.connect(server.url, { prefix: randomPrefix('enc') })],
+const stores: [string, () => SingleStore][] = [
+  ['memory', () => singles(new MemoryStore(new ManualClock()))],
+  ['redis', () => singles(RedisStore.connect(server.url, { prefix: randomPrefix('enc') }))],
 ];
 
 describe.each(stores)('%s store: emit encoding', (_name, make) => {

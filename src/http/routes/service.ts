@@ -1,7 +1,7 @@
 /** Unauthenticated service routes: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`. */
 import { Hono } from 'hono';
+import { BatonError } from '../../errors.js';
 import type { ResolvedDeps } from '../app.js';
-import { ApiError } from '../errors.js';
 import { openApiDocument } from '../openapi.js';
 import { methodNotAllowed } from './method.js';
 
@@ -13,7 +13,7 @@ export function serviceRoutes(d: ResolvedDeps) {
     .get('/readyz', (c) => {
       if (!d.view.isReady()) {
         const why = d.view.notReadyReason?.() ?? 'not registered with a reachable store';
-        throw new ApiError('NOT_READY', why);
+        throw new BatonError('NOT_READY', why);
       }
       return c.json({ status: 'ready', instance_id: d.view.instanceId, role: d.view.role() });
     })
