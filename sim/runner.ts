@@ -138,6 +138,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     trace,
     config,
     logger: silentLogger(),
+    plants: options.runtimePlants,
     ...(options.onInspection ? { onInspection: options.onInspection } : {}),
   });
   const commands = new Commands(

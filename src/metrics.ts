@@ -20,7 +20,7 @@ export const METRIC_NAMES = Object.freeze({
 });
 
 /** Label values of `baton_messages_total{result}`. */
-export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id';
+export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'binary_dropped';
 
 /** The typed metrics the runtime updates, and the registry that renders them. */
 export interface Metrics {
@@ -38,15 +38,18 @@ export interface Metrics {
    * transition: a takeover of 1,000 listeners makes thousands of transitions in a second.
    */
   countListeners(source: () => ReadonlyMap<string, number>): void;
-  /** Connect attempts by result (`ok`, `error`, `timeout`...). */
+  /**
+   * Connect attempts by result: ok | refused (401/403) | http_error | error | aborted (the connect
+   * timeout or a stop). Recorded by the ws connector.
+   */
   readonly connectAttempts: Counter<'result'>;
-  /** Time from connect start to open. */
+  /** Time from connect start to open, observed for opened connects only. */
   readonly connectDuration: Histogram;
   /** Handoffs by mode (`overlap`, `sequential`). */
   readonly handoffs: Counter<'mode'>;
   /** Duration of a handoff, from claim start to the old owner closing. */
   readonly handoffDuration: Histogram;
-  /** Upstream messages by result: emitted | duplicate | stale | no_id. */
+  /** Upstream messages by result: emitted | duplicate | stale | no_id | binary_dropped. */
   readonly messages: Counter<'result'>;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;

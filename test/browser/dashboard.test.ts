@@ -77,7 +77,7 @@ describe('dashboard', () => {
     expect(series).toEqual(['emitted', 'duplicate', 'stale', 'handoffs']);
     expect(await d.rec.page.locator('[data-testid="rates"] svg polyline').count()).toBe(4);
     await until('emitted messages counted', async () => {
-      const text = await d.rec.page.locator('[data-series="emitted"]').innerText();
+      const text = (await d.rec.page.locator('[data-series="emitted"]').textContent()) ?? '';
       return /total [1-9]/.test(text);
     });
   });

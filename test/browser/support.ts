@@ -30,7 +30,7 @@ export interface BatonOptions {
   store?: CoordinationStore;
   /** Make `demo-1` desired, as main.ts does in demo mode (default: true). */
   demo?: boolean;
-  /** Register `meta.admin_url` (what ADVERTISE_URL gives), on a port chosen before the start. */
+  /** Set ADVERTISE_URL (registered as `meta.admin_url`) to a port chosen before the start. */
   advertise?: boolean;
 }
 
@@ -54,14 +54,20 @@ export async function startBaton(
   const clock = systemClock();
   const port = options.advertise ? await freePort() : 0;
   const config = loadConfig(
-    { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...(options.advertise ? { ADVERTISE_URL: `http://127.0.0.1:${port}` } : {}),
+      ...env,
+    },
     { pid: process.pid, now: clock.now() },
   );
   const service = await startService(config, {
     clock,
     rng: systemRng(),
     logger: pino({ level: 'silent' }),
-    meta: options.advertise ? { port, admin_url: `http://127.0.0.1:${port}` } : { port },
+    meta: { port },
     ...(options.store ? { store: options.store } : {}),
   });
   if (options.demo ?? true) {

@@ -4,8 +4,9 @@
  * and passed through, so the dashboard sees the whole fleet and its CSP stays `connect-src 'self'`.
  */
 import { Hono } from 'hono';
+import { BatonError, fromStore } from '../../errors.js';
 import type { ResolvedDeps } from '../app.js';
-import { ApiError, fromStore } from '../errors.js';
+import { withHeaders } from '../errors.js';
 import { methodNotAllowed } from './method.js';
 
 /** How long a proxied JSON read may take before it is abandoned. */
@@ -16,7 +17,7 @@ async function peerUrl(d: ResolvedDeps, id: string): Promise<'self' | URL> {
   if (id === d.view.instanceId) return 'self';
   const entries = await fromStore(d.store.listInstances());
   const entry = entries.find((e) => e.id === id);
-  if (!entry) throw new ApiError('NOT_FOUND', `no live instance ${id}`);
+  if (!entry) throw new BatonError('NOT_FOUND', `no live instance ${id}`);
   const raw = entry.meta?.admin_url;
   let url: URL | null = null;
   try {
@@ -25,7 +26,7 @@ async function peerUrl(d: ResolvedDeps, id: string): Promise<'self' | URL> {
     url = null;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
-    throw new ApiError('NOT_FOUND', `instance ${id} registered no admin address (ADVERTISE_URL)`);
+    throw new BatonError('NOT_FOUND', `instance ${id} registered no admin address (ADVERTISE_URL)`);
   return url;
 }
 
@@ -41,7 +42,7 @@ async function fromPeer(id: string, url: URL, path: string, init: RequestInit) {
   try {
     return await fetch(new URL(path, url), init);
   } catch (cause) {
-    throw new ApiError('PEER_UNAVAILABLE', `instance ${id} did not answer`, {}, cause);
+    throw new BatonError('PEER_UNAVAILABLE', `instance ${id} did not answer`, { cause });
   }
 }
 
@@ -102,10 +103,13 @@ export function fanoutRoutes(d: ResolvedDeps) {
       const target = await peerUrl(d, id);
       if (target === 'self') return c.redirect('/admin/inspect', 307);
       if (open >= d.maxInspectStreams) {
-        throw new ApiError(
-          'TOO_MANY_STREAMS',
-          `at most ${d.maxInspectStreams} proxied inspection streams at once; close one and retry`,
+        throw withHeaders(
+          c,
           { 'Retry-After': '5' },
+          new BatonError(
+            'TOO_MANY_STREAMS',
+            `at most ${d.maxInspectStreams} proxied inspection streams at once; close one and retry`,
+          ),
         );
       }
       // The client's disconnect aborts the peer's stream too.
@@ -115,7 +119,7 @@ export function fanoutRoutes(d: ResolvedDeps) {
       });
       if (!res.ok || !res.body) {
         await res.body?.cancel().catch(() => undefined);
-        throw new ApiError('PEER_UNAVAILABLE', `instance ${id} refused its inspection stream`);
+        throw new BatonError('PEER_UNAVAILABLE', `instance ${id} refused its inspection stream`);
       }
       open += 1;
       let released = false;

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { ApiError } from '../errors.js';
+import { BatonError } from '../../errors.js';
 import { methodNotAllowed } from './method.js';
 
 /** The dashboard's Content-Security-Policy: nothing inline, nothing from another origin. */
@@ -117,11 +117,11 @@ export function uiRoutes(options: UiOptions = {}) {
     const asset = assets.get(rel);
     if (!asset) {
       if (assets.size === 0)
-        throw new ApiError(
+        throw new BatonError(
           'NOT_FOUND',
           'the dashboard is not built: run `npm run build` (or `npm run build:ui`)',
         );
-      throw new ApiError('NOT_FOUND', 'no such dashboard file');
+      throw new BatonError('NOT_FOUND', 'no such dashboard file');
     }
     return new Response(asset.body, {
       status: 200,
