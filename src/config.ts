@@ -10,6 +10,9 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** LOG_FORMAT values: JSON lines for machines, or one readable line per entry for a person. */
+export type LogFormat = 'json' | 'pretty';
+
 /** How a rolling deploy hands listeners over (see DESIGN.md, "Rolling-deploy handoff"). */
 export type HandoffMode = 'overlap' | 'sequential';
 
@@ -51,6 +54,8 @@ export interface Config {
   readonly messageIdField: string;
   /** LOG_LEVEL: pino level or `silent`. */
   readonly logLevel: LogLevel;
+  /** LOG_FORMAT: json or pretty; undefined = pretty when stdout is a TTY, else json. */
+  readonly logFormat: LogFormat | undefined;
   /** BACKOFF_BASE_MS: first reconnect delay (not contract). */
   readonly backoffBaseMs: number;
   /** BACKOFF_MAX_MS: reconnect delay cap (not contract). */
@@ -117,6 +122,7 @@ const FIELDS = {
   handoffMode: { env: 'HANDOFF_MODE', kind: 'string' },
   messageIdField: { env: 'MESSAGE_ID_FIELD', kind: 'string' },
   logLevel: { env: 'LOG_LEVEL', kind: 'string' },
+  logFormat: { env: 'LOG_FORMAT', kind: 'string' },
   backoffBaseMs: { env: 'BACKOFF_BASE_MS', kind: 'ms' },
   backoffMaxMs: { env: 'BACKOFF_MAX_MS', kind: 'ms' },
   pingIntervalMs: { env: 'PING_INTERVAL_MS', kind: 'ms' },
@@ -154,6 +160,7 @@ export const CONFIG_DEFAULTS: Readonly<Omit<Config, 'instanceId'>> = Object.free
   handoffMode: 'overlap',
   messageIdField: 'id',
   logLevel: 'info',
+  logFormat: undefined,
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
   pingIntervalMs: 15_000,
@@ -227,6 +234,7 @@ const configSchema = z.object({
     .min(1, { error: 'must be a non-empty JSON field name' })
     .max(128, { error: 'must be at most 128 characters' }),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  logFormat: z.enum(['json', 'pretty'], { error: 'must be "json" or "pretty"' }).optional(),
   backoffBaseMs: ms,
   backoffMaxMs: ms,
   pingIntervalMs: ms,
@@ -385,6 +393,7 @@ function toConfig(data: z.output<typeof configSchema>): Config {
     redisUrl: data.redisUrl,
     upstreamUrl: data.upstreamUrl,
     adminToken: data.adminToken,
+    logFormat: data.logFormat,
   };
 }
 
