@@ -21,14 +21,17 @@ export interface SseRouteOptions {
 
 /**
  * A Hono handler that opens an SSE stream and runs `session` on it until the client leaves or
- * `session` returns. Call it once per route: the open-stream count belongs to the handler.
+ * `session` returns. `prepare` runs first and may throw an ApiError, answered as plain JSON
+ * (validation). Call it once per route: the open-stream count belongs to the handler.
  */
-export function sseHandler(
+export function sseHandler<T>(
   options: SseRouteOptions,
-  session: (s: SseSession, c: Context) => Promise<void>,
+  prepare: (c: Context) => T,
+  session: (s: SseSession, prepared: T) => Promise<void>,
 ) {
   let open = 0;
   return (c: Context) => {
+    const prepared = prepare(c);
     // Hono answers HEAD with the GET handler and drops the body unread: a session started
     // here would never see its client leave, so HEAD gets the headers only.
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
@@ -43,7 +46,7 @@ export function sseHandler(
     return streamSSE(c, async (stream) => {
       const s = new SseSession(stream, options, c.req.raw.signal);
       try {
-        if (!s.done) await session(s, c);
+        if (!s.done) await session(s, prepared);
       } finally {
         s.stop();
         open -= 1;

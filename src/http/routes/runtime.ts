@@ -25,7 +25,11 @@ export function runtimeRoutes(d: ResolvedDeps) {
     })
     .get(
       '/inspect',
-      sseHandler(sse, (s) => inspect(s, d)),
+      sseHandler(
+        sse,
+        () => undefined,
+        (s) => inspect(s, d),
+      ),
     )
     .all('/machines', methodNotAllowed('GET'))
     .all('/actors', methodNotAllowed('GET'))

@@ -1,0 +1,194 @@
+/**
+ * The output, readable: `GET /admin/events` (a page of the events stream after a cursor) and
+ * `GET /admin/events/stream` (server-sent events that follow the stream). Both read the store's
+ * `readEvents`, filter by listener here, and send only the stream's own fields: never a token.
+ */
+import { type Context, Hono } from 'hono';
+import { checkListenerId } from '../../admin/validate.js';
+import type { CoordinationStore, EventEntry } from '../../store/types.js';
+import type { ResolvedDeps } from '../app.js';
+import { ApiError, describe, fromStore } from '../errors.js';
+import { type SseSession, sseHandler } from '../sse.js';
+import { methodNotAllowed } from './method.js';
+
+/** Largest `count` a page may ask for. */
+export const MAX_EVENTS_COUNT = 1000;
+/** `count` when none is given. */
+export const DEFAULT_EVENTS_COUNT = 100;
+/** Most stream entries one page request reads while filtering by listener (bounded work). */
+export const MAX_EVENTS_SCAN = 10_000;
+/** How often a following stream looks for new entries once it has caught up. */
+export const EVENTS_POLL_MS = 250;
+
+/** A stream id (`ms-seq`, or `ms`), or `0` for the start of the stream. */
+const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
+
+/** One events-stream entry as the API and the CLI show it (the stream's fields, nothing else). */
+export interface EventJson {
+  id: string;
+  listener_id: string;
+  msg_id: string;
+  fence: number;
+  owner: string;
+  payload: string;
+}
+
+/** What `GET /admin/events` answers; `next` is the cursor to pass as `after` for the next page. */
+export interface EventsPage {
+  count: number;
+  events: EventJson[];
+  next: string;
+}
+
+/** The entry's public fields, listed one by one so nothing else can slip into an answer. */
+export function eventJson(e: EventEntry): EventJson {
+  return {
+    id: e.id,
+    listener_id: e.listenerId,
+    msg_id: e.msgId,
+    fence: e.fence,
+    owner: e.owner,
+    payload: e.payload,
+  };
+}
+
+/** A page query, validated. */
+export interface EventsQuery {
+  after: string;
+  count: number;
+  listenerId?: string;
+}
+
+/**
+ * Up to `count` entries after `after` (oldest first), of one listener when `listenerId` is given.
+ * Reads at most MAX_EVENTS_SCAN entries; `next` is the last entry read, so paging on from it
+ * skips nothing even when the filter matched little.
+ */
+export async function readEventsPage(
+  store: CoordinationStore,
+  q: EventsQuery,
+): Promise<EventsPage> {
+  const events: EventJson[] = [];
+  let next = q.after;
+  let scanned = 0;
+  const batch = q.listenerId === undefined ? q.count : MAX_EVENTS_COUNT;
+  while (events.length < q.count && scanned < MAX_EVENTS_SCAN) {
+    const rows = await store.readEvents(next, batch);
+    for (const row of rows) {
+      if (events.length >= q.count) break;
+      scanned += 1;
+      next = row.id;
+      if (q.listenerId === undefined || row.listenerId === q.listenerId)
+        events.push(eventJson(row));
+    }
+    if (rows.length < batch) break;
+  }
+  return { count: events.length, events, next };
+}
+
+/** Validates `after`, `count` and `listener_id`; any other parameter is refused. */
+export function parseEventsQuery(
+  params: Record<string, string | undefined>,
+  allowed: readonly string[] = ['after', 'count', 'listener_id'],
+): EventsQuery {
+  for (const name of Object.keys(params)) {
+    if (!allowed.includes(name)) throw invalid(`unknown query parameter "${name}"`);
+  }
+  const after = params.after ?? '0';
+  if (!STREAM_ID.test(after)) throw invalid('after must be a stream id such as 1712345678901-0');
+  let count = DEFAULT_EVENTS_COUNT;
+  if (params.count !== undefined) {
+    count = /^\d{1,5}$/.test(params.count) ? Number(params.count) : 0;
+    if (count < 1 || count > MAX_EVENTS_COUNT)
+      throw invalid(`count must be an integer from 1 to ${MAX_EVENTS_COUNT}`);
+  }
+  const q: EventsQuery = { after, count };
+  if (params.listener_id !== undefined) q.listenerId = checkListenerId(params.listener_id);
+  return q;
+}
+
+function invalid(message: string): ApiError {
+  return new ApiError('INVALID_PARAMETER', message);
+}
+
+/** The events router (mounted under /admin). */
+export function eventRoutes(d: ResolvedDeps) {
+  const sse = {
+    clock: d.clock,
+    keepAliveMs: d.inspectKeepAliveMs,
+    maxStreams: d.maxInspectStreams,
+    what: 'events',
+  };
+  return (
+    new Hono()
+      .get('/events', async (c) => {
+        const q = parseEventsQuery(c.req.query());
+        return c.json(await fromStore(readEventsPage(d.store, q)));
+      })
+      // Validated before the stream opens, so a bad request gets a plain 400.
+      .get(
+        '/events/stream',
+        sseHandler(sse, streamQuery, (s, q) => follow(s, d, q)),
+      )
+      .all('/events', methodNotAllowed('GET'))
+      .all('/events/stream', methodNotAllowed('GET'))
+  );
+}
+
+function streamQuery(c: Context): EventsQuery {
+  const q = parseEventsQuery(c.req.query(), ['after', 'listener_id']);
+  // An EventSource that reconnects names the last entry it got: resume right after it.
+  const last = c.req.header('last-event-id');
+  if (last !== undefined && c.req.query('after') === undefined) {
+    if (!STREAM_ID.test(last)) throw invalid('Last-Event-ID must be a stream id');
+    q.after = last;
+  }
+  return q;
+}
+
+/**
+ * Follows the stream for one client. Events: `hello` (where it starts), `event` (one entry, its
+ * stream id as the SSE id), `error` (the store is unreachable; it keeps retrying), `recovered`.
+ * It reads a page only after the last one was written, so a slow client slows its own reads
+ * and memory stays bounded by one page.
+ */
+async function follow(s: SseSession, d: ResolvedDeps, q: EventsQuery): Promise<void> {
+  await s.stream.writeSSE({
+    event: 'hello',
+    data: JSON.stringify({
+      instance_id: d.view.instanceId,
+      after: q.after,
+      listener_id: q.listenerId ?? null,
+    }),
+  });
+  let after = q.after;
+  let failing = false;
+  while (!s.done) {
+    let rows: EventEntry[];
+    try {
+      rows = await d.store.readEvents(after, MAX_EVENTS_COUNT);
+    } catch (err) {
+      if (!failing) {
+        d.logger.warn({ path: '/admin/events/stream', err: describe(err) }, 'store call failed');
+        await s.stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify({
+            error: { code: 'STORE_UNAVAILABLE', message: 'the coordination store is unavailable' },
+          }),
+        });
+      }
+      failing = true;
+      await s.pause(EVENTS_POLL_MS);
+      continue;
+    }
+    if (failing) await s.stream.writeSSE({ event: 'recovered', data: '{}' });
+    failing = false;
+    for (const row of rows) {
+      if (s.done) return;
+      after = row.id;
+      if (q.listenerId !== undefined && row.listenerId !== q.listenerId) continue;
+      await s.stream.writeSSE({ event: 'event', id: row.id, data: JSON.stringify(eventJson(row)) });
+    }
+    if (rows.length < MAX_EVENTS_COUNT) await s.pause(EVENTS_POLL_MS);
+  }
+}
