@@ -279,7 +279,7 @@ export function openApiDocument() {
       '/admin/events/stream': {
         get: {
           summary:
-            'Server-sent events that follow the stream: `hello`, then `event` (one Event, SSE id = stream id); `error`/`recovered` around a store outage. Resumes after Last-Event-ID.',
+            'Server-sent events that follow the stream: `hello`, then `event` (one Event, SSE id = stream id); `unavailable`/`recovered` around a store outage. Resumes after Last-Event-ID.',
           security: [{ bearer: [] }],
           parameters: eventParameters(false),
           responses: {

@@ -235,15 +235,15 @@ describe('GET /admin/events/stream (server-sent events)', () => {
     };
     const res = await f.app.request('/admin/events/stream', { headers: AUTH });
     const sse = frames(res.body!);
-    await sse.until(() => sse.out.some((e) => e.event === 'error'));
-    expect(JSON.parse(sse.out.find((e) => e.event === 'error')!.data!).error.code).toBe(
+    await sse.until(() => sse.out.some((e) => e.event === 'unavailable'));
+    expect(JSON.parse(sse.out.find((e) => e.event === 'unavailable')!.data!).error.code).toBe(
       'STORE_UNAVAILABLE',
     );
     down = false;
     await tick();
     f.clock.advance(250);
     await sse.until(() => entries(sse.out).length >= 1);
-    expect(sse.out.map((e) => e.event)).toEqual(['hello', 'error', 'recovered', 'event']);
+    expect(sse.out.map((e) => e.event)).toEqual(['hello', 'unavailable', 'recovered', 'event']);
     await sse.reader.cancel();
   });
 

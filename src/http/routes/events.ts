@@ -148,7 +148,7 @@ function streamQuery(c: Context): EventsQuery {
 
 /**
  * Follows the stream for one client. Events: `hello` (where it starts), `event` (one entry, its
- * stream id as the SSE id), `error` (the store is unreachable; it keeps retrying), `recovered`.
+ * stream id as the SSE id), `unavailable` (the store is unreachable; it keeps retrying), `recovered`.
  * It reads a page only after the last one was written, so a slow client slows its own reads
  * and memory stays bounded by one page.
  */
@@ -171,7 +171,7 @@ async function follow(s: SseSession, d: ResolvedDeps, q: EventsQuery): Promise<v
       if (!failing) {
         d.logger.warn({ path: '/admin/events/stream', err: describe(err) }, 'store call failed');
         await s.stream.writeSSE({
-          event: 'error',
+          event: 'unavailable',
           data: JSON.stringify({
             error: { code: 'STORE_UNAVAILABLE', message: 'the coordination store is unavailable' },
           }),
