@@ -5,10 +5,8 @@
  */
 import { type Clock, sleep, systemClock } from '../clock.js';
 import {
-  EVENTS_POLL_MS,
   type EventJson,
-  eventJson,
-  MAX_EVENTS_COUNT,
+  followEvents,
   parseEventsQuery,
   readEventsPage,
 } from '../http/routes/events.js';
@@ -75,17 +73,17 @@ export async function runTail(options: TailOptions, io: TailIo): Promise<number>
       for (const e of (await readEventsPage(store, query)).events) print(e);
       return 0;
     }
-    let after = query.after;
     const clock = io.clock ?? systemClock();
-    while (!io.signal?.aborted) {
-      const rows = await store.readEvents(after, MAX_EVENTS_COUNT);
-      for (const row of rows) {
-        after = row.id;
-        if (query.listenerId === undefined || row.listenerId === query.listenerId)
-          print(eventJson(row));
-      }
-      if (rows.length < MAX_EVENTS_COUNT) await pause(clock, EVENTS_POLL_MS, io.signal);
-    }
+    await followEvents(store, query, {
+      done: () => io.signal?.aborted === true,
+      pause: (ms) => pause(clock, ms, io.signal),
+      entry: print,
+      unavailable: (err) =>
+        io.stderr.write(
+          `baton: cannot read the events stream (${(err as Error).message}); retrying\n`,
+        ),
+      recovered: () => io.stderr.write('baton: reading the events stream again\n'),
+    });
     return 0;
   } finally {
     await store.close().catch(() => undefined);

@@ -146,11 +146,56 @@ function streamQuery(c: Context): EventsQuery {
   return q;
 }
 
+/** How `followEvents` hands entries on, waits, and reports a store outage. */
+export interface FollowHooks {
+  /** True once the follower should stop. */
+  done(): boolean;
+  /** Waits `ms` (or less, when stopping). */
+  pause(ms: number): Promise<void>;
+  /** One matching entry; awaited before the next is read, so a slow consumer reads slowly. */
+  entry(e: EventJson): unknown;
+  /** The first failed read of an outage (reads are retried every EVENTS_POLL_MS). */
+  unavailable(err: unknown): unknown;
+  /** The first successful read after an outage. */
+  recovered(): unknown;
+}
+
 /**
- * Follows the stream for one client. Events: `hello` (where it starts), `event` (one entry, its
- * stream id as the SSE id), `unavailable` (the store is unreachable; it keeps retrying), `recovered`.
- * It reads a page only after the last one was written, so a slow client slows its own reads
- * and memory stays bounded by one page.
+ * Follows the events stream from `q.after` until `done()`: everything already there, then each
+ * new entry, polling every EVENTS_POLL_MS once caught up. Memory is bounded by one page.
+ */
+export async function followEvents(
+  store: CoordinationStore,
+  q: EventsQuery,
+  hooks: FollowHooks,
+): Promise<void> {
+  let after = q.after;
+  let failing = false;
+  while (!hooks.done()) {
+    let rows: EventEntry[];
+    try {
+      rows = await store.readEvents(after, MAX_EVENTS_COUNT);
+    } catch (err) {
+      if (!failing) await hooks.unavailable(err);
+      failing = true;
+      await hooks.pause(EVENTS_POLL_MS);
+      continue;
+    }
+    if (failing) await hooks.recovered();
+    failing = false;
+    for (const row of rows) {
+      if (hooks.done()) return;
+      after = row.id;
+      if (q.listenerId === undefined || row.listenerId === q.listenerId)
+        await hooks.entry(eventJson(row));
+    }
+    if (rows.length < MAX_EVENTS_COUNT) await hooks.pause(EVENTS_POLL_MS);
+  }
+}
+
+/**
+ * One SSE client. Events: `hello` (where it starts), `event` (one entry, its stream id as the SSE
+ * id), `unavailable` (the store is unreachable; it keeps retrying), `recovered`.
  */
 async function follow(s: SseSession, d: ResolvedDeps, q: EventsQuery): Promise<void> {
   await s.stream.writeSSE({
@@ -161,34 +206,19 @@ async function follow(s: SseSession, d: ResolvedDeps, q: EventsQuery): Promise<v
       listener_id: q.listenerId ?? null,
     }),
   });
-  let after = q.after;
-  let failing = false;
-  while (!s.done) {
-    let rows: EventEntry[];
-    try {
-      rows = await d.store.readEvents(after, MAX_EVENTS_COUNT);
-    } catch (err) {
-      if (!failing) {
-        d.logger.warn({ path: '/admin/events/stream', err: describe(err) }, 'store call failed');
-        await s.stream.writeSSE({
-          event: 'unavailable',
-          data: JSON.stringify({
-            error: { code: 'STORE_UNAVAILABLE', message: 'the coordination store is unavailable' },
-          }),
-        });
-      }
-      failing = true;
-      await s.pause(EVENTS_POLL_MS);
-      continue;
-    }
-    if (failing) await s.stream.writeSSE({ event: 'recovered', data: '{}' });
-    failing = false;
-    for (const row of rows) {
-      if (s.done) return;
-      after = row.id;
-      if (q.listenerId !== undefined && row.listenerId !== q.listenerId) continue;
-      await s.stream.writeSSE({ event: 'event', id: row.id, data: JSON.stringify(eventJson(row)) });
-    }
-    if (rows.length < MAX_EVENTS_COUNT) await s.pause(EVENTS_POLL_MS);
-  }
+  await followEvents(d.store, q, {
+    done: () => s.done,
+    pause: (ms) => s.pause(ms),
+    entry: (e) => s.stream.writeSSE({ event: 'event', id: e.id, data: JSON.stringify(e) }),
+    unavailable: async (err) => {
+      d.logger.warn({ path: '/admin/events/stream', err: describe(err) }, 'store call failed');
+      await s.stream.writeSSE({
+        event: 'unavailable',
+        data: JSON.stringify({
+          error: { code: 'STORE_UNAVAILABLE', message: 'the coordination store is unavailable' },
+        }),
+      });
+    },
+    recovered: () => s.stream.writeSSE({ event: 'recovered', data: '{}' }),
+  });
 }
