@@ -252,6 +252,9 @@ export const listenerMachine = setup({
   },
 });
 
+/** The listener machine's type, for code that wraps or re-provides it. */
+export type ListenerMachine = typeof listenerMachine;
+
 /** Flattens a listener state value into the name mirrored into `listener_status`. */
 export function listenerStateName(value: unknown): string {
   if (typeof value === 'string') return value;

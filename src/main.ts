@@ -28,23 +28,23 @@ async function main(): Promise<void> {
   // pino flushes what is left when the process exits.
   const destination = pino.destination({ dest: 1, sync: false });
   const logger = createLogger({
-    level: config.logLevel,
-    instanceId: config.instanceId,
+    ...config.log,
+    instanceId: config.instance.instanceId,
     clock,
     destination,
-    format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    format: config.log.format ?? (process.stdout.isTTY ? 'pretty' : 'json'),
   });
   const service = await startService(config, {
     clock,
     rng: systemRng(),
     logger,
-    meta: { pid: process.pid, port: config.port, started_at: clock.now() },
+    meta: { pid: process.pid, port: config.http.port, started_at: clock.now() },
   });
   if (service.demo) {
     // Demo mode: one listener, so a fresh `npm start` shows a listener going live end to end.
     await service.store.setDesired('demo-1', 'demo-token');
     await service.store.publish({ type: 'desired', listenerId: 'demo-1' });
-    const host = ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host;
+    const host = ['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host;
     const api = `http://${host.includes(':') ? `[${host}]` : host}:${service.server.port}`;
     logger.info(
       { event: LOG_EVENTS.demoReady, api, tail: `npx baton tail --url ${api} --follow` },
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     clock.schedule(() => {
       logger.error({ event: 'process.forced_exit' }, 'shutdown took too long, exiting');
       process.exit(1);
-    }, config.drainTimeoutMs + EXIT_GRACE_MS);
+    }, config.handoff.drainTimeoutMs + EXIT_GRACE_MS);
     service.stop().then(
       () => process.exit(0),
       (err) => {

@@ -38,9 +38,12 @@ export interface Metrics {
    * transition: a takeover of 1,000 listeners makes thousands of transitions in a second.
    */
   countListeners(source: () => ReadonlyMap<string, number>): void;
-  /** Connect attempts by result (`ok`, `error`, `timeout`...). */
+  /**
+   * Connect attempts by result: ok | refused (401/403) | http_error | error | aborted (the connect
+   * timeout or a stop). Recorded by the ws connector.
+   */
   readonly connectAttempts: Counter<'result'>;
-  /** Time from connect start to open. */
+  /** Time from connect start to open, observed for opened connects only. */
   readonly connectDuration: Histogram;
   /** Handoffs by mode (`overlap`, `sequential`). */
   readonly handoffs: Counter<'mode'>;

@@ -5,7 +5,7 @@
  * INVALID_TOKEN. Messages name fields, never echo values (a value could be a token).
  */
 import { z } from 'zod';
-import { ApiError } from '../http/errors.js';
+import { BatonError } from '../errors.js';
 
 /** `listener_id`: 1-128 characters of letters, digits, `.`, `_`, `-` (DESIGN.md contract). */
 export const LISTENER_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -50,7 +50,7 @@ export function isListenerId(id: unknown): id is string {
 /** Returns `id` or throws INVALID_LISTENER_ID. */
 export function checkListenerId(id: string): string {
   if (!isListenerId(id)) {
-    throw new ApiError(
+    throw new BatonError(
       'INVALID_LISTENER_ID',
       'listener_id must be 1-128 characters of letters, digits, ".", "_" or "-"',
     );
@@ -61,7 +61,7 @@ export function checkListenerId(id: string): string {
 /** Returns the token or throws INVALID_TOKEN (empty, too long, or with control characters). */
 export function checkToken(token: string): string {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || hasControlChars(token)) {
-    throw new ApiError(
+    throw new BatonError(
       'INVALID_TOKEN',
       `sxtToken must be 1-${MAX_TOKEN_LENGTH} characters without control characters`,
     );
@@ -75,16 +75,16 @@ export function checkToken(token: string): string {
  */
 export function parseCommand(body: unknown): AdminCommand {
   const shape = commandShape.safeParse(body);
-  if (!shape.success) throw new ApiError('INVALID_BODY', describeIssues(shape.error.issues));
+  if (!shape.success) throw new BatonError('INVALID_BODY', describeIssues(shape.error.issues));
   const { command, listener_id: listenerId, sxtToken } = shape.data;
   if (!isCommand(command)) {
-    throw new ApiError('UNKNOWN_COMMAND', `command must be one of ${COMMANDS.join(', ')}`);
+    throw new BatonError('UNKNOWN_COMMAND', `command must be one of ${COMMANDS.join(', ')}`);
   }
   checkListenerId(listenerId);
   if (command === 'stop') return { command, listenerId };
   if (command === 'start') {
     if (sxtToken === undefined || sxtToken === null || sxtToken === '') {
-      throw new ApiError('TOKEN_REQUIRED', 'start needs a non-empty sxtToken');
+      throw new BatonError('TOKEN_REQUIRED', 'start needs a non-empty sxtToken');
     }
     return { command, listenerId, token: checkToken(sxtToken) };
   }

@@ -4,7 +4,7 @@
  */
 
 import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
-import { ERROR_STATUS } from './errors.js';
+import { ERROR_CODES } from '../errors.js';
 import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
@@ -40,7 +40,7 @@ const schemas = {
       error: {
         type: 'object',
         required: ['code', 'message'],
-        properties: { code: { enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' } },
+        properties: { code: { enum: [...ERROR_CODES] }, message: { type: 'string' } },
       },
     },
   },

@@ -6,7 +6,8 @@
 import type { Context } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { type Clock, sleep, type TimerId } from '../clock.js';
-import { ApiError } from './errors.js';
+import { BatonError } from '../errors.js';
+import { withHeaders } from './errors.js';
 
 /** How one kind of stream is run. */
 export interface SseRouteOptions {
@@ -21,7 +22,7 @@ export interface SseRouteOptions {
 
 /**
  * A Hono handler that opens an SSE stream and runs `session` on it until the client leaves or
- * `session` returns. `prepare` runs first and may throw an ApiError, answered as plain JSON
+ * `session` returns. `prepare` runs first and may throw a BatonError, answered as plain JSON
  * (validation). Call it once per route: the open-stream count belongs to the handler.
  */
 export function sseHandler<T>(
@@ -36,10 +37,13 @@ export function sseHandler<T>(
     // here would never see its client leave, so HEAD gets the headers only.
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
     if (open >= options.maxStreams) {
-      throw new ApiError(
-        'TOO_MANY_STREAMS',
-        `at most ${options.maxStreams} ${options.what} streams at once; close one and retry`,
+      throw withHeaders(
+        c,
         { 'Retry-After': '5' },
+        new BatonError(
+          'TOO_MANY_STREAMS',
+          `at most ${options.maxStreams} ${options.what} streams at once; close one and retry`,
+        ),
       );
     }
     open += 1;

@@ -5,7 +5,7 @@
  * one at a time so the events stream keeps the upstream's order.
  */
 import { type Clock, sleep } from '../clock.js';
-import type { CoordinationStore } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { messageIdOf } from './sink.js';
@@ -24,7 +24,7 @@ export interface LinkHooks {
 }
 
 export interface LinkDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   instanceId: string;
@@ -160,7 +160,7 @@ export class ListenerLink {
     try {
       while (seq === this.sessionSeq && this.fence !== null && this.pending.length > 0) {
         const next = this.pending[0]!;
-        let result: Awaited<ReturnType<CoordinationStore['emit']>>;
+        let result: Awaited<ReturnType<StoreClient['emit']>>;
         try {
           result = await this.deps.store.emit(
             this.listenerId,

@@ -46,3 +46,18 @@ export interface InstanceView {
   /** Subscribes to inspection events as they happen; returns the unsubscribe function. */
   onInspection(listener: (record: InspectionRecord) => void): () => void;
 }
+
+/**
+ * Read-only views of what a runtime believes, for checkers such as the simulator's invariants:
+ * cheap (no snapshot of every listener) and never able to change the runtime.
+ */
+export interface RuntimeProbe {
+  /** The instance actor: its state value, epoch and lease deadline (local clock ms). */
+  instance(): { value: unknown; epoch: number | null; leaseUntil: number; renewFailures: number };
+  /** The fence a local listener owns at, or null while it owns none (or does not run here). */
+  fenceOf(listenerId: string): number | null;
+  /** The generation a local listener's actor was started for. */
+  generationOf(listenerId: string): number | undefined;
+  /** The ids of the listener actors running here. */
+  listenerIds(): string[];
+}

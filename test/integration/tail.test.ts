@@ -32,12 +32,10 @@ afterAll(async () => {
 async function demoService(redisUrl: string | undefined) {
   const prefix = randomPrefix('tail');
   const config = configFromOverrides({
-    host: '127.0.0.1',
-    port: 0,
-    redisUrl,
-    keyPrefix: prefix,
-    warmupListeners: 0,
-    lockRetryMs: 300,
+    http: { host: '127.0.0.1', port: 0 },
+    store: { redisUrl, prefix },
+    warmup: { listeners: 0 },
+    lock: { lockRetryMs: 300 },
   });
   const service = await startService(config, {
     clock: systemClock(),

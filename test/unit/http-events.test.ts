@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from '../../src/http/routes/events.js';
-import type { MemoryStore } from '../../src/store/memory-store.js';
+import type { CoordinationStore } from '../../src/store/types.js';
 import { AUTH, type Fixture, fixture } from '../support/http-fixture.js';
+import { singles } from '../support/singles.js';
 
 const TOKEN = 'tok-demo-secret-7f3a';
 
 /** Owns `ids` on the fixture's store as `leader-1` (tokens stored), ready for `emit`. */
-async function owned(store: MemoryStore, ids: string[]) {
+async function owned(raw: CoordinationStore, ids: string[]) {
+  const store = singles(raw);
   const lock = await store.acquireLock('leader-1', 30_000);
   if (!lock.ok) throw new Error('lock');
   const fences = new Map<string, number>();

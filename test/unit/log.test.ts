@@ -190,9 +190,9 @@ describe('LOG_FORMAT=pretty', () => {
 
   it('LOG_FORMAT is a config variable: json, pretty, or unset (TTY decides); anything else fails', () => {
     const id = { pid: 1, now: 2 };
-    expect(loadConfig({}, id).logFormat).toBeUndefined();
-    expect(loadConfig({ LOG_FORMAT: 'pretty' }, id).logFormat).toBe('pretty');
-    expect(loadConfig({ LOG_FORMAT: 'json' }, id).logFormat).toBe('json');
+    expect(loadConfig({}, id).log.format).toBeUndefined();
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, id).log.format).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, id).log.format).toBe('json');
     expect(() => loadConfig({ LOG_FORMAT: 'yaml' }, id)).toThrow(
       /^LOG_FORMAT must be "json" or "pretty"/,
     );

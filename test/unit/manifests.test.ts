@@ -24,7 +24,7 @@ type Doc = any;
 /** DRAIN_TIMEOUT_MS as a manifest sets it, else the default. */
 function drainMs(env: Record<string, unknown>): number {
   const value = env.DRAIN_TIMEOUT_MS;
-  return value === undefined ? CONFIG_DEFAULTS.drainTimeoutMs : Number(value);
+  return value === undefined ? CONFIG_DEFAULTS.handoff.drainTimeoutMs : Number(value);
 }
 
 /** Asserts that GET `path` is served (not 404/405) by the app: a health path that exists. */
@@ -120,7 +120,7 @@ describe('railway.json', () => {
     expect(typeof railway.deploy.drainingSeconds).toBe('number');
     expect(railway.deploy.overlapSeconds).toBeGreaterThan(0);
     expect(railway.deploy.drainingSeconds * 1000).toBeGreaterThan(
-      CONFIG_DEFAULTS.drainTimeoutMs + EXIT_GRACE_MS,
+      CONFIG_DEFAULTS.handoff.drainTimeoutMs + EXIT_GRACE_MS,
     );
   });
 });
@@ -155,7 +155,7 @@ describe('deploy/kubernetes', () => {
       expect(container.ports.map((p: Doc) => p.name)).toContain(probe.httpGet.port);
     }
     const port = container.ports.find((p: Doc) => p.name === 'http').containerPort;
-    expect(String(port)).toBe(env.get('PORT')?.value ?? String(CONFIG_DEFAULTS.port));
+    expect(String(port)).toBe(env.get('PORT')?.value ?? String(CONFIG_DEFAULTS.http.port));
   });
 
   it('non-root, read-only root filesystem, no privilege escalation, resources set', () => {

@@ -5,9 +5,9 @@
  */
 import { type Context, Hono } from 'hono';
 import { checkListenerId } from '../../admin/validate.js';
+import { BatonError, describe, fromStore } from '../../errors.js';
 import type { CoordinationStore, EventEntry } from '../../store/types.js';
 import type { ResolvedDeps } from '../app.js';
-import { ApiError, describe, fromStore } from '../errors.js';
 import { type SseSession, sseHandler } from '../sse.js';
 import { methodNotAllowed } from './method.js';
 
@@ -107,8 +107,8 @@ export function parseEventsQuery(
   return q;
 }
 
-function invalid(message: string): ApiError {
-  return new ApiError('INVALID_PARAMETER', message);
+function invalid(message: string): BatonError {
+  return new BatonError('INVALID_PARAMETER', message);
 }
 
 /** The events router (mounted under /admin). */

@@ -20,10 +20,13 @@
     then 5 arguments per message i: listener id, writer's instance id, writer's fence,
       msg id ('' = no dedup), payload
 
-  Output: an array, one entry per message:
+  Output: an array, one entry per message, its refusals in the order of the checks of
+  src/store/spec.ts (emitMany):
     entry id (string)      emitted
-    -8                     DUPLICATE: msg id already emitted within the window
     {-4, current fence}    STALE_FENCE: the writer is not the owner, or not at the current fence
+    -8                     DUPLICATE: msg id already emitted within the window
+
+  The stream keeps at least the newest ARGV[3] entries (XADD MAXLEN ~ trims whole nodes only).
 ]]
 local time = redis.call('TIME')
 local clock = tonumber(time[1]) * 1000000 + tonumber(time[2])
