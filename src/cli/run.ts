@@ -45,9 +45,9 @@ commands:
   release-lock                 delete the leader lock (refused while its holder is live)
   reset                        delete lock, listener_owners and instances:* (refused while a
                                live leader holds the lock); keeps tokens, fences and the epoch
-  tail [--listener ID]         the events stream, one JSON line per entry, from the start or
-       [--after ID] [--count N] after --after; --follow keeps printing new entries
-       [--follow]
+  tail [--listener ID]         the events stream, one JSON line per entry: the latest --count
+       [--after ID] [--count N] (10), or a page after --after (0 = the start, $ = now);
+       [--follow]               --follow keeps printing new entries
   demo-feed [--port 4000]      run the demo upstream (UPSTREAM_URL=ws://HOST:PORT/feed?token=
        [--host 0.0.0.0]        {token}&listener={listener_id}) until interrupted
        [--interval 1000]

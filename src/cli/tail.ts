@@ -6,7 +6,9 @@
 import { type Clock, sleep, systemClock } from '../clock.js';
 import {
   type EventJson,
+  type EventsPage,
   followEvents,
+  NEWEST,
   parseEventsQuery,
   readEventsPage,
 } from '../http/routes/events.js';
@@ -40,28 +42,42 @@ export interface TailIo {
 }
 
 const RECONNECT_MS = 1_000;
+/** How many of the latest entries `tail` without `--after` shows (`--count` changes it). */
+export const DEFAULT_TAIL_COUNT = 10;
 
-/** Runs `baton tail`; resolves with the exit code (0 when done or stopped by the signal). */
+/**
+ * Runs `baton tail`; resolves with the exit code (0 when done or stopped by the signal). Without
+ * `--after` it shows the latest `--count` entries (then follows on from them with `--follow`);
+ * with `--after` a page after that id, or everything after it with `--follow`.
+ */
 export async function runTail(options: TailOptions, io: TailIo): Promise<number> {
   if (options.url !== undefined && options.redis !== undefined)
     throw new CliError('give either --url or --redis, not both', 64);
-  if (options.follow && options.count !== undefined)
-    throw new CliError('--count limits one page; --follow prints everything', 64);
+  const latest = options.after === undefined;
+  if (options.follow && options.count !== undefined && !latest)
+    throw new CliError('--count limits one page; --follow --after prints everything', 64);
   const params: Record<string, string | undefined> = {};
-  if (options.after !== undefined) params.after = options.after;
-  if (options.count !== undefined) params.count = options.count;
+  if (latest) {
+    params.before = NEWEST;
+    params.count = options.count ?? String(DEFAULT_TAIL_COUNT);
+  } else {
+    params.after = options.after;
+    if (options.count !== undefined) params.count = options.count;
+  }
   if (options.listener !== undefined) params.listener_id = options.listener;
   // Same validation as the API, so a bad value is a usage error before anything is read.
   const query = parseEventsQuery(params);
+  // A page first, unless following after a given id: then the stream itself starts there.
+  const paged = latest || !options.follow;
   const print = (e: EventJson) => io.stdout.write(`${JSON.stringify(e)}\n`);
+  const printPage = (page: EventsPage | null) => {
+    for (const e of page?.events ?? []) print(e);
+    return page?.next ?? query.after;
+  };
   if (options.url !== undefined) {
     const http = new HttpEvents(options.url, options.adminToken, io);
-    if (!options.follow) {
-      const page = await http.page(params);
-      for (const e of page.events) print(e);
-      return 0;
-    }
-    await http.follow(query.after, query.listenerId, print);
+    const from = printPage(paged ? await http.page(params) : null);
+    if (options.follow) await http.follow(from, query.listenerId, print);
     return 0;
   }
   if (!options.redis)
@@ -69,21 +85,24 @@ export async function runTail(options: TailOptions, io: TailIo): Promise<number>
   const { url, prefix } = options.redis;
   const store = (io.openStore ?? ((u, p) => RedisStore.connect(u, { prefix: p })))(url, prefix);
   try {
-    if (!options.follow) {
-      for (const e of (await readEventsPage(store, query)).events) print(e);
-      return 0;
-    }
+    const from = printPage(paged ? await readEventsPage(store, query) : null);
+    if (!options.follow) return 0;
     const clock = io.clock ?? systemClock();
-    await followEvents(store, query, {
-      done: () => io.signal?.aborted === true,
-      pause: (ms) => pause(clock, ms, io.signal),
-      entry: print,
-      unavailable: (err) =>
-        io.stderr.write(
-          `baton: cannot read the events stream (${(err as Error).message}); retrying\n`,
-        ),
-      recovered: () => io.stderr.write('baton: reading the events stream again\n'),
-    });
+    const { before: _, ...rest } = query;
+    await followEvents(
+      store,
+      { ...rest, after: from },
+      {
+        done: () => io.signal?.aborted === true,
+        pause: (ms) => pause(clock, ms, io.signal),
+        entry: print,
+        unavailable: (err) =>
+          io.stderr.write(
+            `baton: cannot read the events stream (${(err as Error).message}); retrying\n`,
+          ),
+        recovered: () => io.stderr.write('baton: reading the events stream again\n'),
+      },
+    );
     return 0;
   } finally {
     await store.close().catch(() => undefined);
@@ -102,7 +121,7 @@ class HttpEvents {
     this.base = base.replace(/\/+$/, '');
   }
 
-  async page(params: Record<string, string | undefined>): Promise<{ events: EventJson[] }> {
+  async page(params: Record<string, string | undefined>): Promise<EventsPage> {
     const res = await this.get('/admin/events', params, 'application/json');
     const text = await res.text();
     let body: unknown;
@@ -115,7 +134,7 @@ class HttpEvents {
       );
     }
     if (res.status !== 200) throw failure(res.status, body);
-    return body as { events: EventJson[] };
+    return body as EventsPage;
   }
 
   /**

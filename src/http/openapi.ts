@@ -157,6 +157,10 @@ const schemas = {
       count: { type: 'integer' },
       events: { type: 'array', items: ref('Event') },
       next: { type: 'string', description: 'pass as `after` for the next page' },
+      prev: {
+        type: ['string', 'null'],
+        description: 'with `before`: pass as `before` for older entries; null at the start',
+      },
     },
   },
   Listeners: {
@@ -169,18 +173,28 @@ const schemas = {
   },
 };
 
-/** Query parameters of the events routes; only the page takes `count`. */
+const cursor = { type: 'string', pattern: '^(\\$|\\d{1,20}(-\\d{1,20})?)$' };
+
+/** Query parameters of the events routes; only the page takes `count` and `before`. */
 function eventParameters(page: boolean) {
   const out: object[] = [
     { name: 'listener_id', in: 'query', schema: listenerId },
     {
       name: 'after',
       in: 'query',
-      description: 'stream id to start after (exclusive); default 0, the start of the stream',
-      schema: { type: 'string', pattern: '^\\d{1,20}(-\\d{1,20})?$' },
+      description:
+        'stream id to start after (exclusive); default 0, the start of the stream; $ = from now',
+      schema: cursor,
     },
   ];
   if (page) {
+    out.push({
+      name: 'before',
+      in: 'query',
+      description:
+        'instead of after: the latest `count` entries before this id (exclusive); $ = the newest',
+      schema: cursor,
+    });
     out.push({
       name: 'count',
       in: 'query',

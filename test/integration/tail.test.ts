@@ -141,7 +141,7 @@ describe.each([
 
   it('baton tail --url prints them as JSON lines; --follow keeps printing new ones', async () => {
     const events = await waitForEvents(url, 2);
-    const page = await baton(['tail', '--url', url, '--listener', 'demo-1']);
+    const page = await baton(['tail', '--url', url, '--listener', 'demo-1', '--after', '0']);
     expect(page.code).toBe(0);
     expect(page.lines.slice(0, events.length)).toEqual(events);
     expect(page.stdout).not.toContain(TOKEN);
@@ -153,6 +153,27 @@ describe.each([
     expect(followed.code).toBe(0);
     expect(compareEventIds(followed.lines[0]!.id, after)).toBeGreaterThan(0);
     expect(followed.lines[0]!.listener_id).toBe('demo-1');
+  });
+
+  it('baton tail without --after shows the latest --count entries, then follows on from them', async () => {
+    const seen = await waitForEvents(url, 3);
+    const latest = await baton(['tail', '--url', url, '--listener', 'demo-1', '--count', '2']);
+    expect(latest.code).toBe(0);
+    expect(latest.lines).toHaveLength(2);
+    // Not the first two: the newest shown is at least the newest seen before the read.
+    expect(compareEventIds(latest.lines[1]!.id, seen.at(-1)!.id)).toBeGreaterThanOrEqual(0);
+    // The newest two at the time of the read: nothing of demo-1 older than the second is missing.
+    const all = await waitForEvents(url, 3);
+    const at = all.findIndex((e) => e.id === latest.lines[1]!.id);
+    expect(at).toBeGreaterThan(0);
+    expect(all.slice(at - 1, at + 1)).toEqual(latest.lines);
+    const followed = await baton(
+      ['tail', '--url', url, '--listener', 'demo-1', '--count', '1', '--follow'],
+      (lines) => lines.length >= 2,
+    );
+    expect(followed.code).toBe(0);
+    expect(compareEventIds(followed.lines[1]!.id, followed.lines[0]!.id)).toBeGreaterThan(0);
+    expect(compareEventIds(followed.lines[0]!.id, latest.lines[1]!.id)).toBeGreaterThanOrEqual(0);
   });
 
   it('baton tail refuses bad parameters as usage errors (exit 64)', async () => {
@@ -173,7 +194,7 @@ describe('baton tail --redis', () => {
     const { url, prefix } = await demoService(redis.url);
     const events = await waitForEvents(url, 2);
     const args = ['tail', '--redis', redis.url, '--prefix', prefix, '--listener', 'demo-1'];
-    const page = await baton([...args, '--count', '2']);
+    const page = await baton([...args, '--after', '0', '--count', '2']);
     expect(page.code).toBe(0);
     expect(page.lines).toEqual(events.slice(0, 2));
     const followed = await baton(
@@ -183,5 +204,11 @@ describe('baton tail --redis', () => {
     expect(followed.code).toBe(0);
     expect(followed.lines[0]!.msg_id).not.toBe(events.at(-1)!.msg_id);
     expect(followed.stdout).not.toContain(TOKEN);
+    // Without --after: the latest entries, the newest last, then new ones as they come.
+    const tail = await baton([...args, '--count', '2', '--follow'], (lines) => lines.length >= 3);
+    expect(tail.code).toBe(0);
+    const ids = tail.lines.map((e) => e.id);
+    expect([...ids].sort(compareEventIds)).toEqual(ids);
+    expect(compareEventIds(ids[0]!, events.at(-1)!.id)).toBeGreaterThanOrEqual(0);
   });
 });

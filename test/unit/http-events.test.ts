@@ -89,6 +89,41 @@ describe('GET /admin/events', () => {
     expect(next.json.events.map((e: { msg_id: string }) => e.msg_id)).toEqual(['rare-1']);
   });
 
+  it('before=$ answers the latest entries, oldest first; prev pages backward, next follows on', async () => {
+    const f = fixture();
+    const emit = await owned(f.store, ['a', 'b']);
+    const ids: string[] = [];
+    for (let n = 1; n <= 4; n++) ids.push(await emit('a', n), await emit('b', n));
+    const latest = await get(f, '?before=$&count=3');
+    expect(latest.status).toBe(200);
+    expect(latest.json.events.map((e: { id: string }) => e.id)).toEqual(ids.slice(5));
+    expect(latest.json.next).toBe(ids[7]);
+    expect(latest.json.prev).toBe(ids[5]);
+    const older = await get(f, `?before=${latest.json.prev}&count=3`);
+    expect(older.json.events.map((e: { id: string }) => e.id)).toEqual(ids.slice(2, 5));
+    // Filtered: the latest two of `a`, though `b` wrote last; the start reached, prev is null.
+    const ofA = await get(f, '?before=$&count=10&listener_id=a');
+    expect(ofA.json.events.map((e: { msg_id: string }) => e.msg_id)).toEqual([
+      'a-1',
+      'a-2',
+      'a-3',
+      'a-4',
+    ]);
+    expect(ofA.json.next).toBe(ids[7]);
+    expect(ofA.json.prev).toBeNull();
+    // after=$ is "from now": nothing yet, and `next` is the newest entry to page on from.
+    const now = await get(f, '?after=$');
+    expect(now.json).toEqual({ count: 0, events: [], next: ids[7] });
+    const empty = fixture();
+    expect((await get(empty, '?before=$')).json).toEqual({
+      count: 0,
+      events: [],
+      next: '0',
+      prev: null,
+    });
+    expect((await get(empty, '?after=$')).json.next).toBe('0');
+  });
+
   it('refuses bad parameters with 400 and the error model', async () => {
     const f = fixture();
     const cases: [string, string][] = [
@@ -98,6 +133,8 @@ describe('GET /admin/events', () => {
       ['?count=1.5', 'INVALID_PARAMETER'],
       ['?after=yesterday', 'INVALID_PARAMETER'],
       ['?after=1-2-3', 'INVALID_PARAMETER'],
+      ['?before=soon', 'INVALID_PARAMETER'],
+      ['?before=$&after=0', 'INVALID_PARAMETER'],
       ['?listener=x', 'INVALID_PARAMETER'],
       ['?listener_id=a/b', 'INVALID_LISTENER_ID'],
       ['?listener_id=', 'INVALID_LISTENER_ID'],
@@ -198,6 +235,23 @@ describe('GET /admin/events/stream (server-sent events)', () => {
     await sse.reader.cancel();
     await tick();
     expect(f.clock.pending()).toBe(0);
+  });
+
+  it('after=$ follows from now: only entries written after the stream opened', async () => {
+    const f = fixture();
+    const emit = await owned(f.store, ['demo-1']);
+    await emit('demo-1', 1);
+    const res = await f.app.request('/admin/events/stream?after=$', { headers: AUTH });
+    expect(res.status).toBe(200);
+    const sse = frames(res.body!);
+    await sse.until(() => sse.out.some((e) => e.event === 'hello'));
+    await tick();
+    await emit('demo-1', 2);
+    await tick();
+    f.clock.advance(250);
+    await sse.until(() => entries(sse.out).length >= 1);
+    expect(entries(sse.out).map((e) => e.msg_id)).toEqual(['demo-1-2']);
+    await sse.reader.cancel();
   });
 
   it('resumes after Last-Event-ID, and `after` wins over it', async () => {

@@ -1,7 +1,8 @@
 /**
  * The output, readable: `GET /admin/events` (a page of the events stream after a cursor) and
  * `GET /admin/events/stream` (server-sent events that follow the stream). Both read the store's
- * `readEvents`, filter by listener here, and send only the stream's own fields: never a token.
+ * `readEvents` (`readEventsBefore` for the latest entries and for `$`, "from now"), filter by
+ * listener here, and send only the stream's own fields: never a token.
  */
 import { type Context, Hono } from 'hono';
 import { checkListenerId } from '../../admin/validate.js';
@@ -22,6 +23,8 @@ export const EVENTS_POLL_MS = 250;
 
 /** A stream id (`ms-seq`, or `ms`), or `0` for the start of the stream. */
 const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
+/** The cursor for "the newest entry now": `after=$` is from now on, `before=$` the latest page. */
+export const NEWEST = '$';
 
 /** One events-stream entry as the API and the CLI show it (the stream's fields, nothing else). */
 export interface EventJson {
@@ -33,11 +36,16 @@ export interface EventJson {
   payload: string;
 }
 
-/** What `GET /admin/events` answers; `next` is the cursor to pass as `after` for the next page. */
+/**
+ * What `GET /admin/events` answers; `next` is the cursor to pass as `after` for the next page. A
+ * `before` page also has `prev`, the cursor to pass as `before` for older entries (null at the
+ * start of the stream).
+ */
 export interface EventsPage {
   count: number;
   events: EventJson[];
   next: string;
+  prev?: string | null;
 }
 
 /** The entry's public fields, listed one by one so nothing else can slip into an answer. */
@@ -52,11 +60,18 @@ export function eventJson(e: EventEntry): EventJson {
   };
 }
 
-/** A page query, validated. */
+/** A page query, validated: `after` a stream id or `$`; `before`, when given, replaces it. */
 export interface EventsQuery {
   after: string;
   count: number;
   listenerId?: string;
+  before?: string;
+}
+
+/** The newest entry's id, or '0' for an empty stream: what `$` stands for when it is read. */
+export async function newestId(store: CoordinationStore): Promise<string> {
+  const [newest] = await store.readEventsBefore('+', 1);
+  return newest?.id ?? '0';
 }
 
 /**
@@ -68,8 +83,9 @@ export async function readEventsPage(
   store: CoordinationStore,
   q: EventsQuery,
 ): Promise<EventsPage> {
+  if (q.before !== undefined) return readLatestPage(store, { ...q, before: q.before });
   const events: EventJson[] = [];
-  let next = q.after;
+  let next = q.after === NEWEST ? await newestId(store) : q.after;
   let scanned = 0;
   const batch = q.listenerId === undefined ? q.count : MAX_EVENTS_COUNT;
   while (events.length < q.count && scanned < MAX_EVENTS_SCAN) {
@@ -86,16 +102,57 @@ export async function readEventsPage(
   return { count: events.length, events, next };
 }
 
-/** Validates `after`, `count` and `listener_id`; any other parameter is refused. */
+/**
+ * The latest `count` entries before `q.before` (`$` = the newest), oldest first. Reads backward at
+ * most MAX_EVENTS_SCAN entries; `next` is the newest id read (follow on from it: nothing between
+ * it and `before` is skipped), `prev` the oldest (page on backward from it).
+ */
+async function readLatestPage(
+  store: CoordinationStore,
+  q: EventsQuery & { before: string },
+): Promise<EventsPage> {
+  const events: EventJson[] = [];
+  let before = q.before === NEWEST ? '+' : q.before;
+  let next: string | undefined;
+  let scanned = 0;
+  let start = false;
+  const batch = q.listenerId === undefined ? q.count : MAX_EVENTS_COUNT;
+  while (events.length < q.count && scanned < MAX_EVENTS_SCAN) {
+    const rows = await store.readEventsBefore(before, batch);
+    let read = 0;
+    for (const row of rows) {
+      if (events.length >= q.count) break;
+      read += 1;
+      next ??= row.id;
+      before = row.id;
+      if (q.listenerId === undefined || row.listenerId === q.listenerId)
+        events.push(eventJson(row));
+    }
+    scanned += read;
+    // A short batch read to its end reached the start of the stream: there is nothing older.
+    start = rows.length < batch && read === rows.length;
+    if (start || read < rows.length) break;
+  }
+  events.reverse();
+  const prev = start || next === undefined ? null : before;
+  return { count: events.length, events, next: next ?? '0', prev };
+}
+
+/** Validates `after`, `before`, `count` and `listener_id`; any other parameter is refused. */
 export function parseEventsQuery(
   params: Record<string, string | undefined>,
-  allowed: readonly string[] = ['after', 'count', 'listener_id'],
+  allowed: readonly string[] = ['after', 'before', 'count', 'listener_id'],
 ): EventsQuery {
   for (const name of Object.keys(params)) {
     if (!allowed.includes(name)) throw invalid(`unknown query parameter "${name}"`);
   }
   const after = params.after ?? '0';
-  if (!STREAM_ID.test(after)) throw invalid('after must be a stream id such as 1712345678901-0');
+  if (!isCursor(after)) throw invalid('after must be a stream id such as 1712345678901-0, or $');
+  if (params.before !== undefined) {
+    if (!isCursor(params.before))
+      throw invalid('before must be a stream id such as 1712345678901-0, or $');
+    if (params.after !== undefined) throw invalid('give either after or before, not both');
+  }
   let count = DEFAULT_EVENTS_COUNT;
   if (params.count !== undefined) {
     count = /^\d{1,5}$/.test(params.count) ? Number(params.count) : 0;
@@ -104,7 +161,12 @@ export function parseEventsQuery(
   }
   const q: EventsQuery = { after, count };
   if (params.listener_id !== undefined) q.listenerId = checkListenerId(params.listener_id);
+  if (params.before !== undefined) q.before = params.before;
   return q;
+}
+
+function isCursor(value: string): boolean {
+  return value === NEWEST || STREAM_ID.test(value);
 }
 
 function invalid(message: string): BatonError {
@@ -161,8 +223,8 @@ export interface FollowHooks {
 }
 
 /**
- * Follows the events stream from `q.after` until `done()`: everything already there, then each
- * new entry, polling every EVENTS_POLL_MS once caught up. Memory is bounded by one page.
+ * Follows the events stream from `q.after` (`$`: from the newest entry when the first read
+ * succeeds) until `done()`: everything already there, then each new entry, polling every EVENTS_POLL_MS once caught up. Memory is bounded by one page.
  */
 export async function followEvents(
   store: CoordinationStore,
@@ -174,6 +236,7 @@ export async function followEvents(
   while (!hooks.done()) {
     let rows: EventEntry[];
     try {
+      if (after === NEWEST) after = await newestId(store);
       rows = await store.readEvents(after, MAX_EVENTS_COUNT);
     } catch (err) {
       if (!failing) await hooks.unavailable(err);
