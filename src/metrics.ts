@@ -20,7 +20,7 @@ export const METRIC_NAMES = Object.freeze({
 });
 
 /** Label values of `baton_messages_total{result}`. */
-export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id';
+export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'binary_dropped';
 
 /** The typed metrics the runtime updates, and the registry that renders them. */
 export interface Metrics {
@@ -49,7 +49,7 @@ export interface Metrics {
   readonly handoffs: Counter<'mode'>;
   /** Duration of a handoff, from claim start to the old owner closing. */
   readonly handoffDuration: Histogram;
-  /** Upstream messages by result: emitted | duplicate | stale | no_id. */
+  /** Upstream messages by result: emitted | duplicate | stale | no_id | binary_dropped. */
   readonly messages: Counter<'result'>;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;

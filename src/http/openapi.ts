@@ -148,6 +148,10 @@ const schemas = {
       fence: { type: 'integer' },
       owner: { type: 'string' },
       payload: { type: 'string', description: 'the upstream message as received' },
+      encoding: {
+        enum: ['base64'],
+        description: 'present on binary frames: `payload` holds their bytes, base64-encoded',
+      },
     },
   },
   Events: {
@@ -315,7 +319,8 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: registered with a reachable store',
+          summary:
+            'Readiness: registered, and the last heartbeat succeeded less than 3/4 of INSTANCE_TTL_MS ago',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': error('NOT_READY'),

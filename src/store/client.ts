@@ -104,6 +104,8 @@ export interface PerListenerCalls {
     fence: number,
     msgId: string,
     payload: string,
+    /** 'base64' for a binary frame's base64-encoded bytes. */
+    encoding?: 'base64',
   ): Promise<EmitResult>;
 }
 
@@ -128,8 +130,8 @@ export function storeClient(
       claims.add({ listenerId, instanceId, epoch, expectedOwner, afterEmitted }),
     readToken: (listenerId) => tokens.add(listenerId),
     writeStatus: (listenerId, status) => statuses.add({ listenerId, status }),
-    emit: (listenerId, owner, fence, msgId, payload) =>
-      emits.add({ listenerId, owner, fence, msgId, payload }),
+    emit: (listenerId, owner, fence, msgId, payload, encoding) =>
+      emits.add({ listenerId, owner, fence, msgId, payload, encoding }),
   };
   return Object.assign(forwardingStore(inner), batched);
 }

@@ -165,6 +165,21 @@ describe('GET /admin/events', () => {
     expect(down.json.error.code).toBe('STORE_UNAVAILABLE');
   });
 
+  it('marks entries from binary frames with encoding=base64, and only those', async () => {
+    const f = fixture();
+    await owned(f.store, ['bin']);
+    const bytes = Buffer.from([0, 255, 1]).toString('base64');
+    const request = { listenerId: 'bin', owner: 'leader-1', fence: 1, payload: bytes };
+    await f.store.emitMany([{ ...request, msgId: 'b-1', encoding: 'base64' }]);
+    await f.store.emitMany([{ ...request, msgId: 't-1', payload: 'text' }]);
+    const page = await get(f, '?listener_id=bin');
+    expect(page.json.events.map((e: object) => ('encoding' in e ? e.encoding : null))).toEqual([
+      'base64',
+      null,
+    ]);
+    expect(page.json.events[0].payload).toBe(bytes);
+  });
+
   it('never answers with a token', async () => {
     const f = fixture();
     const emit = await owned(f.store, ['demo-1', 'x']);

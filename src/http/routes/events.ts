@@ -34,6 +34,8 @@ export interface EventJson {
   fence: number;
   owner: string;
   payload: string;
+  /** `base64` on entries from binary frames (`payload` is then their bytes); absent for text. */
+  encoding?: 'base64';
 }
 
 /**
@@ -57,6 +59,7 @@ export function eventJson(e: EventEntry): EventJson {
     fence: e.fence,
     owner: e.owner,
     payload: e.payload,
+    ...(e.encoding === 'base64' ? { encoding: e.encoding } : {}),
   };
 }
 
