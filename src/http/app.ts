@@ -13,6 +13,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { rateRoutes } from './rates.js';
 import { commandRoutes } from './routes/command.js';
+import { eventRoutes } from './routes/events.js';
 import { fanoutRoutes } from './routes/fanout.js';
 import { instanceRoutes } from './routes/instances.js';
 import { listenerRoutes } from './routes/listeners.js';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/admin', rateRoutes(d));
   app.route('/admin', fanoutRoutes(d));
   app.route('/admin', uiRoutes());
+  app.route('/admin', eventRoutes(d));
   app.notFound(notFoundHandler);
   app.onError(errorHandler(d.logger));
   return app;
