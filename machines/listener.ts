@@ -78,8 +78,10 @@ export const listenerMachine = setup({
     claimed: (_, output: ClaimOutput) => output.ok,
   },
   actions: {
-    /** Closes the upstream session if one is open (idempotent). */
+    /** Closes the upstream session if one is open (idempotent), forgetting what it buffered. */
     closeSession: () => undefined,
+    /** Closes the upstream session but keeps what it received, still emitted at our fence. */
+    suspendSession: () => undefined,
     /** Starts emitting at our fence, flushing whatever was buffered first. */
     startEmitting: (_, _params: { fence: number }) => undefined,
   },
@@ -240,7 +242,7 @@ export const listenerMachine = setup({
           },
         },
         backoff: {
-          entry: 'closeSession',
+          entry: 'suspendSession',
           after: { BACKOFF: 'connecting' },
         },
       },

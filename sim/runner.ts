@@ -92,15 +92,22 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     options.storeBugs,
   );
   const faults = new FaultLog(() => kernel.now());
-  const upstream = new SimUpstream(kernel, kernel.stream('upstream'), counters, (_f, _s, open) => {
-    counters.inc(open === 0 ? 'upstream.generated-unheard' : 'upstream.generated');
-  });
+  const upstream = new SimUpstream(
+    kernel,
+    kernel.stream('upstream'),
+    counters,
+    (_f, _s, open) => {
+      counters.inc(open === 0 ? 'upstream.generated-unheard' : 'upstream.generated');
+    },
+    (proc, token, seq) => model.received(proc, token, seq),
+  );
   const model: StoreModel = new StoreModel(
     {
       fail,
       storeNow: () => storeClock.now(),
       classifyClaim: (id, to, from, token) => invariants.classifyClaim(id, to, from, token),
       generatedAt: (token, seq) => upstream.feed(token).generatedAt[seq - 1] ?? 0,
+      now: () => kernel.now(),
     },
     counters,
     faults,

@@ -27,6 +27,8 @@ export const LOG_EVENTS = {
   listenerStopped: 'listener.stopped',
   listenerTakeover: 'listener.takeover',
   listenerHandoff: 'listener.handoff',
+  listenerHandoffUnconfirmed: 'listener.handoff_unconfirmed',
+  listenerOverflow: 'listener.overflow',
   reconcileRun: 'reconcile.run',
   drainStart: 'drain.start',
   drainDone: 'drain.done',

@@ -52,6 +52,8 @@ export interface PoolHooks extends LinkHooks {
     context: ListenerSnapshot,
   ): void;
   inspect(rootId: string, event: InspectionEvent): void;
+  /** An overlap claim went ahead unconfirmed (see ClaimProtocol): metrics. */
+  handoffUnconfirmed?(listenerId: string, buffered: number): void;
 }
 
 /** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
@@ -109,6 +111,7 @@ export class ListenerPool {
       handoffConfirmMs: options.handoffConfirmMs,
       linkOf: (id) => this.handles.get(id)?.link,
       claimed: (id, fence) => deps.hooks.claimed(id, fence),
+      unconfirmed: (id, buffered) => deps.hooks.handoffUnconfirmed?.(id, buffered),
     });
     const bound = listenerMachine.provide({
       actors: {
@@ -125,6 +128,7 @@ export class ListenerPool {
       },
       actions: {
         closeSession: ({ context }) => this.handles.get(context.listenerId)?.link.close(),
+        suspendSession: ({ context }) => this.handles.get(context.listenerId)?.link.closeSession(),
         startEmitting: ({ context }, params: { fence: number }) =>
           this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
       },
@@ -146,6 +150,7 @@ export class ListenerPool {
       instanceId: this.deps.instanceId,
       messageIdField: this.deps.options.messageIdField,
       maxBuffered: this.deps.options.maxBufferedMessages,
+      logger: this.deps.logger,
       hooks: this.deps.hooks,
     });
     const actor = createActor(this.machine, {
