@@ -21,7 +21,14 @@ export const METRIC_NAMES = Object.freeze({
 });
 
 /** Label values of `baton_messages_total{result}`. */
-export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped' | 'too_large';
+export type MessageResult =
+  | 'emitted'
+  | 'duplicate'
+  | 'stale'
+  | 'no_id'
+  | 'dropped'
+  | 'too_large'
+  | 'binary_dropped';
 
 const MESSAGE_RESULTS: readonly MessageResult[] = [
   'emitted',
@@ -30,6 +37,7 @@ const MESSAGE_RESULTS: readonly MessageResult[] = [
   'no_id',
   'dropped',
   'too_large',
+  'binary_dropped',
 ];
 
 /** One bound child of `baton_messages_total` per result. */
@@ -76,7 +84,8 @@ export interface Metrics {
   readonly handoffDuration: Histogram;
   /**
    * Upstream messages by result: emitted | duplicate | stale | no_id | dropped (an overlap
-   * successor's full warming buffer) | too_large (a frame over MAX_MESSAGE_BYTES ended a session).
+   * successor's full warming buffer) | too_large (a frame over MAX_MESSAGE_BYTES ended a session)
+   * | binary_dropped (BINARY_FRAMES=drop).
    */
   readonly messages: Counter<'result'>;
   /**

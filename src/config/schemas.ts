@@ -15,6 +15,9 @@ export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */
 export type HandoffMode = (typeof HANDOFF_MODES)[number];
 
+/** The `BINARY_FRAMES` values: emit binary frames base64-encoded, or drop them (counted). */
+export const BINARY_FRAME_MODES = ['base64', 'drop'] as const;
+
 /** Node timers overflow above 2^31-1 ms and then fire at once: no duration may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;

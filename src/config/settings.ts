@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import {
+  BINARY_FRAME_MODES,
   between,
   count,
   fieldName,
@@ -149,6 +150,18 @@ export const SETTINGS = {
     ),
     backoffBaseMs: duration('BACKOFF_BASE_MS', 500, 'first reconnect delay', false),
     backoffMaxMs: duration('BACKOFF_MAX_MS', 30_000, 'reconnect delay cap', false),
+    backoffResetMs: duration(
+      'BACKOFF_RESET_MS',
+      30_000,
+      'a session open this long counts as recovered: only then does the backoff start over',
+    ),
+    binaryFrames: {
+      env: 'BINARY_FRAMES',
+      kind: 'string',
+      schema: oneOf(BINARY_FRAME_MODES).default('base64'),
+      doc: '`base64` (binary frames emitted base64-encoded with `encoding=base64`) or `drop` (counted, logged once)',
+      contract: true,
+    },
     messageIdField: {
       env: 'MESSAGE_ID_FIELD',
       kind: 'string',

@@ -224,7 +224,8 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: registered with a reachable store',
+          summary:
+            'Readiness: registered, and the last heartbeat succeeded less than 3/4 of INSTANCE_TTL_MS ago',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': error('NOT_READY'),

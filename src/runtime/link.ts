@@ -12,15 +12,19 @@
  */
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
+import type { MessageResult } from '../metrics.js';
 import type { RunMessage, StoreClient } from '../store/client.js';
 import type { EmitResult } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
 import { MessageQueue } from './message-queue.js';
-import { messageIdOf } from './sink.js';
+import { binaryMessageIdOf, messageIdOf } from './sink.js';
+
+/** BINARY_FRAMES: emit binary frames base64-encoded (with `encoding`), or drop them, counted. */
+export type BinaryFrames = 'base64' | 'drop';
 
 /** `result` of one message as counted in `baton_messages_total`. */
-export type LinkResult = 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped' | 'too_large';
+export type LinkResult = MessageResult;
 
 /** What a link tells its runtime. */
 export interface LinkHooks {
@@ -39,6 +43,7 @@ export interface LinkDeps {
   instanceId: string;
   messageIdField: string;
   maxBuffered: number;
+  binaryFrames: BinaryFrames;
   logger: Logger;
   hooks: LinkHooks;
 }
@@ -69,6 +74,8 @@ export class ListenerLink {
   private paused = false;
   /** Messages dropped in the current warming overflow episode (logged once, at its start). */
   private overflowDropped = 0;
+  /** A dropped binary frame is logged once per listener, not once per frame. */
+  private binaryDropLogged = false;
 
   constructor(
     readonly listenerId: string,
@@ -90,8 +97,8 @@ export class ListenerLink {
       listenerId: this.listenerId,
       token,
       signal,
-      onMessage: (text) => {
-        if (seq === this.sessionSeq) this.receive(text);
+      onMessage: (data) => {
+        if (seq === this.sessionSeq) this.receive(data);
       },
       onClose: (failure) => {
         if (seq !== this.sessionSeq) return;
@@ -180,10 +187,11 @@ export class ListenerLink {
     this.bufferedWaiter?.();
   }
 
-  private receive(text: string): void {
-    const msgId = messageIdOf(text, this.deps.messageIdField);
+  private receive(data: string | Uint8Array): void {
+    const entry = typeof data === 'string' ? this.textEntry(data) : this.binaryEntry(data);
+    if (entry === null) return;
     if (this.fence === null && this.pending.length >= this.deps.maxBuffered) this.overflow();
-    this.pending.push({ msgId, payload: text });
+    this.pending.push(entry);
     this.bufferedWaiter?.();
     if (this.fence === null) return;
     // Owned: never drop. A frame ws had already read may still arrive after the pause.
@@ -218,6 +226,30 @@ export class ListenerLink {
       this.paused = false;
       this.session?.resume?.();
     }
+  }
+
+  /** Emits pending messages a run at a time; store errors are retried with backoff. */
+
+  private textEntry(text: string): Pending {
+    return { msgId: messageIdOf(text, this.deps.messageIdField), payload: text };
+  }
+
+  /** A binary frame as bytes (base64), never as decoded text; or null when BINARY_FRAMES=drop. */
+  private binaryEntry(bytes: Uint8Array): Pending | null {
+    if (this.deps.binaryFrames === 'base64') {
+      const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const msgId = binaryMessageIdOf(bytes, this.deps.messageIdField);
+      return { msgId, payload: payload.toString('base64'), encoding: 'base64' };
+    }
+    this.deps.hooks.emitted(this.listenerId, 'binary_dropped');
+    if (!this.binaryDropLogged) {
+      this.binaryDropLogged = true;
+      this.deps.logger.warn(
+        { event: LOG_EVENTS.listenerBinaryDropped, listener_id: this.listenerId },
+        'dropping binary frames (BINARY_FRAMES=drop); logged once per listener',
+      );
+    }
+    return null;
   }
 
   /** Emits pending messages a run at a time; store errors are retried with backoff. */

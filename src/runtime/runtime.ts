@@ -19,7 +19,7 @@ import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planDrain, planOwnershipLoss } from './plan.js';
-import { Presence } from './presence.js';
+import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
@@ -78,7 +78,7 @@ export class BatonRuntime implements InstanceView {
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private readonly presence: Presence;
+  private readonly registryEntry: RegistryEntry;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
@@ -92,7 +92,7 @@ export class BatonRuntime implements InstanceView {
     // Per-listener claims, token reads, status writes and emits travel in batches.
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
-    this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
+    this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
     const counters = deps.metrics ? messageCounters(deps.metrics) : null;
@@ -145,19 +145,19 @@ export class BatonRuntime implements InstanceView {
     if (role === this.currentRole) return;
     this.currentRole = role;
     if (role !== 'leader') this.deps.metrics?.leader.set(0);
-    if (role !== 'released') void this.presence.heartbeat();
+    if (role !== 'released') void this.registryEntry.heartbeat();
   }
 
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    await this.presence.register();
+    await this.registryEntry.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
-    this.presence.schedule();
+    this.registryEntry.schedule();
     this.actor.start();
   }
 
@@ -192,7 +192,11 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.presence.ready();
+    return this.registryEntry.ready();
+  }
+
+  notReadyReason(): string | null {
+    return this.registryEntry.notReadyReason();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -306,7 +310,7 @@ export class BatonRuntime implements InstanceView {
     signal.addEventListener('abort', () => {
       leftAtTimeout = this.pool.size();
     });
-    await this.presence.heartbeat();
+    await this.registryEntry.heartbeat();
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
@@ -351,7 +355,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   private stopBackground(): void {
-    this.presence.stop();
+    this.registryEntry.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;

@@ -144,6 +144,8 @@ export interface PerListenerCalls {
     fence: number,
     msgId: string,
     payload: string,
+    /** 'base64' for a binary frame's base64-encoded bytes. */
+    encoding?: 'base64',
   ): Promise<EmitResult>;
   /**
    * Several messages of one listener at one fence, in order, in one script with the runs emitted
@@ -182,9 +184,9 @@ export function storeClient(
       claims.add({ listenerId, instanceId, epoch, expectedOwner, afterEmitted }),
     readToken: (listenerId) => tokens.add(listenerId),
     writeStatus: (listenerId, status) => statuses.add({ listenerId, status }),
-    emit: (listenerId, owner, fence, msgId, payload) =>
+    emit: (listenerId, owner, fence, msgId, payload, encoding) =>
       emits
-        .add({ listenerId, owner, fence, messages: [{ msgId, payload }] })
+        .add({ listenerId, owner, fence, messages: [{ msgId, payload, encoding }] })
         .then((results) => results[0]!),
     emitRun: (listenerId, owner, fence, messages) =>
       emits.add({ listenerId, owner, fence, messages }),

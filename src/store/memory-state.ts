@@ -299,6 +299,7 @@ export class MemoryState implements SyncStore {
     if (code === 'DUPLICATE') return { result: 'duplicate' };
     const { listenerId, msgId, fence, owner, payload } = r;
     const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
+    if (r.encoding) entry.encoding = r.encoding;
     this.events.push(entry);
     // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
     if (this.events.length > this.options.eventsMaxLen) {

@@ -256,7 +256,7 @@ export class RedisStore implements CoordinationStore {
     const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
     for (const r of requests) {
       keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
     }
     const replies = await this.scripts.batch('emit', keys, args, requests.length);
     return replies.map((r): EmitResult => {
@@ -289,6 +289,7 @@ export class RedisStore implements CoordinationStore {
         fence: Number(f.get('fence') ?? 0),
         owner: f.get('owner') ?? '',
         payload: f.get('payload') ?? '',
+        ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
       };
     });
   }

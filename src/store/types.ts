@@ -78,6 +78,8 @@ export interface EventEntry {
   fence: number;
   owner: string;
   payload: string;
+  /** 'base64': `payload` is a binary frame's bytes, base64-encoded (stream field `encoding`). */
+  encoding?: 'base64';
 }
 
 /** One claim of a batch (see `claimListeners`). */
@@ -105,6 +107,8 @@ export interface EmitRequest {
   fence: number;
   msgId: string;
   payload: string;
+  /** 'base64' for a binary frame's base64-encoded bytes; absent for text. */
+  encoding?: 'base64';
 }
 
 export type EmitResult =

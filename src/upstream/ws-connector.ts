@@ -39,8 +39,8 @@ export interface WsConnectorOptions {
 export type ConnectMetrics = Pick<Metrics, 'connectAttempts' | 'connectDuration'>;
 
 /**
- * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages are decoded
- * as UTF-8 text too (upstreams that send JSON in binary frames exist), never dropped silently.
+ * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages as their
+ * bytes, never decoded (a UTF-8 decode would replace invalid sequences and damage them).
  */
 export function createWsConnector(options: WsConnectorOptions): UpstreamConnector {
   if (!Number.isInteger(options.pingIntervalMs) || options.pingIntervalMs <= 0) {
@@ -239,9 +239,8 @@ function openSession(
   });
   ws.on('message', (data, isBinary) => {
     if (ended) return;
-    const text = toText(data);
     try {
-      req.onMessage(text);
+      req.onMessage(isBinary ? toBytes(data) : toBytes(data).toString('utf8'));
     } catch (err) {
       // The caller's bug must not tear down ws internals; it is logged, the session goes on.
       log().error(
@@ -284,10 +283,10 @@ function openSession(
   };
 }
 
-function toText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+function toBytes(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
 /** ws.terminate(), which must never throw out of an event handler. */

@@ -54,6 +54,8 @@ describe('loadConfig defaults', () => {
         connectTimeoutMs: 30000,
         backoffBaseMs: 500,
         backoffMaxMs: 30000,
+        backoffResetMs: 30000,
+        binaryFrames: 'base64',
         messageIdField: 'id',
       },
       handoff: {
@@ -108,6 +110,8 @@ describe('loadConfig defaults', () => {
         LOG_LEVEL: 'silent',
         BACKOFF_BASE_MS: '100',
         BACKOFF_MAX_MS: '200',
+        BACKOFF_RESET_MS: '700',
+        BINARY_FRAMES: 'drop',
         PING_INTERVAL_MS: '1000',
         DEDUP_WINDOW_MS: '60000',
         DEDUP_MAX_ENTRIES: '64',
@@ -133,6 +137,8 @@ describe('loadConfig defaults', () => {
         connectTimeoutMs: 5000,
         backoffBaseMs: 100,
         backoffMaxMs: 200,
+        backoffResetMs: 700,
+        binaryFrames: 'drop',
         messageIdField: 'msgId',
       },
       handoff: {
@@ -152,6 +158,12 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig validation', () => {
+  it('refuses a BINARY_FRAMES mode other than base64 or drop', () => {
+    expect(errorFor({ BINARY_FRAMES: 'utf8' }).message).toBe(
+      'BINARY_FRAMES must be "base64" or "drop" (got "utf8")',
+    );
+  });
+
   it('gives the example message for a non-numeric duration', () => {
     expect(errorFor({ LOCK_TTL_MS: 'abc' }).message).toBe(
       'LOCK_TTL_MS must be an integer number of milliseconds > 0 (got "abc")',
@@ -317,6 +329,8 @@ const DOCUMENTED_DEFAULTS = {
   LOG_LEVEL: 'info',
   DEDUP_MAX_ENTRIES: '10000',
   MAX_MESSAGE_BYTES: '1048576',
+  BINARY_FRAMES: 'base64',
+  BACKOFF_RESET_MS: '30000',
 } as const;
 
 /** Every variable DESIGN.md's Configuration section names. */
@@ -332,7 +346,7 @@ const DESIGN_CONTRACT = [
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
 const NOT_YET_IMPLEMENTED = new Set([
   ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
-  ...['BINARY_FRAMES', 'BACKOFF_RESET_MS', 'REDIS_SENTINELS'],
+  ...['REDIS_SENTINELS'],
   ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS', 'ADVERTISE_URL'],
   'LOG_FORMAT',
 ]);
@@ -378,6 +392,7 @@ describe('the settings table', () => {
     HANDOFF_MODE: 'both',
     UPSTREAM_URL: 'http://h/{token}',
     LOG_LEVEL: 'loud',
+    BINARY_FRAMES: 'utf8',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
     'a bad %s=%j fails with one line naming it',
@@ -446,6 +461,8 @@ describe('handing groups to their consumers', () => {
       connectTimeoutMs: 30000,
       backoffBaseMs: 500,
       backoffMaxMs: 30000,
+      backoffResetMs: 30000,
+      binaryFrames: 'base64',
       messageIdField: 'id',
       handoffMode: 'sequential',
       handoffConfirmMs: 2000,

@@ -23,8 +23,8 @@
     ARGV[1] dedup window in milliseconds
     ARGV[2] dedup max entries per listener
     ARGV[3] events stream max length (approximate trim)
-    then 5 arguments per message i: listener id, writer's instance id, writer's fence,
-      msg id ('' = no dedup), payload
+    then 6 arguments per message i: listener id, writer's instance id, writer's fence,
+      msg id ('' = no dedup), payload, encoding ('' = text; 'base64' is written as field `encoding`)
 
   Output: an array, one entry per message, its refusals in the order of the checks of
   src/store/spec.ts (emitMany):
@@ -80,7 +80,7 @@ local function remember(msg)
 end
 
 for i = 1, #KEYS - 3 do
-  local a = 4 + (i - 1) * 5
+  local a = 4 + (i - 1) * 6
   local id, owner, fence, msg = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   if id ~= gid or owner ~= gowner or fence ~= gfence then
     close_group()
@@ -93,6 +93,9 @@ for i = 1, #KEYS - 3 do
     out[i] = {-4, gcurrent}
   elseif msg ~= '' and not remember(msg) then
     out[i] = -8
+  elseif ARGV[a + 5] ~= '' then
+    out[i] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'listener_id', id,
+      'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4], 'encoding', ARGV[a + 5])
   else
     out[i] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*',
       'listener_id', id, 'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4])
