@@ -242,6 +242,12 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     }
   }
 
+  // Overlap claims that went ahead unconfirmed (issue 11, point 8): kept, counted, not a failure.
+  for (const p of fleet.all) {
+    const unconfirmed = (await p.metrics.handoffUnconfirmed.get()).values[0]?.value ?? 0;
+    if (unconfirmed > 0) counters.inc('handoff.unconfirmed', unconfirmed);
+  }
+
   return {
     seed: options.seed,
     ok: failure === null,

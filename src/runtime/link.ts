@@ -82,10 +82,16 @@ export class ListenerLink {
     private readonly deps: LinkDeps,
   ) {}
 
-  /** Reads the token and opens the upstream session; rejects with UpstreamError on failure. */
-  async open(signal: AbortSignal): Promise<void> {
+  /**
+   * Reads the token and opens the upstream session; rejects with UpstreamError on failure, also
+   * when the session ended before this resolved (its first frames can carry a close). With
+   * `fence` (we own the listener already) what arrives is emitted at once, not held until live.
+   */
+  async open(signal: AbortSignal, fence: number | null = null): Promise<void> {
     this.closeSession();
+    if (fence !== null) this.emitAt(fence);
     const seq = this.sessionSeq;
+    let endedEarly: UpstreamFailure | null = null;
     const token = await this.deps.store.readToken(this.listenerId);
     if (token === null) {
       throw new UpstreamError({ code: 'NOT_DESIRED', message: 'listener has no desired state' });
@@ -102,11 +108,15 @@ export class ListenerLink {
       },
       onClose: (failure) => {
         if (seq !== this.sessionSeq) return;
-        this.session = null;
         this.paused = false;
         if (failure.code === 'MESSAGE_TOO_LARGE') {
           this.deps.hooks.emitted(this.listenerId, 'too_large');
         }
+        if (this.session === null) {
+          endedEarly = failure; // the actor is still connecting: it would not hear of it
+          return;
+        }
+        this.session = null;
         this.deps.hooks.upstreamClosed(this.listenerId, failure);
       },
     });
@@ -114,6 +124,7 @@ export class ListenerLink {
       session.close();
       throw new UpstreamError({ code: 'ABORTED', message: 'connect abandoned' });
     }
+    if (endedEarly !== null) throw new UpstreamError(endedEarly);
     this.session = session;
     // A backlog that survived the reconnect may still be over the mark: push back at once.
     if (this.fence !== null && this.pending.length >= this.deps.maxBuffered) this.pause();
@@ -121,11 +132,15 @@ export class ListenerLink {
 
   /** Starts emitting at `fence`, beginning with what was buffered while warming. */
   startEmitting(fence: number): void {
+    this.emitAt(fence);
+    if (this.pending.length >= this.deps.maxBuffered) this.pause();
+    void this.pump(this.emitSeq);
+  }
+
+  private emitAt(fence: number): void {
     if (this.fence !== fence) this.emitSeq += 1;
     this.fence = fence;
     this.overflowDropped = 0;
-    if (this.pending.length >= this.deps.maxBuffered) this.pause();
-    void this.pump(this.emitSeq);
   }
 
   /** The msg_id of the oldest message not yet emitted, or null (overlap handoff confirmation). */

@@ -15,6 +15,7 @@ import {
 import {
   type ClaimInput,
   type ClaimOutput,
+  type ConnectInput,
   type ListenerInput,
   type ListenerMachine,
   listenerMachine,
@@ -124,8 +125,8 @@ export class ListenerPool {
         claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
           claims.claim(input, signal),
         ),
-        connect: fromPromise<void, { listenerId: string }>(({ input, signal }) =>
-          this.link(input.listenerId).open(signal),
+        connect: fromPromise<void, ConnectInput>(({ input, signal }) =>
+          this.link(input.listenerId).open(signal, input.fence ?? null),
         ),
       },
       delays: {
