@@ -10,6 +10,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** A `LOG_LEVEL` value. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `LOG_FORMAT` values: JSON lines for machines, or one readable line per entry for a person. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** A `LOG_FORMAT` value. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** The `HANDOFF_MODE` values (see DESIGN.md, "Rolling-deploy handoff"). */
 export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */

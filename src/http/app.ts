@@ -12,6 +12,7 @@ import { adminGuard, nodeRemoteAddress, type RemoteAddressLookup } from './auth.
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { commandRoutes } from './routes/command.js';
+import { eventRoutes } from './routes/events.js';
 import { instanceRoutes } from './routes/instances.js';
 import { listenerRoutes } from './routes/listeners.js';
 import { ownerRoutes } from './routes/owners.js';
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/admin', ownerRoutes(d));
   app.route('/admin', listenerRoutes(d));
   app.route('/admin', runtimeRoutes(d));
+  app.route('/admin', eventRoutes(d));
   app.notFound(notFoundHandler);
   app.onError(errorHandler(d.logger));
   return app;

@@ -65,7 +65,7 @@ describe('loadConfig defaults', () => {
         maxBufferedMessages: 10000,
       },
       upstream: { urlTemplate: undefined, pingIntervalMs: 15000, maxMessageBytes: 1048576 },
-      log: { level: 'info' },
+      log: { level: 'info', format: undefined },
       warmup: { listeners: 200 },
     });
   });
@@ -348,7 +348,6 @@ const NOT_YET_IMPLEMENTED = new Set([
   ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
   ...['REDIS_SENTINELS'],
   ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS', 'ADVERTISE_URL'],
-  'LOG_FORMAT',
 ]);
 
 const envs = settingEntries().map((e) => e.setting);
@@ -392,6 +391,7 @@ describe('the settings table', () => {
     HANDOFF_MODE: 'both',
     UPSTREAM_URL: 'http://h/{token}',
     LOG_LEVEL: 'loud',
+    LOG_FORMAT: 'yaml',
     BINARY_FRAMES: 'utf8',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
