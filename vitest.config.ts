@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // One project per folder of test/. Slow projects (real processes, real Redis) get longer timeouts;
 // nothing here loosens an assertion. The fast projects run together first; then the end-to-end
 // processes run alone (their timings must not share the 2 cores with other suites); then the
-// simulator.
+// simulator; then the browser tests (Chromium against a real service), alone as well.
 export default defineConfig({
   test: {
     projects: [
@@ -40,6 +40,17 @@ export default defineConfig({
           include: ['test/sim/**/*.test.ts'],
           testTimeout: 300_000,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

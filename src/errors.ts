@@ -24,6 +24,7 @@ export const ERROR_CODES = Object.freeze([
   'INTERNAL_ERROR',
   'STORE_UNAVAILABLE',
   'NOT_READY',
+  'PEER_UNAVAILABLE',
   'TOO_MANY_STREAMS',
 ] as const);
 

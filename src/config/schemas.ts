@@ -77,6 +77,16 @@ export const redisUrl = z.string().refine((s) => parsesAs(s, ['redis:', 'rediss:
   error: 'must be a redis:// or rediss:// URL',
 });
 
+/**
+ * An http(s) address peers reach this instance's admin API at; no credentials in it, since it is
+ * published in the registry entry for every instance (and the dashboard) to read.
+ */
+export const adminUrl = z
+  .string()
+  .refine((s) => parsesAs(s, ['http:', 'https:']) && !hasCredentials(s), {
+    error: 'must be an http:// or https:// URL without credentials',
+  });
+
 /** A ws/wss URL template: it must still be a URL once the placeholders are substituted. */
 export const upstreamTemplate = z
   .string()
@@ -104,6 +114,11 @@ function parsesAs(url: string, protocols: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+function hasCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username !== '' || parsed.password !== '';
 }
 
 /** Braces are allowed only as one non-empty `{tag}`: an unbalanced or empty tag splits slots. */

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import {
+  adminUrl,
   BINARY_FRAME_MODES,
   between,
   count,
@@ -82,6 +83,14 @@ export const SETTINGS = {
       doc: 'bearer token for `/admin/*`; unset: admin answers loopback clients only',
       contract: true,
       secret: true,
+    },
+    advertiseUrl: {
+      env: 'ADVERTISE_URL',
+      kind: 'string',
+      schema: adminUrl.optional(),
+      doc: "this instance's http(s) admin address, registered as `admin_url` for the dashboard's fan-out",
+      contract: true,
+      url: true,
     },
   },
   store: {

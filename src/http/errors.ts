@@ -28,6 +28,7 @@ export const ERROR_STATUS = Object.freeze({
   INTERNAL_ERROR: 500,
   STORE_UNAVAILABLE: 503,
   NOT_READY: 503,
+  PEER_UNAVAILABLE: 503,
   TOO_MANY_STREAMS: 503,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>);
 

@@ -177,6 +177,12 @@ const schemas = {
   },
 };
 
+/** The 200 answer of the server-sent-events routes. */
+const EVENT_STREAM = {
+  description: 'Event stream',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
 const cursor = { type: 'string', pattern: '^(\\$|\\d{1,20}(-\\d{1,20})?)$' };
 
 /** Query parameters of the events routes; only the page takes `count` and `before`. */
@@ -273,13 +279,62 @@ export function openApiDocument() {
             'Server-sent events: `hello`, then `inspection` records; `dropped` {dropped:n} when the client reads too slowly',
           security: [{ bearer: [] }],
           responses: {
-            '200': {
-              description: 'Event stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
+            '200': EVENT_STREAM,
             ...adminErrors,
             '503': error('TOO_MANY_STREAMS: 16 inspection streams are open already (Retry-After)'),
           },
+        },
+      },
+      '/admin/instances/{id}/actors': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        ...adminGet(
+          "Another instance's live actors, fetched from the admin address it registered (meta.admin_url)",
+          { type: 'object' },
+          { '404': error('NOT_FOUND'), '503': error('PEER_UNAVAILABLE') },
+        ),
+      },
+      '/admin/instances/{id}/inspect': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary:
+            "Another instance's inspection stream, passed through (this instance's own: 307 to /admin/inspect)",
+          security: [{ bearer: [] }],
+          responses: {
+            '200': EVENT_STREAM,
+            '307': { description: 'To /admin/inspect' },
+            '404': error('NOT_FOUND'),
+            ...adminErrors,
+            '503': error('PEER_UNAVAILABLE or TOO_MANY_STREAMS'),
+          },
+        },
+      },
+      '/admin/rates': adminGet(
+        'Per-second rates (emitted, duplicate, stale, handoffs) from a ring of samples; sampling runs while read',
+        { type: 'object' },
+      ),
+      '/admin/ui': {
+        get: {
+          summary: 'Redirects (308) to /admin/ui/',
+          responses: { '308': { description: 'To /admin/ui/' } },
+        },
+      },
+      '/admin/ui/': {
+        get: {
+          summary:
+            'The dashboard page (strict CSP; loopback-only without ADMIN_TOKEN; the page asks for the token when set)',
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '404': error('NOT_FOUND: the dashboard is not built'),
+          },
+        },
+      },
+      '/admin/ui/*': {
+        get: {
+          summary: 'Dashboard assets (hashed names under assets/ are immutable)',
+          responses: { '200': { description: 'Asset' }, '404': error('NOT_FOUND') },
         },
       },
       '/admin/events': {
@@ -301,10 +356,7 @@ export function openApiDocument() {
           security: [{ bearer: [] }],
           parameters: eventParameters(false),
           responses: {
-            '200': {
-              description: 'Event stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
+            '200': EVENT_STREAM,
             '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
             ...adminErrors,
             '503': error('TOO_MANY_STREAMS: 16 event streams are open already (Retry-After)'),

@@ -40,7 +40,7 @@ describe('loadConfig defaults', () => {
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({}, ids);
     expect(c).toStrictEqual({
-      http: { port: 3333, host: '0.0.0.0', adminToken: undefined },
+      http: { port: 3333, host: '0.0.0.0', adminToken: undefined, advertiseUrl: undefined },
       store: {
         redisUrl: undefined,
         prefix: 'sxt',
@@ -97,6 +97,7 @@ describe('loadConfig defaults', () => {
         INSTANCE_ID: 'pod-a_1.x:9',
         UPSTREAM_URL: 'wss://feed.example.com/s/{listener_id}?token={token}',
         ADMIN_TOKEN: 's3cret',
+        ADVERTISE_URL: 'https://baton-a.internal:3333',
         LOCK_TTL_MS: '9000',
         LOCK_RENEW_MS: '3000',
         LOCK_RETRY_MS: '1000',
@@ -123,7 +124,12 @@ describe('loadConfig defaults', () => {
       ids,
     );
     expect(c).toMatchObject({
-      http: { port: 0, host: '127.0.0.1', adminToken: 's3cret' },
+      http: {
+        port: 0,
+        host: '127.0.0.1',
+        adminToken: 's3cret',
+        advertiseUrl: 'https://baton-a.internal:3333',
+      },
       store: {
         redisUrl: 'redis://localhost:6379/2',
         prefix: '{baton}',
@@ -217,6 +223,20 @@ describe('loadConfig validation', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable} must`)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('takes ADVERTISE_URL as an http(s) URL without credentials, quoting a refusal redacted', () => {
+    expect(loadConfig({ ADVERTISE_URL: 'http://10.0.0.7:3333' }, ids).http.advertiseUrl).toBe(
+      'http://10.0.0.7:3333',
+    );
+    expect(loadConfig({}, ids).http.advertiseUrl).toBeUndefined();
+    expect(errorFor({ ADVERTISE_URL: 'ws://peer:3333' }).message).toBe(
+      'ADVERTISE_URL must be an http:// or https:// URL without credentials (got "ws://peer:3333/")',
+    );
+    expect(errorFor({ ADVERTISE_URL: 'peer:3333' }).variable).toBe('ADVERTISE_URL');
+    const withPassword = errorFor({ ADVERTISE_URL: 'http://admin:hunter2@peer:3333' }).message;
+    expect(withPassword).toMatch(/^ADVERTISE_URL must be an http/);
+    expect(withPassword).not.toContain('hunter2');
   });
 
   it('accepts a hash-tagged key prefix inside a longer prefix', () => {
@@ -347,7 +367,7 @@ const DESIGN_CONTRACT = [
 const NOT_YET_IMPLEMENTED = new Set([
   ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
   ...['REDIS_SENTINELS'],
-  ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS', 'ADVERTISE_URL'],
+  ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS'],
 ]);
 
 const envs = settingEntries().map((e) => e.setting);
@@ -393,6 +413,7 @@ describe('the settings table', () => {
     LOG_LEVEL: 'loud',
     LOG_FORMAT: 'yaml',
     BINARY_FRAMES: 'utf8',
+    ADVERTISE_URL: 'ws://peer:3333',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
     'a bad %s=%j fails with one line naming it',
