@@ -17,6 +17,12 @@ export interface ClaimInput {
   handoff: boolean;
 }
 
+export interface ConnectInput {
+  listenerId: string;
+  /** Our fence when we already own the listener (messages may be emitted as they arrive). */
+  fence?: number | null;
+}
+
 export type ListenerEvent =
   | { type: 'listener.stop' }
   | { type: 'ownership.lost' }
@@ -66,7 +72,7 @@ export const listenerMachine = setup({
   actors: {
     claim: fromPromise<ClaimOutput, ClaimInput>(notProvided('claim')),
     /** Opens the upstream session; messages flow into the session's buffer until emitting starts. */
-    connect: fromPromise<void, { listenerId: string }>(notProvided('connect')),
+    connect: fromPromise<void, ConnectInput>(notProvided('connect')),
   },
   delays: {
     CONNECT_TIMEOUT: 30_000,
@@ -79,8 +85,10 @@ export const listenerMachine = setup({
     claimed: (_, output: ClaimOutput) => output.ok,
   },
   actions: {
-    /** Closes the upstream session if one is open (idempotent). */
+    /** Closes the upstream session if one is open (idempotent), forgetting what it buffered. */
     closeSession: () => undefined,
+    /** Closes the upstream session but keeps what it received, still emitted at our fence. */
+    suspendSession: () => undefined,
     /** Starts emitting at our fence, flushing whatever was buffered first. */
     startEmitting: (_, _params: { fence: number }) => undefined,
   },
@@ -210,7 +218,7 @@ export const listenerMachine = setup({
           entry: assign({ attempts: ({ context }) => context.attempts + 1 }),
           invoke: {
             src: 'connect',
-            input: ({ context }) => ({ listenerId: context.listenerId }),
+            input: ({ context }) => ({ listenerId: context.listenerId, fence: context.fence }),
             onDone: 'live',
             onError: {
               target: 'backoff',
@@ -244,7 +252,7 @@ export const listenerMachine = setup({
           },
         },
         backoff: {
-          entry: 'closeSession',
+          entry: 'suspendSession',
           after: { BACKOFF: 'connecting' },
         },
       },

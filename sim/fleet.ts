@@ -4,6 +4,7 @@
  * once, SIGTERM runs the real graceful shutdown and the process exits when it resolves.
  */
 import type { Logger } from '../src/log.js';
+import { createMetrics, type Metrics } from '../src/metrics.js';
 import { BatonRuntime, type RuntimeDeps } from '../src/runtime/runtime.js';
 import type { InspectionRecord } from '../src/runtime/view.js';
 import type { Counters } from './counters.js';
@@ -21,6 +22,8 @@ export interface SimProcess {
   readonly proc: Proc;
   readonly clock: SimClock;
   readonly runtime: BatonRuntime;
+  /** The runtime's own metrics (the seeds read `baton_handoff_unconfirmed_total` from them). */
+  readonly metrics: Metrics;
   /** The normal drift this process's clock returns to after a drift fault. */
   readonly baseRate: number;
   phase: 'running' | 'terminating' | 'exited' | 'crashed';
@@ -61,6 +64,7 @@ export class Fleet {
       rate: baseRate,
     });
     const store = network.client(proc, clock);
+    const metrics = createMetrics();
     const runtime = new BatonRuntime(
       { ...config.runtime, instanceId: id },
       {
@@ -69,10 +73,11 @@ export class Fleet {
         clock,
         rng: kernel.stream(`runtime-${id}`),
         logger: this.deps.logger,
+        metrics,
         ...this.plant({ instanceId: id, clock, store }),
       },
     );
-    const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
+    const p: SimProcess = { id, proc, clock, runtime, metrics, baseRate, phase: 'running' };
     this.all.push(p);
     this.deps.invariants.attach(p);
     const tap = this.deps.onInspection;

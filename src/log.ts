@@ -28,6 +28,8 @@ export const LOG_EVENTS = {
   listenerBinaryDropped: 'listener.binary_dropped',
   listenerTakeover: 'listener.takeover',
   listenerHandoff: 'listener.handoff',
+  listenerHandoffUnconfirmed: 'listener.handoff_unconfirmed',
+  listenerOverflow: 'listener.overflow',
   reconcileRun: 'reconcile.run',
   drainStart: 'drain.start',
   drainDone: 'drain.done',

@@ -35,6 +35,13 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
     right: 'handoff.handoffConfirmMs',
     reason: 'so a message both owners saw during a handoff is still remembered when it repeats',
   },
+  {
+    left: 'handoff.maxBufferedMessages',
+    relation: 'not exceed',
+    right: 'store.dedupMaxEntries',
+    reason:
+      "so a successor's whole buffer, replayed over what the old owner emitted, is still deduplicated",
+  },
 ];
 
 const HOLDS: Record<CrossFieldRule['relation'], (a: number, b: number) => boolean> = {

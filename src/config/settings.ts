@@ -222,6 +222,13 @@ export const SETTINGS = {
       'upstream ping period; a pong missing for one period means the connection is dead',
       false,
     ),
+    maxMessageBytes: {
+      env: 'MAX_MESSAGE_BYTES',
+      kind: 'int',
+      schema: count.default(1024 * 1024),
+      doc: 'largest upstream frame; a larger one ends the session (MESSAGE_TOO_LARGE) and the listener reconnects',
+      contract: true,
+    },
   },
   log: {
     level: {

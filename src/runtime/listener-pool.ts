@@ -15,6 +15,7 @@ import {
 import {
   type ClaimInput,
   type ClaimOutput,
+  type ConnectInput,
   type ListenerInput,
   type ListenerMachine,
   listenerMachine,
@@ -56,6 +57,8 @@ export interface PoolHooks extends LinkHooks {
     context: ListenerSnapshot,
   ): void;
   inspect(rootId: string, event: InspectionEvent): void;
+  /** An overlap claim went ahead unconfirmed (see ClaimProtocol): metrics. */
+  handoffUnconfirmed?(listenerId: string, buffered: number): void;
 }
 
 /** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
@@ -115,14 +118,15 @@ export class ListenerPool {
       handoffConfirmMs: options.handoffConfirmMs,
       linkOf: (id) => this.handles.get(id)?.link,
       claimed: (id, fence) => deps.hooks.claimed(id, fence),
+      unconfirmed: (id, buffered) => deps.hooks.handoffUnconfirmed?.(id, buffered),
     });
     const bound = listenerMachine.provide({
       actors: {
         claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
           claims.claim(input, signal),
         ),
-        connect: fromPromise<void, { listenerId: string }>(({ input, signal }) =>
-          this.link(input.listenerId).open(signal),
+        connect: fromPromise<void, ConnectInput>(({ input, signal }) =>
+          this.link(input.listenerId).open(signal, input.fence ?? null),
         ),
       },
       delays: {
@@ -132,6 +136,7 @@ export class ListenerPool {
       },
       actions: {
         closeSession: ({ context }) => this.handles.get(context.listenerId)?.link.close(),
+        suspendSession: ({ context }) => this.handles.get(context.listenerId)?.link.closeSession(),
         startEmitting: ({ context }, params: { fence: number }) =>
           this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
       },

@@ -8,7 +8,7 @@ import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/in
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
 import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { type Metrics, messageCounters } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
@@ -95,6 +95,7 @@ export class BatonRuntime implements InstanceView {
     this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
+    const counters = deps.metrics ? messageCounters(deps.metrics) : null;
     this.pool = new ListenerPool({
       ...deps,
       instanceId: options.instanceId,
@@ -103,9 +104,8 @@ export class BatonRuntime implements InstanceView {
       hooks: {
         upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
-        emitted: (_id, result) => {
-          if (result !== 'dropped') deps.metrics?.messages.inc({ result });
-        },
+        emitted: (_id, result, count = 1) => counters?.[result].inc(count),
+        handoffUnconfirmed: () => deps.metrics?.handoffUnconfirmed.inc(),
         claimed: (id) => this.leadership.claimed(id),
         stateChanged: (id, from, to, snapshot) => {
           tally.changed(id, from, to, snapshot);

@@ -6,7 +6,7 @@
 
 /** Why an upstream session ended or could not start. */
 export interface UpstreamFailure {
-  /** Stable code: 'UPSTREAM_REFUSED' (HTTP 401/403 on upgrade), 'UPSTREAM_HTTP_ERROR', 'UPSTREAM_CLOSED', 'UPSTREAM_ERROR', 'PING_TIMEOUT', 'ABORTED'. */
+  /** Stable code: 'UPSTREAM_REFUSED' (HTTP 401/403 on upgrade), 'UPSTREAM_HTTP_ERROR', 'UPSTREAM_CLOSED', 'UPSTREAM_ERROR', 'PING_TIMEOUT', 'MESSAGE_TOO_LARGE', 'ABORTED'. */
   code: string;
   /** Human-readable detail; never contains the token or the full URL with the token. */
   message: string;
@@ -34,6 +34,10 @@ export interface ConnectRequest {
 export interface UpstreamSession {
   /** Closes the connection; `onClose` is not called for a close we asked for. */
   close(): void;
+  /** Stops reading from the connection (backpressure); messages already read may still arrive. */
+  pause?(): void;
+  /** Reads from the connection again after `pause()`. */
+  resume?(): void;
 }
 
 export interface UpstreamConnector {

@@ -14,6 +14,7 @@ describe('createMetrics', () => {
     baton_handoffs_total: ['counter', ['mode']],
     baton_handoff_duration_seconds: ['histogram', []],
     baton_messages_total: ['counter', ['result']],
+    baton_handoff_unconfirmed_total: ['counter', []],
     baton_reconcile_runs_total: ['counter', []],
   } as const;
 
