@@ -12,7 +12,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import type { Rng } from './rng.js';
 import { BatonRuntime, type RuntimeOptions } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
-import { RedisStore } from './store/redis-store.js';
+import { openRedisStore } from './store/open-redis.js';
+import { redisSettingsFromEnv } from './store/redis-connection.js';
+import { replicationFromEnv } from './store/replication.js';
 import type { CoordinationStore } from './store/types.js';
 import { type DemoFeed, startDemoFeed } from './upstream/demo-feed.js';
 import type { UpstreamConnector } from './upstream/types.js';
@@ -88,10 +90,19 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     dedupWindowMs: config.dedupWindowMs,
     eventsMaxLen: config.eventsMaxlen,
   };
+  const metrics = createMetrics({ defaultMetrics: !deps.store });
+  // Sentinel, Cluster and TLS settings are read beside the config (src/store/redis-connection.ts).
+  const env = { ...process.env, REDIS_URL: config.redisUrl ?? '' };
+  const redis = deps.store ? undefined : redisSettingsFromEnv(env);
   const store =
     deps.store ??
-    (config.redisUrl
-      ? RedisStore.connect(config.redisUrl, storeOptions)
+    (redis
+      ? await openRedisStore(redis, storeOptions, {
+          clock,
+          logger,
+          registry: metrics.registry,
+          replication: replicationFromEnv(env),
+        })
       : new MemoryStore(clock, storeOptions));
   let demo: DemoFeed | null = null;
   let connector = deps.connector;
@@ -112,7 +123,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       logger,
     });
   }
-  const metrics = createMetrics({ defaultMetrics: !deps.store });
   const runtime = new BatonRuntime(runtimeOptions(config, deps.meta), {
     store,
     connector,
@@ -136,7 +146,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     'HTTP API listening',
   );
   await runtime.start();
-  if (config.redisUrl && !deps.store && config.warmupListeners > 0) {
+  if (redis && config.warmupListeners > 0) {
     scheduleWarmup(config.warmupListeners, runtime, deps);
   }
   let stopping: Promise<void> | null = null;
