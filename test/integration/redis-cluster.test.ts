@@ -4,14 +4,13 @@
  * on the slot's primary), then a rolling deploy of real Baton processes during which the prefix's
  * slot migrates to another primary: every listener ends live on the successor, 0 lost, 0 duplicated.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/store/redis-connection.js';
 import { coordinatorRedisOptions, RedisStore } from '../../src/store/redis-store.js';
 import { withReplicationWait } from '../../src/store/replication.js';
 import { storeKeys } from '../../src/store/types.js';
-import { describeStoreContract } from '../store-contract/contract.js';
+import { describeStoreContract, realTimeHarness } from '../store-contract/contract.js';
 import { listeners, startListeners, until, waitAllLive } from '../support/e2e.js';
 import { BatonProcess, killAllProcesses } from '../support/process.js';
 import { admin, type RedisClusterSet, startRedisCluster } from '../support/redis-ha.js';
@@ -45,14 +44,7 @@ describeStoreContract('redis cluster {sxt}', async (options) => {
   const client = clusterClient();
   const inner = new RedisStore(client, { prefix, ...options });
   const store = withReplicationWait(inner, client, storeKeys(prefix).lock);
-  return {
-    store,
-    exact: false,
-    ttlSlackMs: 1_000,
-    advance: (ms) => delay(ms),
-    now: () => Date.now(),
-    close: () => store.close(),
-  };
+  return realTimeHarness(store);
 });
 
 describe('Baton on a three-primary cluster', () => {

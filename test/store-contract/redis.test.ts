@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -18,7 +17,7 @@ import {
   randomPrefix,
   startRedisServer,
 } from '../support/redis-server.js';
-import { describeStoreContract, eventually } from './contract.js';
+import { describeStoreContract, eventually, realTimeHarness } from './contract.js';
 
 const LONG = 60_000;
 let server: RedisServer;
@@ -36,14 +35,7 @@ afterAll(async () => {
 describeStoreContract('redis', async (options) => {
   stores += 1;
   const store = RedisStore.connect(server.url, { prefix: `${filePrefix}:${stores}`, ...options });
-  return {
-    store,
-    exact: false,
-    ttlSlackMs: 1_000,
-    advance: (ms) => delay(ms),
-    now: () => Date.now(),
-    close: () => store.close(),
-  };
+  return realTimeHarness(store);
 });
 
 /** Runs one of every operation; returns what a caller would see. */
