@@ -89,7 +89,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 /** A port that was free a moment ago (listen on 0, read it, close). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
