@@ -1,0 +1,118 @@
+/**
+ * The Redis settings: exactly one of the three modes, one clear line for each conflict, secrets
+ * never in the description, and the replication settings' defaults and bounds.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  describeRedis,
+  RedisSettingsError,
+  redisSettingsFromEnv,
+  redisSettingsProblem,
+} from '../../src/store/redis-connection.js';
+import { replicationFromEnv } from '../../src/store/replication.js';
+
+describe('redisSettingsFromEnv', () => {
+  it('is undefined without any Redis setting (the embedded store)', () => {
+    expect(redisSettingsFromEnv({})).toBeUndefined();
+    expect(redisSettingsFromEnv({ REDIS_URL: '', REDIS_SENTINELS: '' })).toBeUndefined();
+  });
+
+  it('reads a URL with ACL credentials; rediss:// turns TLS on with the given files', () => {
+    expect(redisSettingsFromEnv({ REDIS_URL: 'redis://u:p@h:1' })).toEqual({
+      mode: 'standalone',
+      url: 'redis://u:p@h:1',
+    });
+    expect(redisSettingsFromEnv({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA: '/ca.pem' })).toEqual({
+      mode: 'standalone',
+      url: 'rediss://h:1',
+      tls: { ca: '/ca.pem', cert: undefined, key: undefined },
+    });
+  });
+
+  it('reads Sentinel with its defaults and credentials', () => {
+    const env = {
+      REDIS_SENTINELS: 'a:26379, b:26380',
+      REDIS_SENTINEL_PASSWORD: 'sp',
+      REDIS_PASSWORD: 'dp',
+    };
+    expect(redisSettingsFromEnv(env)).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 'a', port: 26379 },
+        { host: 'b', port: 26380 },
+      ],
+      sentinelName: 'mymaster',
+      sentinelPassword: 'sp',
+      password: 'dp',
+    });
+  });
+
+  it('reads Cluster seed nodes, IPv6 in brackets', () => {
+    expect(redisSettingsFromEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,[::1]:7001' })).toEqual({
+      mode: 'cluster',
+      clusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+    });
+  });
+
+  it('names the conflict in one line', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [
+        { REDIS_URL: 'redis://h:1', REDIS_SENTINELS: 'a:1' },
+        /^give exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES; got REDIS_URL and REDIS_SENTINELS$/,
+      ],
+      [
+        { REDIS_SENTINELS: 'a:1', REDIS_CLUSTER_NODES: 'b:2' },
+        /got REDIS_SENTINELS and REDIS_CLUSTER_NODES/,
+      ],
+      [{ REDIS_URL: 'redis://h:1', REDIS_TLS_CA: '/ca' }, /need a rediss:\/\/ REDIS_URL/],
+      [{ REDIS_URL: 'redis://h:1', REDIS_PASSWORD: 'x' }, /put user and password in the URL/],
+      [
+        { REDIS_CLUSTER_NODES: 'a:1', REDIS_TLS_CERT: '/c' },
+        /REDIS_TLS_CERT and REDIS_TLS_KEY go together/,
+      ],
+      [
+        { REDIS_SENTINELS: 'a' },
+        /REDIS_SENTINELS must be comma-separated host:port pairs, got "a"/,
+      ],
+      [{ REDIS_CLUSTER_NODES: 'a:99999' }, /REDIS_CLUSTER_NODES must be/],
+      [{ REDIS_URL: 'http://h' }, /must be a redis:\/\/ or rediss:\/\/ URL/],
+    ];
+    for (const [env, message] of cases) {
+      expect(() => redisSettingsFromEnv(env)).toThrow(RedisSettingsError);
+      const problem = redisSettingsProblem(env);
+      expect(problem).toMatch(message);
+      expect(problem).not.toContain('\n');
+    }
+    expect(redisSettingsProblem({ REDIS_URL: 'redis://h:1' })).toBeNull();
+  });
+
+  it('describes where it points without credentials', () => {
+    expect(describeRedis(redisSettingsFromEnv({ REDIS_URL: 'rediss://u:secret@h:6380/0' })!)).toBe(
+      'rediss://h:6380',
+    );
+    const sentinel = redisSettingsFromEnv({ REDIS_SENTINELS: 'a:1,b:2', REDIS_PASSWORD: 'secret' });
+    expect(describeRedis(sentinel!)).toBe('sentinel mymaster via a:1,b:2');
+    expect(describeRedis(redisSettingsFromEnv({ REDIS_CLUSTER_NODES: 'c:3' })!)).toBe(
+      'cluster via c:3',
+    );
+  });
+});
+
+describe('replicationFromEnv', () => {
+  it('defaults to auto with a one-second wait', () => {
+    expect(replicationFromEnv({})).toEqual({ minReplicas: 'auto', timeoutMs: 1_000 });
+    expect(replicationFromEnv({ REDIS_MIN_REPLICAS: '0', REDIS_WAIT_TIMEOUT_MS: '250' })).toEqual({
+      minReplicas: 0,
+      timeoutMs: 250,
+    });
+  });
+
+  it('refuses what is not a count or auto, and a zero timeout', () => {
+    expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: '-1' })).toThrow(/REDIS_MIN_REPLICAS/);
+    expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: 'one' })).toThrow(/REDIS_MIN_REPLICAS/);
+    expect(() => replicationFromEnv({ REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT/);
+  });
+});
