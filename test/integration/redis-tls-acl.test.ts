@@ -22,6 +22,11 @@ import { freePort, type RedisServer, startRedisServer } from '../support/redis-s
 import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
 
 const PASSWORD = 'baton-test-secret';
+/** The command rules of README's ACL example. */
+const COMMANDS = [
+  ...['-@all', '+@read', '+@write', '+@scripting', '+@pubsub', '+@connection', '+@transaction'],
+  ...['-@dangerous', '+info', '+wait', '+time'],
+];
 let certs: TestCerts;
 let server: RedisServer;
 let tlsPort = 0;
@@ -40,7 +45,7 @@ beforeAll(async () => {
       ...['--tls-port', String(tlsPort), '--tls-cert-file', certs.serverCert],
       ...['--tls-key-file', certs.serverKey, '--tls-ca-cert-file', certs.ca],
       ...['--tls-auth-clients', 'yes'],
-      // The README's ACL example for KEY_PREFIX=sxt (here with sxt:<test> prefixes under it).
+      // The contract suite's user: the README's rules, for the sxt:<test> prefixes under sxt.
       ...[
         '--user',
         'baton',
@@ -51,8 +56,10 @@ beforeAll(async () => {
         'resetchannels',
         '&sxt:*',
       ],
-      ...['-@all', '+@read', '+@write', '+@scripting', '+@pubsub', '+@connection'],
-      ...['+@transaction', '-@dangerous', '+info', '+wait', '+time'],
+      ...COMMANDS,
+      // The Baton process's user: exactly the README's ACL line for KEY_PREFIX=sxt.
+      ...['--user', 'baton-sxt', 'on', `>${PASSWORD}`, 'resetkeys', '~sxt:*', 'resetchannels'],
+      ...['&sxt:hints', ...COMMANDS],
     ],
   });
   upstream = await startTestUpstream({ intervalMs: 100 });
@@ -102,15 +109,15 @@ describe('TLS and ACL', () => {
     bare.disconnect();
   });
 
-  it('Baton runs through TLS + ACL and warns that it cannot check maxmemory-policy', async () => {
+  it("Baton runs through TLS as the README's ACL user and warns that it cannot check maxmemory-policy", async () => {
     const list = listeners(3, 'tls');
-    const prefix = 'sxt:proc';
+    const prefix = 'sxt';
     const a = await BatonProcess.start({
       id: 'tls-a',
       prefix,
-      redisUrl: env().REDIS_URL!,
+      redisUrl: env('baton-sxt').REDIS_URL!,
       upstreamUrl: upstream.url,
-      env: env(),
+      env: env('baton-sxt'),
     });
     await a.waitFor((l) => l.event === 'lock.acquired', 15_000, 'lock.acquired');
     await startListeners(a, list);
