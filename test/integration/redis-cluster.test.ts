@@ -6,9 +6,10 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import { createRedisClient } from '../../src/store/redis-connection.js';
 import { coordinatorRedisOptions, RedisStore } from '../../src/store/redis-store.js';
-import { withReplicationWait } from '../../src/store/replication.js';
+import { evictionPolicyWarning, withReplicationWait } from '../../src/store/replication.js';
 import { storeKeys } from '../../src/store/types.js';
 import { describeStoreContract, realTimeHarness } from '../store-contract/contract.js';
 import { listeners, startListeners, until, waitAllLive } from '../support/e2e.js';
@@ -48,6 +49,25 @@ describeStoreContract('redis cluster {sxt}', async (options) => {
 });
 
 describe('Baton on a three-primary cluster', () => {
+  it('checks maxmemory-policy on every primary and names the one that may evict', async () => {
+    const client = clusterClient();
+    try {
+      await until('cluster client ready', () => client.status === 'ready', 10_000);
+      expect(await evictionPolicyWarning(client)).toBeNull();
+      const node = cluster.nodes[1]!.port;
+      await admin(node, 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+      try {
+        expect(await evictionPolicyWarning(client)).toMatch(
+          new RegExp(`not noeviction \\(127\\.0\\.0\\.1:${node}=allkeys-lru\\)`),
+        );
+      } finally {
+        await admin(node, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('rolling deploy while the {sxt} slot migrates: all live on the successor, 0 lost, 0 duplicated', async () => {
     const prefix = '{sxt}';
     const inspect = clusterClient() as unknown as Redis;
@@ -99,6 +119,18 @@ describe('Baton on a three-primary cluster', () => {
       expect(sum.missing).toBe(0);
       expect(sum.duplicates).toBe(0);
       expect(sum.outOfOrder).toBe(0);
+
+      // The CLI reaches the cluster with the same settings as the service.
+      let out = '';
+      const io = {
+        stdout: { write: (text: string) => (out += text) },
+        stderr: { write: () => true },
+        env: { ...cluster.env, KEY_PREFIX: prefix },
+      };
+      expect(await runCli(['owners'], io)).toBe(0);
+      const owners = JSON.parse(out) as Record<string, { owner: string }>;
+      expect(Object.keys(owners).sort()).toEqual(list.map((l) => l.listenerId));
+      expect(new Set(Object.values(owners).map((o) => o.owner))).toEqual(new Set(['cl-b']));
     } finally {
       (inspect as unknown as { disconnect(): void }).disconnect();
     }
