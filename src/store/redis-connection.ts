@@ -82,7 +82,10 @@ function hostPorts(name: string, raw: string): HostPort[] {
  * else exactly one mode, or `RedisSettingsError` naming the conflict. `redisUrl` overrides
  * `REDIS_URL` (a config built from overrides).
  */
-export function redisSettingsFromEnv(env: Env, redisUrl = set(env, 'REDIS_URL')) {
+export function redisSettingsFromEnv(
+  env: Env,
+  redisUrl = set(env, 'REDIS_URL'),
+): RedisSettings | undefined {
   const sentinels = set(env, 'REDIS_SENTINELS');
   const cluster = set(env, 'REDIS_CLUSTER_NODES');
   const given = [
@@ -117,7 +120,7 @@ export function redisSettingsFromEnv(env: Env, redisUrl = set(env, 'REDIS_URL'))
     if (anyTls && !secure) {
       throw new RedisSettingsError('REDIS_TLS_* files need a rediss:// REDIS_URL (TLS)');
     }
-    return { mode: 'standalone', url: redisUrl, ...(secure ? { tls: tls ?? {} } : {}) } as const;
+    return { mode: 'standalone', url: redisUrl, ...(secure ? { tls: tls ?? {} } : {}) };
   }
   const auth = { ...(username ? { username } : {}), ...(password ? { password } : {}) };
   if (sentinels) {
@@ -131,7 +134,7 @@ export function redisSettingsFromEnv(env: Env, redisUrl = set(env, 'REDIS_URL'))
       ...(sentinelPassword ? { sentinelPassword } : {}),
       ...auth,
       ...(tls ? { tls } : {}),
-    } satisfies RedisSettings as RedisSettings;
+    };
   }
   if (cluster) {
     return {
@@ -139,7 +142,7 @@ export function redisSettingsFromEnv(env: Env, redisUrl = set(env, 'REDIS_URL'))
       clusterNodes: hostPorts('REDIS_CLUSTER_NODES', cluster),
       ...auth,
       ...(tls ? { tls } : {}),
-    } satisfies RedisSettings as RedisSettings;
+    };
   }
   return undefined;
 }

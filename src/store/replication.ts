@@ -6,7 +6,7 @@
  * write, and throws when they do not: the caller treats that like a Redis error (backs off and
  * retries, or gives up leading), and the unreplicated number is never acted on.
  */
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import type { ClaimRequest, ClaimResult, CoordinationStore } from './types.js';
 
@@ -70,10 +70,8 @@ type Node = Redis;
  * On Cluster, that is the pooled connection of the primary serving the key's slot.
  */
 async function primaryFor(client: Redis | Cluster, key: string, slots: Map<string, number>) {
-  if (!('nodes' in client) || typeof client.nodes !== 'function' || !('slots' in client)) {
-    return client as Node;
-  }
-  const cluster = client as Cluster;
+  if (!(client instanceof Cluster)) return client;
+  const cluster = client;
   let slot = slots.get(key);
   if (slot === undefined) {
     slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', key));
