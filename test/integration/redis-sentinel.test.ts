@@ -224,6 +224,10 @@ describe('Sentinel failover under two Baton instances', () => {
     expect(totals.duplicates).toBe(0);
     expect(totals.outOfOrder).toBe(0);
     expect(violations).toEqual([]);
+    // The promoted primary's fences are at or above every fence any owner went live with.
+    const stored = await inspect.hgetall(`${prefix}:listener_fences`);
+    const below = lives.filter((l) => Number(stored[String(l.listener_id)] ?? 0) < Number(l.fence));
+    expect(below.map((l) => `${l.by}:${l.listener_id}@${l.fence}`)).toEqual([]);
     // Epochs strictly increase: no leadership number is handed out twice.
     expect(epochs).toEqual([...new Set(epochs)].sort((x, y) => x - y));
     expect(new Set(epochs).size).toBe(epochs.length);
