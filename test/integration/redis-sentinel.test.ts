@@ -189,7 +189,17 @@ describe('Sentinel failover under two Baton instances', () => {
       50,
     );
     const promotedAt = Date.now();
-    const owner = await until('every listener live on one owner', liveOnOne, 30_000);
+    const owner = await until('every listener live on one owner', liveOnOne, 30_000).catch(
+      async (error: Error) => {
+        // What a timeout needs to be understood: the lock, the statuses, both processes' logs.
+        const holder = await inspect.get(`${prefix}:consumer_lock`).catch(String);
+        const status = await inspect.hgetall(`${prefix}:listener_status`).catch(String);
+        throw new Error(
+          `${error.message}\nlock: ${holder}\nstatus: ${JSON.stringify(status).slice(0, 1500)}\n` +
+            `A:\n${a.tail(15)}\nB:\n${b.tail(15)}`,
+        );
+      },
+    );
     const allLiveAt = Date.now();
     // Keep streaming a moment on the new primary, then audit.
     await until(
