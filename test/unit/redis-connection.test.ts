@@ -1,8 +1,9 @@
 /**
- * The Redis settings: exactly one of the three modes, one clear line for each conflict, secrets
- * never in the description, and the replication settings' defaults and bounds.
+ * The Redis settings: exactly one of the three modes, one clear line for each conflict (the CLI
+ * too), secrets never in the description, and the replication settings' defaults and bounds.
  */
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import {
   describeRedis,
   RedisSettingsError,
@@ -114,5 +115,34 @@ describe('replicationFromEnv', () => {
     expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: '-1' })).toThrow(/REDIS_MIN_REPLICAS/);
     expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: 'one' })).toThrow(/REDIS_MIN_REPLICAS/);
     expect(() => replicationFromEnv({ REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT/);
+  });
+});
+
+describe('the CLI reads the same settings', () => {
+  it('a conflict is a usage error with the same one line', async () => {
+    let err = '';
+    const io = {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (err += text) },
+      env: { REDIS_SENTINELS: 'a:1', REDIS_CLUSTER_NODES: 'b:2' },
+    };
+    expect(await runCli(['instances'], io)).toBe(64);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(/give exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES/);
+  });
+
+  it('--redis stands in for the environment mode', async () => {
+    const seen: string[] = [];
+    const io = {
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      env: { REDIS_CLUSTER_NODES: 'b:2' },
+      openStore: (settings: { mode: string; url?: string }) => {
+        seen.push(`${settings.mode} ${settings.url}`);
+        throw new Error('not connecting in a unit test');
+      },
+    };
+    await runCli(['instances', '--redis', 'redis://h:1'], io);
+    expect(seen).toEqual(['standalone redis://h:1']);
   });
 });
