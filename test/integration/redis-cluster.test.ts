@@ -3,6 +3,8 @@
  * `{sxt}` hash tag: the store contract suite through a Cluster client (sharded Pub/Sub hints, WAIT
  * on the slot's primary), then a rolling deploy of real Baton processes during which the prefix's
  * slot migrates to another primary: every listener ends live on the successor, 0 lost, 0 duplicated.
+ * Then a second cluster with a replica per primary: the WAITs reach the slot's primary, and after
+ * `kill -9` of that primary its replica takes over and every listener is live again, 0 duplicated.
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +14,9 @@ import { coordinatorRedisOptions, RedisStore } from '../../src/store/redis-store
 import { evictionPolicyWarning, withReplicationWait } from '../../src/store/replication.js';
 import { storeKeys } from '../../src/store/types.js';
 import { describeStoreContract, realTimeHarness } from '../store-contract/contract.js';
-import { listeners, startListeners, until, waitAllLive } from '../support/e2e.js';
+import { listeners, notLiveOn, startListeners, until, waitAllLive } from '../support/e2e.js';
 import { BatonProcess, killAllProcesses } from '../support/process.js';
-import { admin, type RedisClusterSet, startRedisCluster } from '../support/redis-ha.js';
+import { admin, pidOf, type RedisClusterSet, startRedisCluster } from '../support/redis-ha.js';
 import { auditStream, summarize } from '../support/stream-audit.js';
 import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
 
@@ -133,6 +135,84 @@ describe('Baton on a three-primary cluster', () => {
       expect(new Set(Object.values(owners).map((o) => o.owner))).toEqual(new Set(['cl-b']));
     } finally {
       (inspect as unknown as { disconnect(): void }).disconnect();
+    }
+  });
+});
+
+describe('a Cluster primary failover', () => {
+  it('kill -9 of the {sxt} primary: its replica takes over, all live again, 0 duplicated, WAIT ran', async () => {
+    const ha = await startRedisCluster(1);
+    const prefix = '{sxt}';
+    const inspect = createRedisClient(
+      { mode: 'cluster', clusterNodes: ha.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) },
+      {},
+    ) as unknown as Redis;
+    const list = listeners(10, 'cluster-ha');
+    const env = { ...ha.env, REDIS_MIN_REPLICAS: 'auto' };
+    const spawn = (id: string) =>
+      BatonProcess.start({ id, prefix, redisUrl: '', upstreamUrl: upstream.url, env });
+    try {
+      const a = await spawn('ha-a');
+      await a.waitFor((l) => l.event === 'lock.acquired', 15_000, 'lock.acquired');
+      await startListeners(a, list);
+      await waitAllLive(inspect, prefix, a.id, list, 20_000);
+      const b = await spawn('ha-b');
+      await b.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
+      const slot = Number(await admin(ha.nodes[0]!.port, 'CLUSTER', 'KEYSLOT', prefix));
+      const primary = await ha.ownerOf(slot);
+      // With a replica behind the slot's primary, every claim waited for it (auto = 1).
+      expect(await admin(primary, 'INFO', 'replication')).toMatch(/connected_slaves:1/);
+      const waits = /cmdstat_wait:calls=(\d+)/.exec(await admin(primary, 'INFO', 'commandstats'));
+      expect(Number(waits?.[1] ?? 0)).toBeGreaterThanOrEqual(1 + list.length / 10); // lock + claims
+      process.kill(await pidOf(primary), 'SIGKILL');
+      const killedAt = Date.now();
+      const promoted = await until(
+        'the replica serves the slot',
+        async () => {
+          const owner = await ha.ownerOf(slot);
+          return owner !== primary ? owner : null;
+        },
+        30_000,
+        100,
+      );
+      const promotedAt = Date.now();
+      const holder = await until(
+        'every listener live on the lock holder',
+        async () => {
+          const h = await inspect.get(`${prefix}:consumer_lock`);
+          return h && (await notLiveOn(inspect, prefix, h, list)).length === 0 ? h : null;
+        },
+        30_000,
+      );
+      const allLiveAt = Date.now();
+      await until(
+        'messages after the failover',
+        async () => {
+          const audits = await auditStream(inspect, prefix, upstream, list, 0);
+          return audits.every((x) => x.cutoff > 0 && (x.owners[holder] ?? 0) > 0);
+        },
+        15_000,
+        100,
+      );
+      const sum = summarize(await auditStream(inspect, prefix, upstream, list));
+      const epochs = [a, b].flatMap((p) => p.events('lock.acquired').map((l) => Number(l.epoch)));
+      console.log('cluster primary failover:', {
+        primary,
+        promoted,
+        killToPromotedMs: promotedAt - killedAt,
+        promotedToAllLiveMs: allLiveAt - promotedAt,
+        holder,
+        epochs,
+        duplicates: sum.duplicates,
+        missing: sum.missing,
+      });
+      expect(sum.duplicates).toBe(0);
+      expect(sum.outOfOrder).toBe(0);
+      expect(new Set(epochs).size).toBe(epochs.length);
+    } finally {
+      inspect.disconnect();
+      await killAllProcesses();
+      await ha.stop();
     }
   });
 });

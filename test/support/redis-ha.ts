@@ -25,7 +25,13 @@ export function scratch(name: string): { dir: string; cleanup(): void } {
 
 /** Runs one command on a server and disconnects (admin calls of the tests). */
 export async function admin<T = unknown>(port: number, ...args: (string | number)[]): Promise<T> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null, // a dead node fails the call at once
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -201,11 +207,11 @@ export interface RedisClusterSet {
   stop(): Promise<void>;
 }
 
-/** Starts three cluster nodes and joins them with `redis-cli --cluster create`. */
-export async function startRedisCluster(): Promise<RedisClusterSet> {
+/** Starts three primaries (and `replicas` replicas each), joined by `redis-cli --cluster create`. */
+export async function startRedisCluster(replicas = 0): Promise<RedisClusterSet> {
   const { dir, cleanup } = scratch('cluster');
   const nodes: RedisServer[] = [];
-  for (let i = 0; i < 3; i += 1) {
+  for (let i = 0; i < 3 * (1 + replicas); i += 1) {
     const args = [
       '--cluster-enabled',
       'yes',
@@ -221,27 +227,40 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     nodes.push(await startRedisServer({ local: true, args }));
   }
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
+  const create = ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas)];
+  await run('redis-cli', [...create, '--cluster-yes']);
   await until(
-    'cluster state ok on every node',
+    'cluster state ok on every node, replicas in sync',
     async () => {
       for (const n of nodes) {
         if (!/cluster_state:ok/.test(await admin(n.port, 'CLUSTER', 'INFO'))) return false;
+        const replication = await admin<string>(n.port, 'INFO', 'replication');
+        if (/role:slave/.test(replication) && !/master_link_status:up/.test(replication)) {
+          return false;
+        }
       }
       return true;
     },
-    20_000,
+    30_000,
     100,
   );
   const idOf = (port: number) => admin<string>(port, 'CLUSTER', 'MYID');
   const ownerOf = async (slot: number) => {
-    const slots = await admin<[number, number, [string, number]][]>(
-      nodes[0]!.port,
-      'CLUSTER',
-      'SLOTS',
-    );
-    const range = slots.find(([from, to]) => slot >= from && slot <= to);
-    return Number(range?.[2][1]);
+    let lastError: unknown;
+    for (const node of nodes) {
+      try {
+        const slots = await admin<[number, number, [string, number]][]>(
+          node.port,
+          'CLUSTER',
+          'SLOTS',
+        );
+        const range = slots.find(([from, to]) => slot >= from && slot <= to);
+        return Number(range?.[2][1]);
+      } catch (error) {
+        lastError = error; // that node is down: ask the next one
+      }
+    }
+    throw lastError;
   };
   return {
     nodes,
@@ -249,7 +268,11 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     ownerOf,
     migrateSlot: async (slot) => {
       const from = await ownerOf(slot);
-      const to = nodes.find((n) => n.port !== from)!.port;
+      let to = 0;
+      for (const n of nodes) {
+        const [role] = await admin<string[]>(n.port, 'ROLE');
+        if (n.port !== from && role === 'master') to = n.port;
+      }
       const [fromId, toId] = await Promise.all([idOf(from), idOf(to)]);
       await admin(to, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId);
       await admin(from, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
