@@ -27,6 +27,7 @@ import {
   summarize,
 } from '../test/support/stream-audit.js';
 import { startTestUpstream, type TestUpstream } from '../test/support/test-upstream.js';
+import { runBench } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -509,12 +510,4 @@ async function main() {
   console.log(out.join('\n'));
 }
 
-process.once('SIGINT', () => {
-  void killAllProcesses().then(() => process.exit(130));
-});
-
-main().catch(async (err) => {
-  console.error(err);
-  await killAllProcesses();
-  process.exit(1);
-});
+runBench(main);

@@ -82,6 +82,7 @@ export const instanceMachine = setup({
     onLeader: () => undefined,
     onStepDown: () => undefined,
     onRenewFailed: () => undefined,
+    onReconcileFailed: () => undefined,
   },
 }).createMachine({
   id: 'instance',
@@ -138,7 +139,13 @@ export const instanceMachine = setup({
       type: 'parallel',
       entry: 'onLeader',
       on: { shutdown: 'draining' },
-      invoke: { src: 'reconcile', input: ({ context }) => ({ epoch: context.epoch! }) },
+      invoke: {
+        src: 'reconcile',
+        input: ({ context }) => ({ epoch: context.epoch! }),
+        // The controller loop died (a bug, not a store error: those it retries itself). Leading
+        // without it would leave desired state unapplied, so give up the lock the safe way.
+        onError: { target: '#instance.steppingDown', actions: 'onReconcileFailed' },
+      },
       states: {
         renewal: {
           initial: 'idle',
@@ -221,6 +228,9 @@ export const instanceMachine = setup({
     released: { type: 'final' },
   },
 });
+
+/** The instance machine's type, for code that wraps or re-provides it. */
+export type InstanceMachine = typeof instanceMachine;
 
 /** The registry role an instance reports for each top-level state. */
 export function roleOf(state: string): 'waiting' | 'leader' | 'draining' | 'released' {

@@ -28,7 +28,7 @@ export interface ListenerContext {
   expectedOwner: string | null | undefined;
   overlap: boolean;
   fence: number | null;
-  /** Connect attempts since the listener was last live. */
+  /** Connect attempts since a session last stayed open for BACKOFF_RESET (a flapping one counts). */
   attempts: number;
   lastError: string | null;
   /** The last failure says retrying soon is pointless (e.g. 401): back off to the cap. */
@@ -70,6 +70,7 @@ export const listenerMachine = setup({
   },
   delays: {
     CONNECT_TIMEOUT: 30_000,
+    BACKOFF_RESET: 30_000,
     BACKOFF: ({ context }) =>
       context.fatal ? 30_000 : Math.min(30_000, 500 * 2 ** context.attempts),
   },
@@ -229,9 +230,12 @@ export const listenerMachine = setup({
         },
         live: {
           entry: [
-            assign({ attempts: 0, lastError: null, fatal: false }),
+            assign({ lastError: null, fatal: false }),
             { type: 'startEmitting', params: ({ context }) => ({ fence: context.fence! }) },
           ],
+          // Only a session that stays up counts as recovery: one that the upstream accepts and
+          // drops at once must keep backing off, not reconnect in a hot loop.
+          after: { BACKOFF_RESET: { actions: assign({ attempts: 0 }) } },
           on: {
             'upstream.closed': {
               target: 'backoff',
@@ -251,6 +255,9 @@ export const listenerMachine = setup({
     },
   },
 });
+
+/** The listener machine's type, for code that wraps or re-provides it. */
+export type ListenerMachine = typeof listenerMachine;
 
 /** Flattens a listener state value into the name mirrored into `listener_status`. */
 export function listenerStateName(value: unknown): string {

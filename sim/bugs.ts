@@ -1,25 +1,92 @@
 /**
- * The planted-bug canaries by name: what each one breaks and where it is planted (the store
- * variant in sim/store.ts, or the runtime's test-only `plantedBugs` option). The canary tests and
- * `npm run sim -- --bug <name>` use these to prove the invariants catch each one.
+ * The planted-bug canaries by name: what each one breaks and where it is planted. Store-side bugs
+ * are a variant of the store (sim/store.ts); runtime-side bugs wrap or replace an implementation
+ * of the runtime's machines through `RuntimeDeps.machines`, from here, so the production code
+ * holds no bug switches. The canary tests and `npm run sim -- --bug <name>` use these to prove
+ * the invariants catch each one.
  */
-import type { SimOptions } from './scenario.js';
+import { type AnyActorLogic, createActor, fromPromise, toPromise } from 'xstate';
+import type { ClaimInput } from '../machines/listener.js';
+import type { RuntimePlant, SimOptions } from './scenario.js';
 
+/**
+ * A promise actor that runs `logic` (the runtime's own implementation) with its input and output
+ * passed through `map`; stopping the wrapper stops the inner actor, so aborts still reach it.
+ */
+function around<I, O>(
+  logic: AnyActorLogic,
+  map: { input?: (input: I) => I; output?: (output: O) => O },
+) {
+  return fromPromise<O, I>(async ({ input, signal }) => {
+    const inner = createActor(logic, { input: map.input ? map.input(input) : input });
+    signal.addEventListener('abort', () => inner.stop());
+    inner.start();
+    const output = (await toPromise(inner)) as O;
+    return map.output ? map.output(output) : output;
+  });
+}
+
+/** (c) Step-down leaves the listeners running (it still frees the lock, as the real one does). */
+const keepListenersOnStepDown: RuntimePlant = ({ instanceId, store }) => ({
+  instance: (m) =>
+    m.provide({
+      actors: {
+        stopListeners: fromPromise<void, { epoch: number | null }>(async ({ input }) => {
+          if (input.epoch !== null)
+            void store.releaseLock(instanceId, input.epoch).catch(() => undefined);
+        }),
+      },
+    }),
+});
+
+/** (d) The lease is measured from the reply's receipt instead of the request's send time. */
+const leaseFromReply: RuntimePlant = ({ clock }) => {
+  const fromReply = <O extends object>(output: O): O =>
+    'sentAt' in output ? { ...output, sentAt: clock.now() } : output;
+  return {
+    instance: (m) =>
+      m.provide({
+        actors: {
+          acquireLock: around(m.implementations.actors.acquireLock as AnyActorLogic, {
+            output: fromReply,
+          }),
+          renewLock: around(m.implementations.actors.renewLock as AnyActorLogic, {
+            output: fromReply,
+          }),
+        },
+      }),
+  };
+};
+
+/** (e) The overlap takeover claims at once, without waiting for the old owner's output. */
+const claimWithoutConfirm: RuntimePlant = () => ({
+  listener: (m) =>
+    m.provide({
+      actors: {
+        claim: around(m.implementations.actors.claim as AnyActorLogic, {
+          input: (input: ClaimInput): ClaimInput => ({ ...input, handoff: false }),
+        }),
+      },
+    }),
+});
+
+/** Every canary: its store-side bugs or runtime-side plants. */
 export const PLANTED_BUGS = {
   /** (a) The sink appends whatever fence the writer names. */
   'sink-no-fence': { storeBugs: { noFenceCheck: true } },
   /** (b) Lock and ownership release without compare-and-set on the holder. */
   'release-no-compare': { storeBugs: { releaseWithoutCompare: true } },
   /** (c) A leader that steps down keeps its listeners running. */
-  'keep-ownership': { plantedBugs: { keepListenersOnStepDown: true } },
+  'keep-ownership': { runtimePlants: [keepListenersOnStepDown] },
   /** (d) The lease is measured from the reply's receipt, not the request's send time. */
-  'lease-from-reply': { plantedBugs: { leaseFromReply: true } },
+  'lease-from-reply': { runtimePlants: [leaseFromReply] },
   /** (e) The overlap takeover claims without waiting for the old owner's output. */
-  'claim-no-confirm': { plantedBugs: { claimWithoutConfirm: true } },
-} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'plantedBugs'>>;
+  'claim-no-confirm': { runtimePlants: [claimWithoutConfirm] },
+} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
 
+/** Whether `name` names a canary (for the CLI's `--bug`). */
 export function isPlantedBug(name: string): name is PlantedBugName {
   return Object.hasOwn(PLANTED_BUGS, name);
 }
@@ -28,11 +95,13 @@ export function isPlantedBug(name: string): name is PlantedBugName {
 export function withBugs(options: SimOptions, names: readonly PlantedBugName[]): SimOptions {
   let out = options;
   for (const name of names) {
-    const bug: Pick<SimOptions, 'storeBugs' | 'plantedBugs'> = PLANTED_BUGS[name];
+    const bug: Pick<SimOptions, 'storeBugs' | 'runtimePlants'> = PLANTED_BUGS[name];
     out = {
       ...out,
       ...(bug.storeBugs ? { storeBugs: { ...out.storeBugs, ...bug.storeBugs } } : {}),
-      ...(bug.plantedBugs ? { plantedBugs: { ...out.plantedBugs, ...bug.plantedBugs } } : {}),
+      ...(bug.runtimePlants
+        ? { runtimePlants: [...(out.runtimePlants ?? []), ...bug.runtimePlants] }
+        : {}),
     };
   }
   return out;

@@ -4,13 +4,13 @@
  * once, SIGTERM runs the real graceful shutdown and the process exits when it resolves.
  */
 import type { Logger } from '../src/log.js';
-import { BatonRuntime } from '../src/runtime/runtime.js';
+import { BatonRuntime, type RuntimeDeps } from '../src/runtime/runtime.js';
 import type { Counters } from './counters.js';
 import { exponential, uniform } from './draw.js';
 import type { Invariants } from './invariants.js';
 import type { Kernel, Proc } from './kernel.js';
 import type { SimNetwork } from './network.js';
-import type { SeedConfig } from './scenario.js';
+import type { RuntimePlant, SeedConfig } from './scenario.js';
 import { SimClock } from './sim-clock.js';
 import type { Trace } from './trace.js';
 import type { SimUpstream } from './upstream.js';
@@ -34,6 +34,8 @@ export interface FleetDeps {
   trace: Trace;
   config: SeedConfig;
   logger: Logger;
+  /** Runtime-side planted bugs (canaries), planted in every process. */
+  plants?: readonly RuntimePlant[] | undefined;
 }
 
 export class Fleet {
@@ -55,14 +57,16 @@ export class Fleet {
       offset: uniform(this.rng, -5_000, 5_000),
       rate: baseRate,
     });
+    const store = network.client(proc, clock);
     const runtime = new BatonRuntime(
       { ...config.runtime, instanceId: id },
       {
-        store: network.client(proc, clock),
+        store,
         connector: upstream.connector(proc),
         clock,
         rng: kernel.stream(`runtime-${id}`),
         logger: this.deps.logger,
+        ...this.plant({ instanceId: id, clock, store }),
       },
     );
     const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
@@ -73,6 +77,18 @@ export class Fleet {
     kernel.after(0, proc, 'proc.start', () => void runtime.start());
     this.hiccups(p);
     return p;
+  }
+
+  /** The runtime-side planted bugs of this seed, composed, as a process's machine overrides. */
+  private plant(process: Parameters<RuntimePlant>[0]): Pick<RuntimeDeps, 'machines'> {
+    const plants = (this.deps.plants ?? []).map((p) => p(process));
+    if (plants.length === 0) return {};
+    return {
+      machines: {
+        instance: (m) => plants.reduce((acc, p) => p.instance?.(acc) ?? acc, m),
+        listener: (m) => plants.reduce((acc, p) => p.listener?.(acc) ?? acc, m),
+      },
+    };
   }
 
   /**

@@ -6,7 +6,7 @@
  * with its recent messages in the stream.
  */
 import { listenerStateName } from '../machines/listener.js';
-import type { InspectionRecord } from '../src/runtime/view.js';
+import type { InspectionRecord, RuntimeProbe } from '../src/runtime/view.js';
 import type { CoordinationStore } from '../src/store/types.js';
 import type { Counters } from './counters.js';
 import { DualOwnership } from './dual.js';
@@ -22,9 +22,8 @@ export interface Watched {
   readonly proc: Proc;
   readonly clock: SimClock;
   readonly runtime: {
-    actorSnapshots(): { context: Record<string, unknown> }[];
     onInspection(listener: (record: InspectionRecord) => void): () => void;
-    readonly pool: { fenceOf(id: string): number | null; ids(): string[] };
+    readonly probe: Pick<RuntimeProbe, 'instance' | 'fenceOf'>;
   };
 }
 
@@ -177,7 +176,7 @@ export class Invariants {
       if (t.w.proc.state !== 'running') return `${id}: owner ${t.w.id} is ${t.w.proc.state}`;
       if (l?.state !== 'live') return `${id}: ${l?.state ?? 'no actor'} on ${t.w.id}`;
       if (model.owners.get(id) !== t.w.id) return `${id}: store owner ${model.owners.get(id)}`;
-      if (t.w.runtime.pool.fenceOf(id) !== model.fences.get(id)) return `${id}: stale fence`;
+      if (t.w.runtime.probe.fenceOf(id) !== model.fences.get(id)) return `${id}: stale fence`;
     }
     for (const t of this.tracks.values()) {
       for (const [id, l] of t.listeners) {
@@ -193,7 +192,7 @@ export class Invariants {
     // snapshot is consistent with the model as it is at this instant.
     const want = [...this.deps.model.desired.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     const listing = store.listDesired();
-    const tokens = Promise.all(want.map(([id]) => store.readToken(id)));
+    const tokens = store.readTokens(want.map(([id]) => id));
     const got = (await listing).map((d) => `${d.listenerId}#${d.generation}`).join(',');
     const expected = want.map(([id, d]) => `${id}#${d.generation}`).join(',');
     if (got !== expected) return this.deps.fail(`desired state changed: ${got} != ${expected}`);
@@ -235,16 +234,16 @@ export class Invariants {
       this.deps.counters.inc(`listener.${state}`);
       l.state = state;
     }
-    const owned = state !== 'stopped' && t.w.runtime.pool.fenceOf(id) !== null;
+    const owned = state !== 'stopped' && t.w.runtime.probe.fenceOf(id) !== null;
     if (owned !== l.owned) this.setOwned(t, id, l, owned);
     if (state === 'stopped') t.listeners.delete(id);
   }
 
   private instanceChanged(t: Track, value: unknown): void {
     const inst = typeof value === 'string' ? value : Object.keys(value as object)[0]!;
-    const context = instanceContext(t.w.runtime);
-    t.leaseUntil = context.leaseUntil as number;
-    t.epoch = context.epoch as number | null;
+    const { leaseUntil, epoch } = t.w.runtime.probe.instance();
+    t.leaseUntil = leaseUntil;
+    t.epoch = epoch;
     if (inst !== t.inst) {
       this.deps.trace.record('T', `${t.w.id} instance ${inst} epoch=${t.epoch}`);
       this.deps.counters.inc(`instance.${inst}`);
@@ -257,19 +256,6 @@ export class Invariants {
     t.owned += owned ? 1 : -1;
     this.dual.set(id, t.w.id, owned);
   }
-}
-
-/**
- * The instance actor's context. `actorSnapshots()` would also describe every listener, on every
- * instance step; read the instance actor directly when the runtime has one (a private field, so
- * fall back to the public view if it is ever renamed).
- */
-function instanceContext(runtime: Watched['runtime']): Record<string, unknown> {
-  const actor = (runtime as { actor?: { getSnapshot?: () => { context: object } } }).actor;
-  if (typeof actor?.getSnapshot === 'function') {
-    return actor.getSnapshot().context as Record<string, unknown>;
-  }
-  return runtime.actorSnapshots()[0]!.context;
 }
 
 export type { Handoff };

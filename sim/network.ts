@@ -9,14 +9,15 @@
  */
 import type { Clock } from '../src/clock.js';
 import type { Rng } from '../src/rng.js';
-import type { MemoryStore } from '../src/store/memory-store.js';
+import { type SyncOperation, type SyncStore, syncOperations } from '../src/store/sync.js';
 import type { ClaimRequest, CoordinationStore, EmitRequest, Hint } from '../src/store/types.js';
 import type { Counters } from './counters.js';
 import { chance, exponential, uniform } from './draw.js';
 import type { Kernel, Proc } from './kernel.js';
+import type { SimStore } from './store.js';
 
 /** Everything a caller can ask of the store (the calls that cross the network). */
-export type StoreOp = Exclude<keyof CoordinationStore, 'subscribe' | 'close'>;
+export type StoreOp = SyncOperation;
 
 /** Sees every operation the store applied, in the order it applied them. */
 export type OpObserver = (
@@ -63,17 +64,19 @@ export interface NetworkOptions {
 
 export class SimNetwork {
   private readonly links = new Map<string, Link>();
-  /** The store's synchronous method for each operation, looked up once. */
-  private readonly nowOps = new Map<StoreOp, (...a: unknown[]) => unknown>();
+  /** The synchronous store every request is applied to. */
+  private readonly store: SyncStore;
 
   constructor(
     private readonly kernel: Kernel,
     private readonly rng: Rng,
-    private readonly store: MemoryStore,
+    store: SimStore,
     private readonly observe: OpObserver,
     private readonly counters: Counters,
     private readonly options: NetworkOptions,
-  ) {}
+  ) {
+    this.store = store.sync;
+  }
 
   /** The process's link, created on first use with its own base latency. */
   link(proc: Proc): Link {
@@ -88,7 +91,14 @@ export class SimNetwork {
 
   /** A CoordinationStore for `proc`: every call crosses its link. */
   client(proc: Proc, clock: Clock): CoordinationStore {
-    return new NetStore(this, proc, clock);
+    const store: Record<string, unknown> = {};
+    for (const op of syncOperations) {
+      store[op] = (...args: unknown[]) => this.call(proc, clock, op, args);
+    }
+    store.subscribe = (onHint: (hint: Hint) => void) => this.subscribe(proc, clock, onHint);
+    // The shared store outlives every process; a process closing its connection changes nothing.
+    store.close = async () => undefined;
+    return store as unknown as CoordinationStore;
   }
 
   /** Applies one operation at the store (the admin API's writes). */
@@ -101,11 +111,7 @@ export class SimNetwork {
    * reply sent within that one event, so no promise continuation needs to run after it.
    */
   private applyNow(caller: string, op: StoreOp, args: readonly unknown[]): unknown {
-    let fn = this.nowOps.get(op);
-    if (!fn) {
-      fn = this.store[`${op}Now`] as (...a: unknown[]) => unknown;
-      this.nowOps.set(op, fn);
-    }
+    const fn = this.store[op] as (...a: unknown[]) => unknown;
     const result = fn.apply(this.store, args as unknown[]);
     this.observeEach(caller, op, args, result);
     return result;
@@ -194,11 +200,11 @@ export class SimNetwork {
     await this.call(proc, clock, null, []); // the SUBSCRIBE round trip
     let active = true;
     const link = this.link(proc);
-    const unsubscribe = await this.store.subscribe((hint) => {
+    const unsubscribe = this.store.subscribe((hint) => {
       if (!active) return;
       if (proc.state === 'dead') {
         active = false;
-        void unsubscribe();
+        unsubscribe();
         return;
       }
       const at = this.arrival(link, link.down, 'hint');
@@ -212,7 +218,7 @@ export class SimNetwork {
     });
     return async () => {
       active = false;
-      await unsubscribe();
+      unsubscribe();
     };
   }
 
@@ -244,103 +250,6 @@ export class SimNetwork {
 
 /** Whether an applied operation's reply carried a successful claim. */
 function claimedAny(op: StoreOp | null, result: unknown): boolean {
-  if (op === 'claimListener') return (result as { ok: boolean }).ok;
   if (op === 'claimListeners') return (result as { ok: boolean }[]).some((r) => r.ok);
   return false;
-}
-
-/** The store as one process sees it: the real contract, over the simulated network. */
-class NetStore implements CoordinationStore {
-  constructor(
-    private readonly net: SimNetwork,
-    private readonly proc: Proc,
-    private readonly clock: Clock,
-  ) {}
-
-  // biome-ignore lint/suspicious/noExplicitAny: one generic forwarder for every typed method
-  private call(op: StoreOp, args: unknown[]): Promise<any> {
-    return this.net.call(this.proc, this.clock, op, args);
-  }
-
-  acquireLock(...a: Parameters<CoordinationStore['acquireLock']>) {
-    return this.call('acquireLock', a);
-  }
-  renewLock(...a: Parameters<CoordinationStore['renewLock']>) {
-    return this.call('renewLock', a);
-  }
-  releaseLock(...a: Parameters<CoordinationStore['releaseLock']>) {
-    return this.call('releaseLock', a);
-  }
-  readLock() {
-    return this.call('readLock', []);
-  }
-  registerInstance(...a: Parameters<CoordinationStore['registerInstance']>) {
-    return this.call('registerInstance', a);
-  }
-  heartbeatInstance(...a: Parameters<CoordinationStore['heartbeatInstance']>) {
-    return this.call('heartbeatInstance', a);
-  }
-  unregisterInstance(...a: Parameters<CoordinationStore['unregisterInstance']>) {
-    return this.call('unregisterInstance', a);
-  }
-  listInstances() {
-    return this.call('listInstances', []);
-  }
-  setDesired(...a: Parameters<CoordinationStore['setDesired']>) {
-    return this.call('setDesired', a);
-  }
-  removeDesired(...a: Parameters<CoordinationStore['removeDesired']>) {
-    return this.call('removeDesired', a);
-  }
-  listDesired() {
-    return this.call('listDesired', []);
-  }
-  readToken(...a: Parameters<CoordinationStore['readToken']>) {
-    return this.call('readToken', a);
-  }
-  readTokens(...a: Parameters<CoordinationStore['readTokens']>) {
-    return this.call('readTokens', a);
-  }
-  claimListener(...a: Parameters<CoordinationStore['claimListener']>) {
-    return this.call('claimListener', a);
-  }
-  claimListeners(...a: Parameters<CoordinationStore['claimListeners']>) {
-    return this.call('claimListeners', a);
-  }
-  releaseListener(...a: Parameters<CoordinationStore['releaseListener']>) {
-    return this.call('releaseListener', a);
-  }
-  readOwners() {
-    return this.call('readOwners', []);
-  }
-  writeStatus(...a: Parameters<CoordinationStore['writeStatus']>) {
-    return this.call('writeStatus', a);
-  }
-  writeStatuses(...a: Parameters<CoordinationStore['writeStatuses']>) {
-    return this.call('writeStatuses', a);
-  }
-  readStatuses() {
-    return this.call('readStatuses', []);
-  }
-  emit(...a: Parameters<CoordinationStore['emit']>) {
-    return this.call('emit', a);
-  }
-  emitMany(...a: Parameters<CoordinationStore['emitMany']>) {
-    return this.call('emitMany', a);
-  }
-  wasEmitted(...a: Parameters<CoordinationStore['wasEmitted']>) {
-    return this.call('wasEmitted', a);
-  }
-  readEvents(...a: Parameters<CoordinationStore['readEvents']>) {
-    return this.call('readEvents', a);
-  }
-  publish(...a: Parameters<CoordinationStore['publish']>) {
-    return this.call('publish', a);
-  }
-  subscribe(onHint: (hint: Hint) => void) {
-    return this.net.subscribe(this.proc, this.clock, onHint);
-  }
-  async close(): Promise<void> {
-    // The shared store outlives every process; a process closing its connection changes nothing.
-  }
 }

@@ -138,6 +138,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     trace,
     config,
     logger: silentLogger(),
+    plants: options.runtimePlants,
   });
   const commands = new Commands(
     kernel,

@@ -3,9 +3,11 @@
  * and the configuration the seed draws itself (timings around the defaults, handoff mode, feed
  * rates, which fault types are on: swarm testing, so each seed stresses a different mix).
  */
+import type { Clock } from '../src/clock.js';
+import { runtimeTimings } from '../src/config/consumers.js';
 import type { Rng } from '../src/rng.js';
-import type { PlantedBugs } from '../src/runtime/planted-bugs.js';
-import type { RuntimeOptions } from '../src/runtime/runtime.js';
+import type { RuntimeDeps, RuntimeOptions } from '../src/runtime/runtime.js';
+import type { CoordinationStore } from '../src/store/types.js';
 import { chance, int, pick, uniform } from './draw.js';
 import type { DrainMode } from './kernel.js';
 import type { StoreBugs } from './store.js';
@@ -44,8 +46,8 @@ export interface SimOptions {
   swarm: number;
   /** Mean simulated seconds between faults (a seed draws around it). */
   faultEverySec: number;
-  /** Runtime-side planted bugs (canaries). */
-  plantedBugs?: PlantedBugs;
+  /** Runtime-side planted bugs (canaries): machine overrides for every process. */
+  runtimePlants?: readonly RuntimePlant[];
   /** Store-side planted bugs (canaries). */
   storeBugs?: StoreBugs;
   /** Force a handoff mode instead of drawing one. */
@@ -54,6 +56,16 @@ export interface SimOptions {
   /** Trace lines kept for a failure report (default 40). */
   traceLines?: number;
 }
+
+/**
+ * A runtime-side planted bug: the machine overrides (`RuntimeDeps.machines`) for one process,
+ * given what of that process a plant may use.
+ */
+export type RuntimePlant = (process: {
+  instanceId: string;
+  clock: Clock;
+  store: CoordinationStore;
+}) => NonNullable<RuntimeDeps['machines']>;
 
 export const STANDARD: Omit<SimOptions, 'seed'> = Object.freeze({
   minutes: 10,
@@ -76,6 +88,8 @@ export interface SeedConfig {
   feeds: readonly (readonly [number, number])[];
 }
 
+const DEFAULT_RUNTIME = runtimeTimings({});
+
 /** Draws the seed's configuration: timings stay valid (renew < deadline < TTL), like config.ts. */
 export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
   const lockTtlMs = pick(rng, [10_000, 15_000, 30_000, 30_000]);
@@ -83,6 +97,7 @@ export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
   const lockRenewMs = Math.round(renewDeadlineMs * uniform(rng, 0.25, 0.6));
   const backoffMaxMs = pick(rng, [5_000, 15_000, 30_000]);
   const runtime: Omit<RuntimeOptions, 'instanceId'> = {
+    ...DEFAULT_RUNTIME, // a setting this seed does not draw keeps its default
     lockTtlMs,
     lockRenewMs,
     lockRetryMs: int(rng, 1_000, 5_000),
@@ -97,7 +112,6 @@ export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
     messageIdField: 'id',
     maxBufferedMessages: 10_000,
     handoffConfirmMs: int(rng, 1_000, 3_000),
-    ...(options.plantedBugs ? { plantedBugs: options.plantedBugs } : {}),
   };
   let enabled = options.faults.filter(() => chance(rng, options.swarm));
   if (enabled.length === 0 && options.faults.length > 0) enabled = [pick(rng, options.faults)];

@@ -1,12 +1,13 @@
 /**
- * The simulator's Redis: the real MemoryStore on the store clock, optionally with planted bugs for
- * the canary tests. The bugs are built only from MemoryStore's public operations (read the current
- * holder, then act as if the caller were it), so the real store code stays untouched. The bugs
- * override the synchronous operations, which the async ones call.
+ * The simulator's Redis: the real MemoryState on the store clock, optionally behind a wrapper
+ * that plants store-side bugs for the canary tests. The bugs are built only from the state's
+ * public operations (read the current holder, then act as if the caller were it), so the real
+ * store code stays untouched. The network drives `sync`; the async face is the contract's.
  */
 import type { Clock } from '../src/clock.js';
-import { MemoryStore } from '../src/store/memory-store.js';
-import type { EmitResult, Hint, StoreOptions } from '../src/store/types.js';
+import { MemoryState } from '../src/store/memory-state.js';
+import { AsyncStore, forwardingSyncStore, type SyncStore } from '../src/store/sync.js';
+import type { StoreOptions } from '../src/store/types.js';
 
 /** Store-side bugs the canaries plant. Test-only. */
 export interface StoreBugs {
@@ -16,46 +17,39 @@ export interface StoreBugs {
   releaseWithoutCompare?: boolean;
 }
 
-export class SimStore extends MemoryStore {
-  constructor(
-    clock: Clock,
-    options: Partial<StoreOptions>,
-    private readonly bugs: StoreBugs = {},
-  ) {
-    super(clock, options);
+/** `state` with the chosen bugs planted; every other operation is the state's own. */
+export function withStoreBugs(state: SyncStore, bugs: StoreBugs): SyncStore {
+  const store = forwardingSyncStore(state);
+  const ownerOf = (listenerId: string) =>
+    state.readOwners().find((o) => o.listenerId === listenerId);
+  if (bugs.noFenceCheck) {
+    // Emits change no owner, so reading each one's owner before the batch is reading it at its turn.
+    store.emitMany = (requests) =>
+      state.emitMany(
+        requests.map((r) => {
+          const current = ownerOf(r.listenerId);
+          return current?.owner ? { ...r, owner: current.owner, fence: current.fence } : r;
+        }),
+      );
   }
-
-  override emitNow(
-    listenerId: string,
-    owner: string,
-    fence: number,
-    msgId: string,
-    payload: string,
-  ): EmitResult {
-    if (!this.bugs.noFenceCheck) return super.emitNow(listenerId, owner, fence, msgId, payload);
-    const current = super.readOwnersNow().find((o) => o.listenerId === listenerId);
-    if (!current?.owner) return super.emitNow(listenerId, owner, fence, msgId, payload);
-    return super.emitNow(listenerId, current.owner, current.fence, msgId, payload);
+  if (bugs.releaseWithoutCompare) {
+    store.releaseLock = (instanceId, epoch) => {
+      const lock = state.readLock();
+      return state.releaseLock(lock.holder ?? instanceId, lock.holder ? lock.epoch : epoch);
+    };
+    store.releaseListener = (listenerId, instanceId) =>
+      state.releaseListener(listenerId, ownerOf(listenerId)?.owner ?? instanceId);
   }
+  return store;
+}
 
-  override releaseLockNow(instanceId: string, epoch: number) {
-    if (!this.bugs.releaseWithoutCompare) return super.releaseLockNow(instanceId, epoch);
-    const lock = super.readLockNow();
-    return super.releaseLockNow(lock.holder ?? instanceId, lock.holder ? lock.epoch : epoch);
-  }
+/** The simulated store: `sync` is what the network applies requests to, synchronously. */
+export class SimStore extends AsyncStore {
+  readonly sync: SyncStore;
 
-  override releaseListenerNow(listenerId: string, instanceId: string) {
-    if (!this.bugs.releaseWithoutCompare) return super.releaseListenerNow(listenerId, instanceId);
-    const current = super.readOwnersNow().find((o) => o.listenerId === listenerId);
-    return super.releaseListenerNow(listenerId, current?.owner ?? instanceId);
-  }
-
-  /**
-   * Hints go to the simulated network's subscribers at once: each carries the hint over its
-   * process's link as a kernel event, which is the delay (and keeps one store operation inside
-   * one event).
-   */
-  protected override deliver(subscriber: (hint: Hint) => void, copy: () => Hint): void {
-    subscriber(copy());
+  constructor(clock: Clock, options: Partial<StoreOptions>, bugs: StoreBugs = {}) {
+    const sync = withStoreBugs(new MemoryState(clock, options), bugs);
+    super(sync);
+    this.sync = sync;
   }
 }

@@ -25,6 +25,7 @@ export const LOG_EVENTS = {
   listenerLive: 'listener.live',
   listenerBackoff: 'listener.backoff',
   listenerStopped: 'listener.stopped',
+  listenerBinaryDropped: 'listener.binary_dropped',
   listenerTakeover: 'listener.takeover',
   listenerHandoff: 'listener.handoff',
   reconcileRun: 'reconcile.run',

@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   // pino flushes what is left when the process exits.
   const destination = pino.destination({ dest: 1, sync: false });
   const logger = createLogger({
-    level: config.logLevel,
-    instanceId: config.instanceId,
+    ...config.log,
+    instanceId: config.instance.instanceId,
     clock,
     destination,
   });
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     clock,
     rng: systemRng(),
     logger,
-    meta: { pid: process.pid, port: config.port, started_at: clock.now() },
+    meta: { pid: process.pid, port: config.http.port, started_at: clock.now() },
   });
   if (service.demo) {
     // Demo mode: one listener, so a fresh `npm start` shows a listener going live end to end.
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     clock.schedule(() => {
       logger.error({ event: 'process.forced_exit' }, 'shutdown took too long, exiting');
       process.exit(1);
-    }, config.drainTimeoutMs + EXIT_GRACE_MS);
+    }, config.handoff.drainTimeoutMs + EXIT_GRACE_MS);
     service.stop().then(
       () => process.exit(0),
       (err) => {

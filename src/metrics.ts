@@ -17,10 +17,11 @@ export const METRIC_NAMES = Object.freeze({
   handoffDuration: 'baton_handoff_duration_seconds',
   messages: 'baton_messages_total',
   reconcileRuns: 'baton_reconcile_runs_total',
+  replicationWaitFailures: 'baton_replication_wait_failures_total',
 });
 
 /** Label values of `baton_messages_total{result}`. */
-export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id';
+export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'binary_dropped';
 
 /** The typed metrics the runtime updates, and the registry that renders them. */
 export interface Metrics {
@@ -38,18 +39,23 @@ export interface Metrics {
    * transition: a takeover of 1,000 listeners makes thousands of transitions in a second.
    */
   countListeners(source: () => ReadonlyMap<string, number>): void;
-  /** Connect attempts by result (`ok`, `error`, `timeout`...). */
+  /**
+   * Connect attempts by result: ok | refused (401/403) | http_error | error | aborted (the connect
+   * timeout or a stop). Recorded by the ws connector.
+   */
   readonly connectAttempts: Counter<'result'>;
-  /** Time from connect start to open. */
+  /** Time from connect start to open, observed for opened connects only. */
   readonly connectDuration: Histogram;
   /** Handoffs by mode (`overlap`, `sequential`). */
   readonly handoffs: Counter<'mode'>;
   /** Duration of a handoff, from claim start to the old owner closing. */
   readonly handoffDuration: Histogram;
-  /** Upstream messages by result: emitted | duplicate | stale | no_id. */
+  /** Upstream messages by result: emitted | duplicate | stale | no_id | binary_dropped. */
   readonly messages: Counter<'result'>;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;
+  /** Epoch or fence bumps not used because too few replicas acknowledged them (Redis WAIT). */
+  readonly replicationWaitFailures: Counter<'operation'>;
 }
 
 /** Options of `createMetrics`. */
@@ -125,6 +131,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     reconcileRuns: new Counter({
       name: METRIC_NAMES.reconcileRuns,
       help: 'Reconcile passes (desired vs actual) run by the leader',
+      registers,
+    }),
+    replicationWaitFailures: new Counter({
+      name: METRIC_NAMES.replicationWaitFailures,
+      help: 'Epoch or fence bumps not used because too few replicas acknowledged them in time',
+      labelNames: ['operation'] as const,
       registers,
     }),
     countListeners(source) {

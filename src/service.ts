@@ -4,17 +4,17 @@
  * may run several in one process.
  */
 import type { Clock } from './clock.js';
+import { runtimeOptions, storeOptions } from './config/consumers.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { type HttpServer, startHttpServer } from './http/server.js';
 import { LOG_EVENTS, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Rng } from './rng.js';
-import { BatonRuntime, type RuntimeOptions } from './runtime/runtime.js';
+import { BatonRuntime } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
 import { openRedisStore } from './store/open-redis.js';
-import { redisSettingsFromEnv } from './store/redis-connection.js';
-import { replicationFromEnv } from './store/replication.js';
+import { redisSettings } from './store/redis-connection.js';
 import type { CoordinationStore } from './store/types.js';
 import { type DemoFeed, startDemoFeed } from './upstream/demo-feed.js';
 import type { UpstreamConnector } from './upstream/types.js';
@@ -43,28 +43,6 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Maps the configuration onto the runtime's options. */
-export function runtimeOptions(config: Config, meta?: RuntimeOptions['meta']): RuntimeOptions {
-  return {
-    instanceId: config.instanceId,
-    lockTtlMs: config.lockTtlMs,
-    lockRenewMs: config.lockRenewMs,
-    lockRetryMs: config.lockRetryMs,
-    renewDeadlineMs: config.renewDeadlineMs,
-    instanceTtlMs: config.instanceTtlMs,
-    drainTimeoutMs: config.drainTimeoutMs,
-    resyncMs: config.resyncMs,
-    handoffMode: config.handoffMode,
-    connectTimeoutMs: config.connectTimeoutMs,
-    backoffBaseMs: config.backoffBaseMs,
-    backoffMaxMs: config.backoffMaxMs,
-    messageIdField: config.messageIdField,
-    maxBufferedMessages: config.maxBufferedMessages,
-    handoffConfirmMs: config.handoffConfirmMs,
-    ...(meta ? { meta } : {}),
-  };
-}
-
 /** How long after start a waiting instance rehearses a takeover (it has just registered). */
 const WARMUP_DELAY_MS = 1_000;
 
@@ -85,29 +63,22 @@ function scheduleWarmup(listeners: number, runtime: BatonRuntime, deps: ServiceD
 /** Builds and starts a service; the HTTP server listens before the instance competes for the lock. */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
-  const storeOptions = {
-    prefix: config.keyPrefix,
-    dedupWindowMs: config.dedupWindowMs,
-    eventsMaxLen: config.eventsMaxlen,
-  };
   const metrics = createMetrics({ defaultMetrics: !deps.store });
-  // Sentinel, Cluster and TLS settings are read beside the config (src/store/redis-connection.ts).
-  const env = { ...process.env, REDIS_URL: config.redisUrl ?? '' };
-  const redis = deps.store ? undefined : redisSettingsFromEnv(env);
+  const redis = deps.store ? undefined : redisSettings(config.store.redisUrl, config.redis);
   const store =
     deps.store ??
     (redis
-      ? await openRedisStore(redis, storeOptions, {
+      ? await openRedisStore(redis, storeOptions(config), {
           clock,
           logger,
-          registry: metrics.registry,
-          replication: replicationFromEnv(env),
+          metrics,
+          replication: config.replication,
         })
-      : new MemoryStore(clock, storeOptions));
+      : new MemoryStore(clock, storeOptions(config)));
   let demo: DemoFeed | null = null;
   let connector = deps.connector;
   if (!connector) {
-    let urlTemplate = config.upstreamUrl;
+    let urlTemplate = config.upstream.urlTemplate;
     if (!urlTemplate) {
       demo = await startDemoFeed({ clock });
       urlTemplate = demo.url;
@@ -116,12 +87,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
         'DEMO MODE: UPSTREAM_URL is not set, listeners connect to a built-in demo feed',
       );
     }
-    connector = createWsConnector({
-      urlTemplate,
-      clock,
-      pingIntervalMs: config.pingIntervalMs,
-      logger,
-    });
+    connector = createWsConnector({ ...config.upstream, urlTemplate, clock, logger, metrics });
   }
   const runtime = new BatonRuntime(runtimeOptions(config, deps.meta), {
     store,
@@ -136,18 +102,16 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     view: runtime,
     metrics,
     logger,
-    adminToken: config.adminToken ?? null,
+    adminToken: config.http.adminToken ?? null,
     clock,
-    instanceTtlMs: config.instanceTtlMs,
+    instanceTtlMs: config.instance.instanceTtlMs,
   });
-  const server = await startHttpServer(app, { host: config.host, port: config.port });
-  logger.info(
-    { event: LOG_EVENTS.serverListening, host: config.host, port: server.port },
-    'HTTP API listening',
-  );
+  const { host, port } = config.http;
+  const server = await startHttpServer(app, { host, port });
+  logger.info({ event: LOG_EVENTS.serverListening, host, port: server.port }, 'HTTP API listening');
   await runtime.start();
-  if (redis && config.warmupListeners > 0) {
-    scheduleWarmup(config.warmupListeners, runtime, deps);
+  if (redis && config.warmup.listeners > 0) {
+    scheduleWarmup(config.warmup.listeners, runtime, deps);
   }
   let stopping: Promise<void> | null = null;
   const stop = () => {

@@ -7,9 +7,10 @@
  * shut down. Nothing touches the real store, the real upstream, the logs or the metrics.
  */
 import type { Clock } from './clock.js';
+import { runtimeTimings } from './config/consumers.js';
 import { silentLogger } from './log.js';
 import type { Rng } from './rng.js';
-import { BatonRuntime, type RuntimeOptions } from './runtime/runtime.js';
+import { BatonRuntime } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
 import { type DemoFeed, startDemoFeed } from './upstream/demo-feed.js';
 import { createWsConnector } from './upstream/ws-connector.js';
@@ -31,21 +32,16 @@ export interface WarmupResult {
 }
 
 /** Short timings: the rehearsal's own leader election and handoff, in-process. */
-const REHEARSAL: Omit<RuntimeOptions, 'instanceId'> = Object.freeze({
-  lockTtlMs: 2_000,
-  lockRenewMs: 500,
-  lockRetryMs: 50,
-  renewDeadlineMs: 1_500,
-  instanceTtlMs: 5_000,
-  connectTimeoutMs: 2_000,
-  drainTimeoutMs: 3_000,
-  resyncMs: 200,
-  handoffMode: 'overlap',
-  backoffBaseMs: 50,
-  backoffMaxMs: 500,
-  messageIdField: 'id',
-  maxBufferedMessages: 1_000,
-  handoffConfirmMs: 500,
+const REHEARSAL = runtimeTimings({
+  instance: { instanceTtlMs: 5_000, resyncMs: 200 },
+  lock: { lockTtlMs: 2_000, lockRenewMs: 500, lockRetryMs: 50, renewDeadlineMs: 1_500 },
+  listener: { connectTimeoutMs: 2_000, backoffBaseMs: 50, backoffMaxMs: 500, messageIdField: 'id' },
+  handoff: {
+    handoffMode: 'overlap',
+    handoffConfirmMs: 500,
+    drainTimeoutMs: 3_000,
+    maxBufferedMessages: 1_000,
+  },
 });
 
 /** Rehearses a takeover of `listeners` listeners (see the module comment). Never throws. */

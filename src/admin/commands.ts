@@ -4,7 +4,7 @@
  * It never looks at which instance runs it and never reads a token back.
  */
 import type { Logger } from 'pino';
-import { ApiError, describe, fromStore } from '../http/errors.js';
+import { BatonError, describe, fromStore } from '../errors.js';
 import type { CoordinationStore } from '../store/types.js';
 import type { AdminCommand, CommandName } from './validate.js';
 
@@ -22,7 +22,7 @@ export interface CommandResult {
 }
 
 /**
- * Writes the desired state for `cmd` and hints the leader. Throws ApiError: LISTENER_NOT_DESIRED
+ * Writes the desired state for `cmd` and hints the leader. Throws BatonError: LISTENER_NOT_DESIRED
  * for a restart without a token of a listener that is not desired, STORE_UNAVAILABLE when the
  * store cannot be written. A hint that fails to publish is logged and reported as `hinted:false`.
  */
@@ -37,9 +37,10 @@ export async function applyCommand(
     const removed = await fromStore(store.removeDesired(cmd.listenerId));
     result = { ...base, existed: removed.existed };
   } else {
-    const set = await fromStore(store.setDesired(cmd.listenerId, cmd.token), cmd.token);
+    const restart = cmd.command === 'restart'; // a restart reconnects even with the same token
+    const set = await fromStore(store.setDesired(cmd.listenerId, cmd.token, restart), cmd.token);
     if (!set.ok) {
-      throw new ApiError(
+      throw new BatonError(
         'LISTENER_NOT_DESIRED',
         `listener ${cmd.listenerId} is not desired; restart without sxtToken keeps a stored token, send sxtToken or use start`,
       );

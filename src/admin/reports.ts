@@ -3,7 +3,7 @@
  * seed-compatible where the seed had a shape). Shared by the HTTP routes and the CLI's direct
  * Redis mode so both print the same JSON. None of them reads a token.
  */
-import { fromStore } from '../http/errors.js';
+import { fromStore } from '../errors.js';
 import type { CoordinationStore, InstanceRole, ListenerStatus } from '../store/types.js';
 
 /** One registry entry as `GET /admin/instances` lists it. */

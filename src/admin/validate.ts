@@ -5,7 +5,7 @@
  * INVALID_TOKEN. Messages name fields, never echo values (a value could be a token).
  */
 import { z } from 'zod';
-import { ApiError } from '../http/errors.js';
+import { BatonError } from '../errors.js';
 
 /** `listener_id`: 1-128 characters of letters, digits, `.`, `_`, `-` (DESIGN.md contract). */
 export const LISTENER_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -26,11 +26,17 @@ export interface AdminCommand {
   token?: string;
 }
 
-// C0 controls and DEL; tokens go into URLs and headers upstream, where these never belong.
-function hasControlChars(text: string): boolean {
+// C0 controls, DEL and C1 controls (U+0080-U+009F): tokens go into URLs and headers upstream,
+// where these never belong. A lone surrogate cannot be URL-encoded at all.
+function hasForbiddenChars(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i += 1; // a well-formed pair
+    }
   }
   return false;
 }
@@ -50,7 +56,7 @@ export function isListenerId(id: unknown): id is string {
 /** Returns `id` or throws INVALID_LISTENER_ID. */
 export function checkListenerId(id: string): string {
   if (!isListenerId(id)) {
-    throw new ApiError(
+    throw new BatonError(
       'INVALID_LISTENER_ID',
       'listener_id must be 1-128 characters of letters, digits, ".", "_" or "-"',
     );
@@ -58,12 +64,15 @@ export function checkListenerId(id: string): string {
   return id;
 }
 
-/** Returns the token or throws INVALID_TOKEN (empty, too long, or with control characters). */
+/**
+ * Returns the token or throws INVALID_TOKEN: empty, too long, with a C0/C1 control character or
+ * DEL, or with a lone surrogate (not well-formed Unicode).
+ */
 export function checkToken(token: string): string {
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || hasControlChars(token)) {
-    throw new ApiError(
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || hasForbiddenChars(token)) {
+    throw new BatonError(
       'INVALID_TOKEN',
-      `sxtToken must be 1-${MAX_TOKEN_LENGTH} characters without control characters`,
+      `sxtToken must be 1-${MAX_TOKEN_LENGTH} characters without control characters or lone surrogates`,
     );
   }
   return token;
@@ -75,16 +84,16 @@ export function checkToken(token: string): string {
  */
 export function parseCommand(body: unknown): AdminCommand {
   const shape = commandShape.safeParse(body);
-  if (!shape.success) throw new ApiError('INVALID_BODY', describeIssues(shape.error.issues));
+  if (!shape.success) throw new BatonError('INVALID_BODY', describeIssues(shape.error.issues));
   const { command, listener_id: listenerId, sxtToken } = shape.data;
   if (!isCommand(command)) {
-    throw new ApiError('UNKNOWN_COMMAND', `command must be one of ${COMMANDS.join(', ')}`);
+    throw new BatonError('UNKNOWN_COMMAND', `command must be one of ${COMMANDS.join(', ')}`);
   }
   checkListenerId(listenerId);
   if (command === 'stop') return { command, listenerId };
   if (command === 'start') {
     if (sxtToken === undefined || sxtToken === null || sxtToken === '') {
-      throw new ApiError('TOKEN_REQUIRED', 'start needs a non-empty sxtToken');
+      throw new BatonError('TOKEN_REQUIRED', 'start needs a non-empty sxtToken');
     }
     return { command, listenerId, token: checkToken(sxtToken) };
   }

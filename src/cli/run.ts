@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { summarize } from '../admin/reports.js';
 import { type AdminCommand, checkListenerId, checkToken } from '../admin/validate.js';
-import { ApiError } from '../http/errors.js';
+import { BatonError } from '../errors.js';
 import type { RedisSettings } from '../store/redis-connection.js';
 import type { CoordinationStore } from '../store/types.js';
 import { type EmergencyAction, executeEmergency, planEmergency } from './emergency.js';
@@ -106,9 +106,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`baton: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof ApiError) {
+    if (err instanceof BatonError) {
       io.stderr.write(`baton: ${err.code}: ${err.message}\n`);
-      return err.status < 500 && isInputError(err.code) ? EXIT.USAGE : EXIT.FAILED;
+      return isInputError(err.code) ? EXIT.USAGE : EXIT.FAILED;
     }
     io.stderr.write(`baton: ${(err as Error).message ?? String(err)}\n`);
     return EXIT.FAILED;
@@ -197,7 +197,7 @@ function toCommand(
   // $SXT_TOKEN only stands in for start: a restart must not silently replace the stored token.
   const token = name === 'start' ? (values.token ?? io.env.SXT_TOKEN) : values.token;
   if (name === 'start' && !token) {
-    throw new ApiError('TOKEN_REQUIRED', 'start needs --token T (or $SXT_TOKEN)');
+    throw new BatonError('TOKEN_REQUIRED', 'start needs --token T (or $SXT_TOKEN)');
   }
   return token
     ? { command: name, listenerId, token: checkToken(token) }

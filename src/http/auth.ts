@@ -7,7 +7,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from './errors.js';
+import { BatonError } from '../errors.js';
+import { withHeaders } from './errors.js';
 
 /** Finds the client's address; undefined when unknown (treated as not loopback). */
 export type RemoteAddressLookup = (c: Context) => string | undefined;
@@ -50,7 +51,7 @@ export function adminGuard(
   if (adminToken === null) {
     return async (c, next) => {
       if (!isLoopback(remoteAddress(c))) {
-        throw new ApiError(
+        throw new BatonError(
           'ADMIN_LOOPBACK_ONLY',
           'ADMIN_TOKEN is not set, so the admin API only answers loopback clients',
         );
@@ -62,12 +63,18 @@ export function adminGuard(
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     if (!match) {
-      throw new ApiError('UNAUTHORIZED', 'missing bearer token', { 'WWW-Authenticate': CHALLENGE });
+      throw withHeaders(
+        c,
+        { 'WWW-Authenticate': CHALLENGE },
+        new BatonError('UNAUTHORIZED', 'missing bearer token'),
+      );
     }
     if (!secretsEqual(match[1]!, adminToken)) {
-      throw new ApiError('UNAUTHORIZED', 'invalid bearer token', {
-        'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"`,
-      });
+      throw withHeaders(
+        c,
+        { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` },
+        new BatonError('UNAUTHORIZED', 'invalid bearer token'),
+      );
     }
     await next();
   };

@@ -4,14 +4,14 @@
  * the caller's validator. The validated value is exposed through `c.req.valid('json')`.
  */
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from './errors.js';
+import { BatonError } from '../errors.js';
 
 /** Default cap on admin request bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
 
-/** Middleware: validates the body with `parse` (which throws ApiError) into `c.req.valid('json')`. */
+/** Middleware: validates the body with `parse` (which throws BatonError) into `c.req.valid('json')`. */
 export function jsonBody<T>(
   parse: (body: unknown) => T,
   maxBytes = DEFAULT_MAX_BODY_BYTES,
@@ -19,7 +19,7 @@ export function jsonBody<T>(
   return async (c, next) => {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+      throw new BatonError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
     }
     const declared = Number(c.req.header('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
@@ -28,15 +28,15 @@ export function jsonBody<T>(
     try {
       value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch {
-      throw new ApiError('INVALID_JSON', 'request body is not valid JSON');
+      throw new BatonError('INVALID_JSON', 'request body is not valid JSON');
     }
     c.req.addValidatedData('json', parse(value) as object);
     await next();
   };
 }
 
-function tooLarge(maxBytes: number): ApiError {
-  return new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than ${maxBytes} bytes`);
+function tooLarge(maxBytes: number): BatonError {
+  return new BatonError('PAYLOAD_TOO_LARGE', `request body is larger than ${maxBytes} bytes`);
 }
 
 /** Reads a body stream, refusing (and cancelling the stream) as soon as it passes `maxBytes`. */
@@ -53,7 +53,7 @@ async function readAtMost(
     try {
       step = await reader.read();
     } catch {
-      throw new ApiError('INVALID_BODY', 'could not read the request body');
+      throw new BatonError('INVALID_BODY', 'could not read the request body');
     }
     const { done, value } = step;
     if (done) break;

@@ -4,7 +4,7 @@
  */
 
 import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
-import { ERROR_STATUS } from './errors.js';
+import { ERROR_CODES } from '../errors.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -39,7 +39,7 @@ const schemas = {
       error: {
         type: 'object',
         required: ['code', 'message'],
-        properties: { code: { enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' } },
+        properties: { code: { enum: [...ERROR_CODES] }, message: { type: 'string' } },
       },
     },
   },
@@ -224,7 +224,8 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: registered with a reachable store',
+          summary:
+            'Readiness: registered, and the last heartbeat succeeded less than 3/4 of INSTANCE_TTL_MS ago',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': error('NOT_READY'),

@@ -1,13 +1,15 @@
 /**
  * The leader's controller loop: reconcile desired state (`tokens`) against listener actors and
- * ownership, on every hint and every RESYNC_MS, like a Kubernetes controller. Runs only while the
- * instance machine is in `leader` (begin/end are bound to that state's invoked actor).
+ * ownership, on every hint and every RESYNC_MS, like a Kubernetes controller. `planReconcile`
+ * decides; this class reads its inputs and executes its actions. Runs only while the instance
+ * machine is in `leader` (begin/end are bound to that state's invoked actor).
  */
 import type { Clock, TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CoordinationStore } from '../store/types.js';
 import type { ListenerPool } from './listener-pool.js';
+import { isTakeover, planReconcile, type ReconcileAction } from './plan.js';
 
 export interface LeadershipDeps {
   store: CoordinationStore;
@@ -115,10 +117,9 @@ export class Leadership {
     }
   }
 
-  /** One pass: start what is desired and not running, stop what is running and not desired. */
+  /** One pass: read the state, plan (plan.ts), execute the actions. */
   private async reconcile(term: Term): Promise<void> {
-    const { store, pool, options, logger, metrics, clock } = this.deps;
-    const self = options.instanceId;
+    const { store, pool, options, logger, metrics } = this.deps;
     const [desired, owners, instances] = await Promise.all([
       store.listDesired(),
       store.readOwners(),
@@ -126,68 +127,65 @@ export class Leadership {
     ]);
     if (this.term !== term) return; // stepped down while reading
     metrics?.reconcileRuns.inc();
-    const alive = new Map(instances.map((i) => [i.id, i]));
-    const ownership = new Map(owners.map((o) => [o.listenerId, o]));
-    const wanted = new Set<string>();
+    const actions = planReconcile({
+      self: options.instanceId,
+      handoffMode: options.handoffMode,
+      desired,
+      owners,
+      instances,
+      local: pool.locals(),
+    });
     let started = 0;
-
-    for (const { listenerId, generation } of desired) {
-      wanted.add(listenerId);
-      const entry = ownership.get(listenerId);
-      const owner = entry?.owner ?? null;
-      const running = pool.generationOf(listenerId);
-      if (running !== undefined) {
-        if (running !== generation) {
-          pool.start(listenerId, generation, { expectedOwner: owner }); // restart command
-          started++;
-        } else {
-          const fence = pool.fenceOf(listenerId);
-          if (fence !== null && owner !== self && entry && entry.fence >= fence) {
-            pool.ownershipLost(listenerId);
-          }
-        }
-        continue;
-      }
-      let overlap = false;
-      if (owner !== null && owner !== self) {
-        const previous = alive.get(owner);
-        // A live, draining owner is a rolling deploy: hand over in the configured mode. Anything
-        // else (dead, stepped down, paused past its lease) is a failover: claim first.
-        const mode = previous?.role === 'draining' ? options.handoffMode : 'failover';
-        overlap = mode === 'overlap';
-        this.takeovers.set(listenerId, { at: clock.now(), mode });
-        logger.info(
-          {
-            event: LOG_EVENTS.listenerTakeover,
-            listener_id: listenerId,
-            from: owner,
-            owner_alive: !!previous,
-            mode,
-          },
-          previous
-            ? `taking over from ${owner} (${previous.role})`
-            : `owner ${owner} is gone, taking over`,
-        );
-      }
-      pool.start(listenerId, generation, { expectedOwner: owner, overlap });
-      started++;
-    }
-
-    for (const listenerId of pool.ids()) {
-      if (!wanted.has(listenerId)) {
-        pool.stop(listenerId);
-        void store.releaseListener(listenerId, self).catch(() => undefined);
-      }
-    }
-    // Ownership we still hold for listeners nobody wants any more (e.g. stopped while we were down).
-    for (const o of owners) {
-      if (o.owner === self && !wanted.has(o.listenerId) && !pool.has(o.listenerId)) {
-        void store.releaseListener(o.listenerId, self).catch(() => undefined);
-      }
+    for (const action of actions) {
+      if (action.type === 'start' || action.type === 'restart') started++;
+      this.execute(action);
     }
     logger.debug(
       { event: LOG_EVENTS.reconcileRun, desired: desired.length, started, running: pool.size() },
       'reconciled',
+    );
+  }
+
+  private execute(action: ReconcileAction): void {
+    const { pool, store, options } = this.deps;
+    const { listenerId } = action;
+    switch (action.type) {
+      case 'start': {
+        const { generation, expectedOwner, mode } = action;
+        if (isTakeover(mode)) this.takeover(action);
+        pool.start(listenerId, generation, { expectedOwner, overlap: mode === 'overlap' });
+        break;
+      }
+      case 'restart':
+        pool.start(listenerId, action.generation, { expectedOwner: action.expectedOwner });
+        break;
+      case 'ownership-lost':
+        pool.ownershipLost(listenerId);
+        break;
+      case 'stop':
+        pool.stop(listenerId);
+        break;
+      case 'release':
+        void store.releaseListener(listenerId, options.instanceId).catch(() => undefined);
+        break;
+    }
+  }
+
+  /** Starts timing a takeover (for the handoff metrics) and says whom it replaces. */
+  private takeover(action: Extract<ReconcileAction, { type: 'start' }>): void {
+    const { listenerId, expectedOwner: owner, mode, ownerRole } = action;
+    this.takeovers.set(listenerId, { at: this.deps.clock.now(), mode });
+    this.deps.logger.info(
+      {
+        event: LOG_EVENTS.listenerTakeover,
+        listener_id: listenerId,
+        from: owner,
+        owner_alive: ownerRole !== null,
+        mode,
+      },
+      ownerRole !== null
+        ? `taking over from ${owner} (${ownerRole})`
+        : `owner ${owner} is gone, taking over`,
     );
   }
 }

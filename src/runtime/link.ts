@@ -5,10 +5,14 @@
  * one at a time so the events stream keeps the upstream's order.
  */
 import { type Clock, sleep } from '../clock.js';
-import type { CoordinationStore } from '../store/types.js';
+import { LOG_EVENTS, type Logger } from '../log.js';
+import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
-import { messageIdOf } from './sink.js';
+import { binaryMessageIdOf, messageIdOf } from './sink.js';
+
+/** BINARY_FRAMES: emit binary frames base64-encoded (with `encoding`), or drop them, counted. */
+export type BinaryFrames = 'base64' | 'drop';
 
 /** What a link tells its runtime. */
 export interface LinkHooks {
@@ -19,23 +23,27 @@ export interface LinkHooks {
   /** One message's emit outcome, for metrics. */
   emitted(
     listenerId: string,
-    result: 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped',
+    result: 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped' | 'binary_dropped',
   ): void;
 }
 
 export interface LinkDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   instanceId: string;
   messageIdField: string;
   maxBuffered: number;
+  binaryFrames: BinaryFrames;
+  logger: Logger;
   hooks: LinkHooks;
 }
 
 interface Pending {
   msgId: string;
   payload: string;
+  /** Set for a binary frame: `payload` holds its bytes base64-encoded. */
+  encoding?: 'base64';
 }
 
 /** One shared abort reason: `abort()` without one builds a DOMException (a stack) per close. */
@@ -54,6 +62,8 @@ export class ListenerLink {
   private closeController = new AbortController();
   /** Wakes `whenBuffered`'s caller: on the next message, or on close. */
   private bufferedWaiter: (() => void) | null = null;
+  /** A dropped binary frame is logged once per listener, not once per frame. */
+  private binaryDropLogged = false;
 
   constructor(
     readonly listenerId: string,
@@ -75,8 +85,8 @@ export class ListenerLink {
       listenerId: this.listenerId,
       token,
       signal,
-      onMessage: (text) => {
-        if (seq === this.sessionSeq) this.receive(text);
+      onMessage: (data) => {
+        if (seq === this.sessionSeq) this.receive(data);
       },
       onClose: (failure) => {
         if (seq !== this.sessionSeq) return;
@@ -140,15 +150,38 @@ export class ListenerLink {
     session?.close();
   }
 
-  private receive(text: string): void {
-    const msgId = messageIdOf(text, this.deps.messageIdField);
+  private receive(data: string | Uint8Array): void {
+    const entry = typeof data === 'string' ? this.textEntry(data) : this.binaryEntry(data);
+    if (entry === null) return;
     if (this.pending.length >= this.deps.maxBuffered) {
       this.pending.shift();
       this.deps.hooks.emitted(this.listenerId, 'dropped');
     }
-    this.pending.push({ msgId, payload: text });
+    this.pending.push(entry);
     this.bufferedWaiter?.();
     if (this.fence !== null) void this.pump(this.sessionSeq);
+  }
+
+  private textEntry(text: string): Pending {
+    return { msgId: messageIdOf(text, this.deps.messageIdField), payload: text };
+  }
+
+  /** A binary frame as bytes (base64), never as decoded text; or null when BINARY_FRAMES=drop. */
+  private binaryEntry(bytes: Uint8Array): Pending | null {
+    if (this.deps.binaryFrames === 'base64') {
+      const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const msgId = binaryMessageIdOf(bytes, this.deps.messageIdField);
+      return { msgId, payload: payload.toString('base64'), encoding: 'base64' };
+    }
+    this.deps.hooks.emitted(this.listenerId, 'binary_dropped');
+    if (!this.binaryDropLogged) {
+      this.binaryDropLogged = true;
+      this.deps.logger.warn(
+        { event: LOG_EVENTS.listenerBinaryDropped, listener_id: this.listenerId },
+        'dropping binary frames (BINARY_FRAMES=drop); logged once per listener',
+      );
+    }
+    return null;
   }
 
   /** Emits pending messages one at a time; store errors are retried with backoff. */
@@ -160,7 +193,7 @@ export class ListenerLink {
     try {
       while (seq === this.sessionSeq && this.fence !== null && this.pending.length > 0) {
         const next = this.pending[0]!;
-        let result: Awaited<ReturnType<CoordinationStore['emit']>>;
+        let result: Awaited<ReturnType<StoreClient['emit']>>;
         try {
           result = await this.deps.store.emit(
             this.listenerId,
@@ -168,6 +201,7 @@ export class ListenerLink {
             this.fence,
             next.msgId,
             next.payload,
+            next.encoding,
           );
         } catch {
           await sleep(this.deps.clock, retryMs, signal).catch(() => undefined);

@@ -1,8 +1,9 @@
 /**
- * The listener actors of one instance: one root actor per listener (cheaper than thousands of
- * children of one parent), all on one clock. The pool binds the listener machine's actors to the
- * store and the upstream connector, mirrors each actor's state into `listener_status`, and is
- * only ever touched synchronously, so concurrent commands cannot corrupt it (the seed's SXTS).
+ * The registry of one instance's listener actors: one root actor per listener (cheaper than
+ * thousands of children of one parent), all on one clock, by listener id. It binds the listener
+ * machine to the claim protocol (handoff.ts), the upstream session (link.ts) and the status
+ * mirror (status-mirror.ts), and is only ever touched synchronously, so concurrent commands
+ * cannot corrupt it (the seed's SXTS).
  */
 import {
   type Actor,
@@ -15,27 +16,33 @@ import {
   type ClaimInput,
   type ClaimOutput,
   type ListenerInput,
+  type ListenerMachine,
   listenerMachine,
   listenerStateName,
 } from '../../machines/listener.js';
-import { type Clock, sleep, toXStateClock } from '../clock.js';
-import { LOG_EVENTS, type Logger } from '../log.js';
+import { type Clock, toXStateClock } from '../clock.js';
+import type { Logger } from '../log.js';
 import type { Rng } from '../rng.js';
-import type { ClaimResult, CoordinationStore, ListenerStatus } from '../store/types.js';
+import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
-import { type LinkHooks, ListenerLink } from './link.js';
-import type { PlantedBugs } from './planted-bugs.js';
+import { ClaimProtocol } from './handoff.js';
+import { type BinaryFrames, type LinkHooks, ListenerLink } from './link.js';
+import type { LocalListener } from './plan.js';
+import { StatusMirror } from './status-mirror.js';
 
+/** The listener settings of RuntimeOptions (connect, backoff, emit, handoff). */
 export interface PoolOptions {
   connectTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How long a session must stay open before the backoff starts over. */
+  backoffResetMs: number;
+  /** What to do with binary frames: emit them base64-encoded, or drop them, counted. */
+  binaryFrames: BinaryFrames;
   messageIdField: string;
   maxBufferedMessages: number;
   /** Longest an overlap takeover waits for the old owner's output to catch up before claiming. */
   handoffConfirmMs: number;
-  /** Test-only (the simulator's canaries): bugs to plant. Never set in production. */
-  plantedBugs?: PlantedBugs;
 }
 
 /** What the pool reports to its runtime (metrics, logs, follow-up work). */
@@ -51,8 +58,9 @@ export interface PoolHooks extends LinkHooks {
   inspect(rootId: string, event: InspectionEvent): void;
 }
 
+/** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
 export interface PoolDeps {
-  store: CoordinationStore;
+  store: StoreClient;
   connector: UpstreamConnector;
   clock: Clock;
   rng: Rng;
@@ -62,6 +70,8 @@ export interface PoolDeps {
   /** The epoch we lead at, or null when not leader (claims need it). */
   epoch(): number | null;
   hooks: PoolHooks;
+  /** Applied to the listener machine after the pool's own bindings (see RuntimeDeps.machines). */
+  extend?: (machine: ListenerMachine) => ListenerMachine;
 }
 
 /** A listener actor's state as the runtime reports it. */
@@ -81,20 +91,18 @@ interface Handle {
   link: ListenerLink;
   state: string | null;
   since: number;
-  /** Latest status to mirror, and whether a write is in flight (writes are coalesced). */
-  statusToWrite: ListenerStatus | null;
-  writing: boolean;
-  /** Someone owned the listener before (so it has a fence and fenceless writes are refused). */
-  hadOwner: boolean;
+  /** The attempt count last mirrored: a reset in `live` is written though the state stays. */
+  statusAttempts: number;
+  status: StatusMirror;
   /** The inspection observer attached to this actor's system, while someone inspects. */
   inspection: Subscription | null;
 }
 
-const OVERLAP_POLL_MS = 10;
-
+/** The listener actors of one instance by id; every method is synchronous. */
 export class ListenerPool {
   private readonly handles = new Map<string, Handle>();
-  private readonly machine;
+  /** The listener machine with the pool's actors and delays (tests check every delay is set). */
+  readonly machine: ListenerMachine;
   private readonly xstateClock;
   /** Whether inspection events are wanted: XState builds none for actors without an observer. */
   private inspecting = false;
@@ -102,10 +110,16 @@ export class ListenerPool {
   constructor(private readonly deps: PoolDeps) {
     this.xstateClock = toXStateClock(deps.clock);
     const { options } = deps;
-    this.machine = listenerMachine.provide({
+    const claims = new ClaimProtocol({
+      ...deps,
+      handoffConfirmMs: options.handoffConfirmMs,
+      linkOf: (id) => this.handles.get(id)?.link,
+      claimed: (id, fence) => deps.hooks.claimed(id, fence),
+    });
+    const bound = listenerMachine.provide({
       actors: {
         claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
-          this.claim(input, signal),
+          claims.claim(input, signal),
         ),
         connect: fromPromise<void, { listenerId: string }>(({ input, signal }) =>
           this.link(input.listenerId).open(signal),
@@ -113,6 +127,7 @@ export class ListenerPool {
       },
       delays: {
         CONNECT_TIMEOUT: options.connectTimeoutMs,
+        BACKOFF_RESET: options.backoffResetMs,
         BACKOFF: ({ context }) => this.backoffMs(context.attempts, context.fatal),
       },
       actions: {
@@ -121,6 +136,7 @@ export class ListenerPool {
           this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
       },
     });
+    this.machine = deps.extend ? deps.extend(bound) : bound;
   }
 
   /** Starts a listener actor; a running one with the same id is stopped first. */
@@ -137,6 +153,8 @@ export class ListenerPool {
       instanceId: this.deps.instanceId,
       messageIdField: this.deps.options.messageIdField,
       maxBuffered: this.deps.options.maxBufferedMessages,
+      binaryFrames: this.deps.options.binaryFrames,
+      logger: this.deps.logger,
       hooks: this.deps.hooks,
     });
     const actor = createActor(this.machine, {
@@ -150,9 +168,13 @@ export class ListenerPool {
       link,
       state: null,
       since: this.deps.clock.now(),
-      statusToWrite: null,
-      writing: false,
-      hadOwner: typeof input.expectedOwner === 'string',
+      statusAttempts: 0,
+      status: new StatusMirror(
+        this.deps.store,
+        listenerId,
+        this.deps.instanceId,
+        typeof input.expectedOwner === 'string',
+      ),
       inspection: null,
     };
     this.handles.set(listenerId, handle);
@@ -243,6 +265,15 @@ export class ListenerPool {
     return [...this.handles.keys()];
   }
 
+  /** Every local actor's generation and fence, as the planners take them. */
+  locals(): Map<string, LocalListener> {
+    const out = new Map<string, LocalListener>();
+    for (const [id, h] of this.handles) {
+      out.set(id, { generation: h.generation, fence: h.actor.getSnapshot().context.fence });
+    }
+    return out;
+  }
+
   snapshots(): ListenerSnapshot[] {
     return [...this.handles.entries()].map(([id, h]) => this.describe(id, h));
   }
@@ -251,92 +282,6 @@ export class ListenerPool {
     const handle = this.handles.get(listenerId);
     if (!handle) throw new Error(`no listener ${listenerId}`);
     return handle.link;
-  }
-
-  private async claim(input: ClaimInput, signal: AbortSignal): Promise<ClaimOutput> {
-    const epoch = this.deps.epoch();
-    if (epoch === null) return { ok: false, code: 'NOT_LEADER' };
-    const { store, instanceId } = this.deps;
-    const { listenerId, expectedOwner } = input;
-    let result =
-      input.handoff && !this.deps.options.plantedBugs?.claimWithoutConfirm
-        ? await this.claimAfterOverlap(listenerId, epoch, expectedOwner, signal)
-        : await store.claimListener(listenerId, instanceId, epoch, expectedOwner);
-    // The actor left the claim (stopped, ownership lost) while we waited: claim nothing for it.
-    if (result === null) return { ok: false, code: 'ABORTED' };
-    if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== instanceId) {
-      // Our own earlier claim may have been applied with its reply lost: then we are the owner.
-      result = await store.claimListener(listenerId, instanceId, epoch, instanceId);
-      if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== null) {
-        // Or the previous owner gave it back meanwhile (a drain that timed out): nobody owns it.
-        result = await store.claimListener(listenerId, instanceId, epoch, null);
-      }
-    }
-    if (result.ok) this.deps.hooks.claimed(listenerId, result.fence);
-    return result;
-  }
-
-  /**
-   * Overlap handoff: the old owner keeps emitting until we claim. Claiming is lossless once the
-   * oldest message we buffered is already in the stream (all before it came through the old
-   * owner), so the claim names that message and the store checks it in the same atomic step.
-   * Past handoffConfirmMs (quiet feeds, feeds without message ids) we claim regardless. Null when
-   * the actor stopped waiting (its claim was aborted): then nothing is claimed.
-   */
-  private async claimAfterOverlap(
-    listenerId: string,
-    epoch: number,
-    expectedOwner: string | null | undefined,
-    signal: AbortSignal,
-  ): Promise<ClaimResult | null> {
-    const { clock, store, options, instanceId, logger } = this.deps;
-    const started = clock.now();
-    const deadline = started + options.handoffConfirmMs;
-    let firstBuffered: number | null = null;
-    let attempts = 0;
-    const done = (result: ClaimResult, confirmed: boolean) => {
-      if (logger.isLevelEnabled('debug')) {
-        const now = clock.now();
-        logger.debug(
-          {
-            event: LOG_EVENTS.listenerHandoff,
-            listener_id: listenerId,
-            ok: result.ok,
-            confirmed,
-            first_message_ms: firstBuffered === null ? null : firstBuffered - started,
-            confirm_attempts: attempts,
-            total_ms: now - started,
-          },
-          'overlap claim',
-        );
-      }
-      return result;
-    };
-    while (clock.now() < deadline && !signal.aborted) {
-      const link = this.handles.get(listenerId)?.link;
-      if (link && link.pendingCount() === 0) {
-        // Nothing buffered yet: sleep until the first message instead of polling (1,000 listeners
-        // polling every 10 ms were 100,000 timers a second).
-        await link.whenBuffered(deadline - clock.now());
-        continue;
-      }
-      firstBuffered ??= clock.now();
-      const oldest = link?.oldestPendingId() ?? null;
-      if (oldest !== null) {
-        attempts += 1;
-        const result = await store.claimListener(
-          listenerId,
-          instanceId,
-          epoch,
-          expectedOwner,
-          oldest,
-        );
-        if (result.ok || result.code !== 'NOT_CAUGHT_UP') return done(result, result.ok);
-      }
-      await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
-    }
-    if (signal.aborted) return null;
-    return done(await store.claimListener(listenerId, instanceId, epoch, expectedOwner), false);
   }
 
   /** Capped exponential backoff with equal jitter; fatal failures (401/403) wait the cap. */
@@ -354,40 +299,15 @@ export class ListenerPool {
     snapshot: ReturnType<Handle['actor']['getSnapshot']>,
   ) {
     const state = listenerStateName(snapshot.value);
-    if (state === handle.state) return;
     const from = handle.state;
+    // Same state, new attempt count (a session became stable): only the status changes.
+    if (state === from && snapshot.context.attempts === handle.statusAttempts) return;
+    handle.statusAttempts = snapshot.context.attempts;
+    if (state !== from) handle.since = this.deps.clock.now();
     handle.state = state;
-    handle.since = this.deps.clock.now();
     const described = this.describe(listenerId, handle);
-    this.deps.hooks.stateChanged(listenerId, from, state, described);
-    // Until our claim succeeds we have no fence, and a listener that had an owner has one: the
-    // store would refuse the write (a takeover's warming, claiming...), so don't spend a round trip.
-    if (described.fence === null && handle.hadOwner) return;
-    handle.statusToWrite = {
-      state,
-      owner: this.deps.instanceId,
-      fence: described.fence ?? 0,
-      since: handle.since,
-      attempts: described.attempts,
-      lastError: described.lastError,
-    };
-    void this.writeStatus(listenerId, handle);
-  }
-
-  /** Mirrors the newest state; a write in flight is followed by at most one more. */
-  private async writeStatus(listenerId: string, handle: Handle): Promise<void> {
-    if (handle.writing) return;
-    handle.writing = true;
-    try {
-      while (handle.statusToWrite) {
-        const status = handle.statusToWrite;
-        handle.statusToWrite = null;
-        // A refused (stale) write means a newer owner's status stands: nothing to do.
-        await this.deps.store.writeStatus(listenerId, status).catch(() => undefined);
-      }
-    } finally {
-      handle.writing = false;
-    }
+    if (state !== from) this.deps.hooks.stateChanged(listenerId, from, state, described);
+    handle.status.update(described);
   }
 
   private describe(listenerId: string, handle: Handle): ListenerSnapshot {

@@ -3,21 +3,28 @@
  * running on a coordination store. Everything it does to the outside world goes through the
  * injected store, connector, clock and RNG, so the simulator can drive this same code.
  */
-import { type Actor, createActor, fromCallback, fromPromise, type InspectionEvent } from 'xstate';
-import { type AcquireOutput, instanceMachine, roleOf } from '../../machines/instance.js';
-import { listenerMachine } from '../../machines/listener.js';
-import { type Clock, sleep, type TimerId, toXStateClock } from '../clock.js';
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/instance.js';
+import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
+import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rng } from '../rng.js';
-import { BatchingStore } from '../store/batching-store.js';
+import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
-import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
+import type { UpstreamConnector } from '../upstream/types.js';
 import { toInspectionRecord } from './inspection.js';
+import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
-import { ListenerPool, type ListenerSnapshot, type PoolOptions } from './listener-pool.js';
-import type { ActorSnapshotJSON, InspectionRecord, InstanceView } from './view.js';
+import { ListenerPool, type PoolOptions } from './listener-pool.js';
+import { ListenerTally } from './listener-tally.js';
+import { planDrain, planOwnershipLoss } from './plan.js';
+import { RegistryEntry } from './registry-entry.js';
+import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
+export type { RuntimeProbe } from './view.js';
+
+/** One instance's settings: lock and lease timings, drain, resync, handoff, listeners. */
 export interface RuntimeOptions extends PoolOptions {
   instanceId: string;
   lockTtlMs: number;
@@ -32,6 +39,7 @@ export interface RuntimeOptions extends PoolOptions {
   meta?: Record<string, string | number | boolean>;
 }
 
+/** The outside world a runtime acts on: everything nondeterministic is injected. */
 export interface RuntimeDeps {
   store: CoordinationStore;
   connector: UpstreamConnector;
@@ -39,28 +47,42 @@ export interface RuntimeDeps {
   rng: Rng;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Applied to each machine after the runtime bound it (`machine.provide(...)`), before any
+   * actor is created: a test can replace or wrap an actor, delay, guard or action, e.g. to plant
+   * a known bug. Absent in production.
+   */
+  machines?: {
+    instance?: (machine: InstanceMachine) => InstanceMachine;
+    listener?: (machine: ListenerMachine) => ListenerMachine;
+  };
 }
 
 /** How often a draining instance checks whether its listeners were claimed (hints are faster). */
 const DRAIN_POLL_MS = 100;
-/** Spread of the retries waiting instances make as the holder's lock expires. */
-const LOCK_EXPIRY_JITTER_MS = 20;
 
+/** One Baton process: start, shut down or crash it, and read what it believes. */
 export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
-  readonly pool: ListenerPool;
+  /** What this runtime believes, read-only (see RuntimeProbe). */
+  readonly probe: RuntimeProbe;
+  private readonly pool: ListenerPool;
   private readonly actor: Actor<typeof instanceMachine>;
+  /** The instance machine with this runtime's actors and delays (tests check every delay is set). */
+  readonly machine: InstanceMachine;
+
+  /** The listener machine as this runtime provides it to every listener actor. */
+  get listenerMachine(): ListenerMachine {
+    return this.pool.machine;
+  }
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private ready = false;
-  private heartbeatTimer: TimerId | null = null;
+  private readonly registryEntry: RegistryEntry;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   private finished: Promise<void>;
   private readonly deps: RuntimeDeps;
-  /** Listeners by state (states once seen stay, at 0), for `baton_listeners`. */
-  private readonly listenerCounts = new Map<string, number>();
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -68,145 +90,74 @@ export class BatonRuntime implements InstanceView {
   ) {
     this.instanceId = options.instanceId;
     // Per-listener claims, token reads, status writes and emits travel in batches.
-    const deps = { ...given, store: new BatchingStore(given.store) };
+    const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
-    const { clock, store, logger } = deps;
-    deps.metrics?.countListeners(() => this.listenerCounts);
+    this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
+    const tally = new ListenerTally(deps.logger);
+    deps.metrics?.countListeners(() => tally.counts);
     this.pool = new ListenerPool({
       ...deps,
       instanceId: options.instanceId,
       options,
       epoch: () => this.leaderEpoch(),
       hooks: {
-        upstreamClosed: (id, failure) => this.upstreamClosed(id, failure),
+        upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
         emitted: (_id, result) => {
           if (result !== 'dropped') deps.metrics?.messages.inc({ result });
         },
         claimed: (id) => this.leadership.claimed(id),
-        stateChanged: (id, from, to, snapshot) => this.listenerChanged(id, from, to, snapshot),
+        stateChanged: (id, from, to, snapshot) => {
+          tally.changed(id, from, to, snapshot);
+          if (to === 'live') this.leadership.listenerLive(id, from);
+        },
         inspect: (rootId, event) => this.inspect(rootId, event),
       },
+      ...(given.machines?.listener ? { extend: given.machines.listener } : {}),
     });
     this.leadership = new Leadership({ ...deps, options, pool: this.pool });
-    const machine = instanceMachine.provide({
-      actors: {
-        acquireLock: fromPromise(async (): Promise<AcquireOutput> => {
-          let sentAt = clock.now();
-          const result = await store.acquireLock(this.instanceId, options.lockTtlMs);
-          if (options.plantedBugs?.leaseFromReply) sentAt = clock.now();
-          return result.ok
-            ? { ok: true, epoch: result.epoch, sentAt }
-            : { ok: false, lockTtl: result.ttl };
-        }),
-        renewLock: fromPromise(async ({ input }: { input: { epoch: number } }) => {
-          let sentAt = clock.now();
-          const result = await store.renewLock(this.instanceId, input.epoch, options.lockTtlMs);
-          if (options.plantedBugs?.leaseFromReply) sentAt = clock.now();
-          return result.ok ? { renewed: true as const, sentAt } : { renewed: false as const };
-        }),
-        reconcile: fromCallback(({ input }: { input: { epoch: number } }) => {
-          this.leadership.begin(input.epoch);
-          return () => this.leadership.end();
-        }),
-        stopListeners: fromPromise(async ({ input }: { input: { epoch: number | null } }) => {
-          if (!options.plantedBugs?.keepListenersOnStepDown) this.pool.stopAll();
-          // Best effort: free the lock for a successor now rather than at its TTL.
-          if (input.epoch !== null)
-            void store.releaseLock(this.instanceId, input.epoch).catch(() => undefined);
-        }),
-        drain: fromPromise(({ input, signal }: { input: { epoch: number }; signal: AbortSignal }) =>
-          this.drain(input.epoch, signal),
-        ),
-        finalize: fromPromise(({ input }: { input: { epoch: number | null } }) =>
-          this.finalize(input.epoch),
-        ),
-      },
-      delays: {
-        // A holder that stopped renewing (crashed, paused) loses the lock when its TTL runs out:
-        // try right then, not up to LOCK_RETRY_MS later. A few ms of jitter so waiting instances
-        // don't all try in the same millisecond (SET NX lets one win anyway).
-        LOCK_RETRY: ({ context }) =>
-          context.lockTtl === null || context.lockTtl < 0 || context.lockTtl >= options.lockRetryMs
-            ? options.lockRetryMs
-            : context.lockTtl + 1 + Math.floor(deps.rng.next() * LOCK_EXPIRY_JITTER_MS),
-        LOCK_RENEW: options.lockRenewMs,
-        RENEW_RETRY: Math.max(
-          1,
-          Math.floor(Math.min(options.lockRetryMs, options.lockRenewMs) / 5),
-        ),
-        LEASE_REMAINING: ({ context }) => Math.max(0, context.leaseUntil - clock.now()),
-        // The drain phase leaves a tenth of the budget for finalizing (release, unregister).
-        DRAIN_TIMEOUT: Math.floor(options.drainTimeoutMs * 0.9),
-      },
-      actions: {
-        onLeader: ({ context }) => {
-          logger.info({ event: LOG_EVENTS.lockAcquired, epoch: context.epoch }, 'became leader');
-          deps.metrics?.leader.set(1);
-          deps.metrics?.leaderEpoch.set(context.epoch ?? 0);
-        },
-        onStepDown: ({ context }) => {
-          logger.warn(
-            {
-              event: LOG_EVENTS.lockStepDown,
-              epoch: context.epoch,
-              renew_failures: context.renewFailures,
-            },
-            'stepping down: stopping every listener before the lock can expire',
-          );
-          deps.metrics?.leader.set(0);
-        },
-        onRenewFailed: ({ context }) => {
-          logger.warn(
-            { event: LOG_EVENTS.lockRenewFailed, failures: context.renewFailures },
-            'lock renewal failed',
-          );
-          deps.metrics?.lockRenewFailures.inc();
-        },
-      },
+    const bound = bindInstanceMachine({
+      ...deps,
+      options,
+      leadership: this.leadership,
+      stopListeners: () => this.pool.stopAll(),
+      drain: (epoch, signal) => this.drain(epoch, signal),
+      finalize: (epoch) => this.finalize(epoch),
     });
-    this.actor = createActor(machine, {
+    this.machine = given.machines?.instance ? given.machines.instance(bound) : bound;
+    this.actor = createActor(this.machine, {
       id: 'instance',
       input: { instanceId: this.instanceId, renewDeadlineMs: options.renewDeadlineMs },
-      clock: toXStateClock(clock),
+      clock: toXStateClock(deps.clock),
       inspect: (event) => this.inspect('instance', event),
     });
     this.finished = new Promise((resolve) => {
       this.actor.subscribe({ complete: () => resolve(), error: () => resolve() });
     });
-    this.actor.subscribe((snapshot) => {
-      const role = roleOf(
-        String(
-          typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0],
-        ),
-      );
-      if (role !== this.currentRole) {
-        this.currentRole = role;
-        if (role !== 'leader') deps.metrics?.leader.set(0);
-        if (role !== 'released') void this.heartbeat();
-      }
-    });
+    this.actor.subscribe((snapshot) => this.followRole(snapshot.value));
+    this.probe = this.makeProbe();
+  }
+
+  /** The instance actor moved: a new role is announced in the registry at once. */
+  private followRole(value: unknown): void {
+    const top = typeof value === 'string' ? value : Object.keys(value as object)[0];
+    const role = roleOf(String(top));
+    if (role === this.currentRole) return;
+    this.currentRole = role;
+    if (role !== 'leader') this.deps.metrics?.leader.set(0);
+    if (role !== 'released') void this.registryEntry.heartbeat();
   }
 
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    try {
-      await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
-      logger.info({ event: LOG_EVENTS.instanceRegistered }, 'registered');
-    } catch (err) {
-      logger.warn(
-        { event: LOG_EVENTS.instanceRegistered, err },
-        'could not register yet; will retry',
-      );
-    }
+    await this.registryEntry.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
-    this.scheduleHeartbeat();
+    this.registryEntry.schedule();
     this.actor.start();
   }
 
@@ -241,7 +192,11 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.ready;
+    return this.registryEntry.ready();
+  }
+
+  notReadyReason(): string | null {
+    return this.registryEntry.notReadyReason();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -280,6 +235,18 @@ export class BatonRuntime implements InstanceView {
     };
   }
 
+  private makeProbe(): RuntimeProbe {
+    return {
+      instance: () => {
+        const { epoch, leaseUntil, renewFailures } = this.actor.getSnapshot().context;
+        return { value: this.actor.getSnapshot().value, epoch, leaseUntil, renewFailures };
+      },
+      fenceOf: (id) => this.pool.fenceOf(id),
+      generationOf: (id) => this.pool.generationOf(id),
+      listenerIds: () => this.pool.ids(),
+    };
+  }
+
   /** The epoch we may claim at: only while leader. */
   private leaderEpoch(): number | null {
     const snapshot = this.actor.getSnapshot();
@@ -292,27 +259,6 @@ export class BatonRuntime implements InstanceView {
     if (epoch !== null) info.epoch = epoch;
     if (this.options.meta) info.meta = this.options.meta;
     return info;
-  }
-
-  private scheduleHeartbeat(): void {
-    const every = Math.max(10, Math.floor(this.options.instanceTtlMs / 3));
-    this.heartbeatTimer = this.deps.clock.schedule(() => {
-      void this.heartbeat().finally(() => {
-        if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
-      });
-    }, every);
-  }
-
-  /** Refreshes the registry entry (and role); re-registers if we had been presumed dead. */
-  private async heartbeat(): Promise<void> {
-    const { store } = this.deps;
-    try {
-      const result = await store.heartbeatInstance(this.info(), this.options.instanceTtlMs);
-      if (!result.ok) await store.registerInstance(this.info(), this.options.instanceTtlMs);
-      this.ready = true;
-    } catch {
-      this.ready = false;
-    }
   }
 
   private onHint(hint: Hint): void {
@@ -339,12 +285,8 @@ export class BatonRuntime implements InstanceView {
     this.ownershipCheck = (async () => {
       try {
         const owners = await this.deps.store.readOwners();
-        for (const entry of owners) {
-          const fence = this.pool.fenceOf(entry.listenerId);
-          // A fence older than ours is a read from before our own claim: not a loss.
-          if (fence !== null && entry.owner !== this.instanceId && entry.fence >= fence) {
-            this.pool.ownershipLost(entry.listenerId);
-          }
+        for (const id of planOwnershipLoss(this.instanceId, owners, this.pool.locals())) {
+          this.pool.ownershipLost(id);
         }
       } catch {
         // The store is unreachable: the lease rules take care of us.
@@ -353,39 +295,6 @@ export class BatonRuntime implements InstanceView {
       }
     })();
     return this.ownershipCheck;
-  }
-
-  private upstreamClosed(listenerId: string, failure: UpstreamFailure): void {
-    this.pool.upstreamClosed(listenerId, failure);
-  }
-
-  private listenerChanged(
-    id: string,
-    from: string | null,
-    to: string,
-    snapshot: ListenerSnapshot,
-  ): void {
-    const { logger } = this.deps;
-    const counts = this.listenerCounts;
-    if (from) counts.set(from, (counts.get(from) ?? 1) - 1);
-    if (to !== 'stopped') counts.set(to, (counts.get(to) ?? 0) + 1);
-    if (to === 'live') {
-      logger.info(
-        { event: LOG_EVENTS.listenerLive, listener_id: id, fence: snapshot.fence },
-        'listener live',
-      );
-      this.leadership.listenerLive(id, from);
-    } else if (to === 'stopped') {
-      logger.info(
-        { event: LOG_EVENTS.listenerStopped, listener_id: id, reason: snapshot.lastError },
-        'listener stopped',
-      );
-    } else if (to === 'backoff') {
-      logger.info(
-        { event: LOG_EVENTS.listenerBackoff, listener_id: id, error: snapshot.lastError },
-        'listener backing off',
-      );
-    }
   }
 
   /** Rolling deploy, old side: announce draining, free the lock, wait until successors claimed. */
@@ -401,21 +310,19 @@ export class BatonRuntime implements InstanceView {
     signal.addEventListener('abort', () => {
       leftAtTimeout = this.pool.size();
     });
-    await this.heartbeat();
+    await this.registryEntry.heartbeat();
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
     while (!signal.aborted && this.pool.size() > 0) {
-      const others = await store.listInstances().catch(() => null);
-      // A successor is an instance that may still lead: not one that is leaving too.
-      const successor = (i: InstanceInfo) =>
-        i.id !== this.instanceId && i.role !== 'released' && i.role !== 'draining';
-      if (others && !others.some(successor)) {
+      const instances = await store.listInstances().catch(() => null);
+      const step = () => planDrain({ self: this.instanceId, instances, running: this.pool.size() });
+      if (step() === 'no-successor') {
         logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
         return;
       }
       await this.checkOwnership();
-      if (this.pool.size() === 0) break;
+      if (step() === 'handed-off') break;
       await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
     }
     // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
@@ -448,9 +355,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   private stopBackground(): void {
-    if (this.heartbeatTimer !== null) this.deps.clock.cancel(this.heartbeatTimer);
-    this.heartbeatTimer = null;
-    this.ready = false;
+    this.registryEntry.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;

@@ -37,12 +37,29 @@ export interface InstanceView {
   role(): InstanceRole;
   /** The epoch it leads at, or null. */
   epoch(): number | null;
-  /** True once registered with a reachable store (drives /readyz). */
+  /** True while registered with a store that answers heartbeats in time (drives /readyz). */
   isReady(): boolean;
+  /** Why the instance is not ready (the `/readyz` 503 message), or null when it is. */
+  notReadyReason?(): string | null;
   /** Drawable machine definitions (`machine.toJSON()`), by machine id. */
   machineDefinitions(): Record<string, unknown>;
   /** Snapshots of this instance's live actors. */
   actorSnapshots(): ActorSnapshotJSON[];
   /** Subscribes to inspection events as they happen; returns the unsubscribe function. */
   onInspection(listener: (record: InspectionRecord) => void): () => void;
+}
+
+/**
+ * Read-only views of what a runtime believes, for checkers such as the simulator's invariants:
+ * cheap (no snapshot of every listener) and never able to change the runtime.
+ */
+export interface RuntimeProbe {
+  /** The instance actor: its state value, epoch and lease deadline (local clock ms). */
+  instance(): { value: unknown; epoch: number | null; leaseUntil: number; renewFailures: number };
+  /** The fence a local listener owns at, or null while it owns none (or does not run here). */
+  fenceOf(listenerId: string): number | null;
+  /** The generation a local listener's actor was started for. */
+  generationOf(listenerId: string): number | undefined;
+  /** The ids of the listener actors running here. */
+  listenerIds(): string[];
 }

@@ -3,15 +3,14 @@
  * that fails fast on bad credentials or TLS trust, the eviction-policy check, and the replication
  * wait around every epoch or fence bump.
  */
-import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { createRedisClient, firstConnection, type RedisSettings } from './redis-connection.js';
 import { coordinatorRedisOptions, RedisStore } from './redis-store.js';
 import {
   evictionPolicyWarning,
   type ReplicationOptions,
-  replicationWaitFailures,
   withReplicationWait,
 } from './replication.js';
 import { type CoordinationStore, type StoreOptions, storeKeys } from './types.js';
@@ -20,8 +19,8 @@ import { type CoordinationStore, type StoreOptions, storeKeys } from './types.js
 export interface OpenRedisDeps {
   clock: Clock;
   logger: Logger;
-  /** Where `baton_replication_wait_failures_total` is registered. */
-  registry: Registry;
+  /** Where the failed replication waits are counted. */
+  metrics: Pick<Metrics, 'replicationWaitFailures'>;
   replication: ReplicationOptions;
 }
 
@@ -38,7 +37,7 @@ export async function openRedisStore(
     const warning = await evictionPolicyWarning(client).catch(() => null);
     if (warning) deps.logger.warn({ event: 'redis.eviction_policy' }, warning);
   }
-  const failures = replicationWaitFailures(deps.registry);
+  const failures = deps.metrics.replicationWaitFailures;
   return withReplicationWait(store, client, storeKeys(storeOptions.prefix).lock, {
     ...deps.replication,
     onWaitFailure: (operation) => failures.inc({ operation }),

@@ -8,15 +8,16 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Clock } from '../clock.js';
+import type { HostPort } from '../config/schemas.js';
+import { SETTINGS } from '../config/settings.js';
+import { ConfigError, loadConfig } from '../config.js';
 
 /** Which of the three topologies the settings select. */
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
-/** A `host:port` pair from `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export type { HostPort } from '../config/schemas.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parsed connection settings; secrets stay in memory only (never logged, see `describeRedis`). */
 export interface RedisSettings {
@@ -43,111 +44,74 @@ export class RedisSettingsError extends Error {
   override readonly name = 'RedisSettingsError';
 }
 
-/** Environment variables read here, with their one-line documentation (for the config table). */
-export const REDIS_ENV = Object.freeze({
-  REDIS_URL: 'standalone Redis: redis:// or rediss:// URL, optionally with user:password',
-  REDIS_SENTINELS: 'Sentinel mode: comma-separated host:port of the sentinels',
-  REDIS_SENTINEL_NAME: 'Sentinel mode: name of the monitored primary (default mymaster)',
-  REDIS_SENTINEL_USERNAME: 'Sentinel mode: ACL user on the sentinels themselves',
-  REDIS_SENTINEL_PASSWORD: 'Sentinel mode: password on the sentinels themselves (secret)',
-  REDIS_CLUSTER_NODES: 'Cluster mode: comma-separated host:port of some cluster nodes',
-  REDIS_USERNAME: 'Sentinel/Cluster: ACL user on the data nodes (a URL carries its own)',
-  REDIS_PASSWORD: 'Sentinel/Cluster: password on the data nodes (secret)',
-  REDIS_TLS_CA: 'PEM file of the CA that signed the servers; turns TLS on',
-  REDIS_TLS_CERT: 'PEM client certificate (with REDIS_TLS_KEY) for tls-auth-clients',
-  REDIS_TLS_KEY: 'PEM private key of REDIS_TLS_CERT',
-});
-
-type Env = Readonly<Record<string, string | undefined>>;
-const set = (env: Env, name: string) => {
-  const value = env[name];
-  return value === undefined || value === '' ? undefined : value;
-};
-
-function hostPorts(name: string, raw: string): HostPort[] {
-  return raw.split(',').map((part) => {
-    const match = /^\s*([^\s:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
-    const port = Number(match?.[2]);
-    if (!match?.[1] || !(port > 0 && port < 65536)) {
-      throw new RedisSettingsError(
-        `${name} must be comma-separated host:port pairs, got "${part}"`,
-      );
-    }
-    return { host: match[1].replace(/^\[|\]$/g, ''), port };
-  });
+/** What the `redis` settings group gives (src/config/settings.ts), field by field. */
+export interface RedisConnectionConfig {
+  sentinels?: HostPort[] | undefined;
+  sentinelName: string;
+  sentinelUsername?: string | undefined;
+  sentinelPassword?: string | undefined;
+  clusterNodes?: HostPort[] | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  tlsCa?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
 }
 
 /**
- * Reads the Redis settings from the environment: undefined when none is set (the embedded store),
- * else exactly one mode, or `RedisSettingsError` naming the conflict. `redisUrl` overrides
- * `REDIS_URL` (a config built from overrides).
+ * The settings of a config whose rules already hold (one topology, see src/config/rules.ts):
+ * undefined when no Redis is configured (the embedded store).
  */
-export function redisSettingsFromEnv(
-  env: Env,
-  redisUrl = set(env, 'REDIS_URL'),
+export function redisSettings(
+  redisUrl: string | undefined,
+  redis: RedisConnectionConfig,
 ): RedisSettings | undefined {
-  const sentinels = set(env, 'REDIS_SENTINELS');
-  const cluster = set(env, 'REDIS_CLUSTER_NODES');
-  const given = [
-    redisUrl && 'REDIS_URL',
-    sentinels && 'REDIS_SENTINELS',
-    cluster && 'REDIS_CLUSTER_NODES',
-  ].filter(Boolean);
-  if (given.length > 1) {
-    throw new RedisSettingsError(
-      `give exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES; got ${given.join(' and ')}`,
-    );
-  }
-  const files = { ca: set(env, 'REDIS_TLS_CA'), cert: set(env, 'REDIS_TLS_CERT') };
-  const key = set(env, 'REDIS_TLS_KEY');
-  if ((files.cert === undefined) !== (key === undefined)) {
-    throw new RedisSettingsError('REDIS_TLS_CERT and REDIS_TLS_KEY go together: give both or none');
-  }
-  const anyTls = files.ca !== undefined || files.cert !== undefined;
-  const tls = anyTls ? { ...files, key } : undefined;
-  const username = set(env, 'REDIS_USERNAME');
-  const password = set(env, 'REDIS_PASSWORD');
+  const { tlsCa: ca, tlsCert: cert, tlsKey: key } = redis;
+  const anyTls = ca !== undefined || cert !== undefined;
+  const tls = anyTls ? { ...defined({ ca, cert, key }) } : undefined;
   if (redisUrl) {
-    if (username || password) {
-      throw new RedisSettingsError(
-        'with REDIS_URL, put user and password in the URL (redis://user:password@host:port), not REDIS_USERNAME/REDIS_PASSWORD',
-      );
-    }
     const secure = redisUrl.startsWith('rediss://');
-    if (!secure && !redisUrl.startsWith('redis://')) {
-      throw new RedisSettingsError('REDIS_URL must be a redis:// or rediss:// URL');
-    }
-    if (anyTls && !secure) {
-      throw new RedisSettingsError('REDIS_TLS_* files need a rediss:// REDIS_URL (TLS)');
-    }
     return { mode: 'standalone', url: redisUrl, ...(secure ? { tls: tls ?? {} } : {}) };
   }
-  const auth = { ...(username ? { username } : {}), ...(password ? { password } : {}) };
-  if (sentinels) {
-    const sentinelUsername = set(env, 'REDIS_SENTINEL_USERNAME');
-    const sentinelPassword = set(env, 'REDIS_SENTINEL_PASSWORD');
+  const auth = defined({ username: redis.username, password: redis.password });
+  if (redis.sentinels) {
     return {
       mode: 'sentinel',
-      sentinels: hostPorts('REDIS_SENTINELS', sentinels),
-      sentinelName: set(env, 'REDIS_SENTINEL_NAME') ?? 'mymaster',
-      ...(sentinelUsername ? { sentinelUsername } : {}),
-      ...(sentinelPassword ? { sentinelPassword } : {}),
+      sentinels: redis.sentinels,
+      sentinelName: redis.sentinelName,
+      ...defined({
+        sentinelUsername: redis.sentinelUsername,
+        sentinelPassword: redis.sentinelPassword,
+      }),
       ...auth,
       ...(tls ? { tls } : {}),
     };
   }
-  if (cluster) {
-    return {
-      mode: 'cluster',
-      clusterNodes: hostPorts('REDIS_CLUSTER_NODES', cluster),
-      ...auth,
-      ...(tls ? { tls } : {}),
-    };
+  if (redis.clusterNodes) {
+    return { mode: 'cluster', clusterNodes: redis.clusterNodes, ...auth, ...(tls ? { tls } : {}) };
   }
   return undefined;
 }
 
-/** The problem with the Redis settings as one line, or null when they are usable (for config). */
+/** The environment variables of the Redis connection: `REDIS_URL` and the `redis` group's. */
+const REDIS_VARIABLES = ['REDIS_URL', ...Object.values(SETTINGS.redis).map((s) => s.env)];
+
+/**
+ * The Redis settings of an environment, checked by the config's own schemas and rules (and only
+ * those: other variables are not read), or `RedisSettingsError` with the config's one line.
+ */
+export function redisSettingsFromEnv(env: Env): RedisSettings | undefined {
+  const picked = Object.fromEntries(REDIS_VARIABLES.map((name) => [name, env[name]]));
+  try {
+    const config = loadConfig(picked, { pid: 0, now: 0 });
+    return redisSettings(config.store.redisUrl, config.redis);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new RedisSettingsError(error.message);
+    throw error;
+  }
+}
+
+/** The problem with the Redis settings of `env` as one line, or null when they are usable. */
 export function redisSettingsProblem(env: Env): string | null {
   try {
     redisSettingsFromEnv(env);
@@ -156,6 +120,13 @@ export function redisSettingsProblem(env: Env): string | null {
     if (error instanceof RedisSettingsError) return error.message;
     throw error;
   }
+}
+
+/** `fields` without its undefined ones (exactOptionalPropertyTypes). */
+function defined<T extends Record<string, string | undefined>>(fields: T) {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: string;
+  };
 }
 
 /** A one-line, secret-free description of where the settings point (for logs and errors). */

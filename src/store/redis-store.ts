@@ -4,24 +4,17 @@
  * reads are plain commands or read-only scripts when they need a consistent snapshot. Hints go
  * over Pub/Sub on a second connection, created on the first `subscribe`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { Cluster, type Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import { createRedisClient } from './redis-connection.js';
-import {
-  decodeReply,
-  integerOf,
-  refusalOf,
-  type ScriptOutcome,
-  StoreReplyError,
-} from './refusals.js';
+import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
+import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
   type ClaimRequest,
   type ClaimResult,
   type CoordinationStore,
   type DesiredListener,
-  defaultStoreOptions,
   type EmitRequest,
   type EmitResult,
   type EventEntry,
@@ -31,9 +24,11 @@ import {
   type ListenerStatus,
   type LockState,
   type OwnerEntry,
-  type Refused,
+  type StatusEntry,
   type StoreOptions,
   storeKeys,
+  ttlArg,
+  validStoreOptions,
 } from './types.js';
 
 /** ioredis settings for a coordinator: fail a call within seconds when Redis is gone, never hang. */
@@ -50,100 +45,9 @@ export const coordinatorRedisOptions: Readonly<RedisOptions> = Object.freeze({
   retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000),
 });
 
-const SCRIPTS = [
-  'acquire-lock',
-  'renew-lock',
-  'release-lock',
-  'read-lock',
-  'register-instance',
-  'heartbeat-instance',
-  'unregister-instance',
-  'list-instances',
-  'set-desired',
-  'remove-desired',
-  'list-desired',
-  'claim-listeners',
-  'release-listener',
-  'read-owners',
-  'write-statuses',
-  'emit',
-  'was-emitted',
-] as const;
-type ScriptName = (typeof SCRIPTS)[number];
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-/** Anything that can run our scripts: a standalone client or a cluster client. */
-type Client = Redis | Cluster;
-
-interface ScriptSource {
-  /** Fixed key count from the file name, or undefined for `-n` (the caller passes the count). */
-  numberOfKeys: number | undefined;
-  lua: string;
-}
-
-let sources: ReadonlyMap<ScriptName, ScriptSource> | undefined;
-
-/** Reads `lua/<name>-<numKeys>.lua` next to this module once (src under tsx, dist after build). */
-function scriptSources(): ReadonlyMap<ScriptName, ScriptSource> {
-  if (sources) return sources;
-  const dir = new URL('./lua/', import.meta.url);
-  const found = new Map<string, ScriptSource>();
-  for (const file of readdirSync(dir)) {
-    const match = /^([a-z-]+)-(\d+|n)\.lua$/.exec(file);
-    // Other modules keep their own scripts here too (the CLI's emergency-clear): not ours to load.
-    if (!match?.[1] || !match[2] || !(SCRIPTS as readonly string[]).includes(match[1])) continue;
-    const numberOfKeys = match[2] === 'n' ? undefined : Number(match[2]);
-    found.set(match[1], { numberOfKeys, lua: readFileSync(new URL(file, dir), 'utf8') });
-  }
-  for (const name of SCRIPTS) {
-    if (!found.has(name)) throw new Error(`Lua script ${name}-<numKeys>.lua missing in ${dir}`);
-  }
-  sources = found as ReadonlyMap<ScriptName, ScriptSource>;
-  return sources;
-}
-
-const commandName = (script: ScriptName) => `baton_${script.replaceAll('-', '_')}`;
 const OK = Object.freeze({ ok: true as const });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const ignore = () => {};
-
-/** Validates a TTL for `PX`/`PEXPIRE`, which take positive integers only. */
-function ttlArg(ttlMs: number): number {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`TTL must be a positive integer of milliseconds, got ${ttlMs}`);
-  }
-  return ttlMs;
-}
-
-function validOptions(options: Partial<StoreOptions>): Readonly<StoreOptions> {
-  const merged = { ...defaultStoreOptions, ...options };
-  if (typeof merged.prefix !== 'string' || merged.prefix === '') {
-    throw new RangeError('StoreOptions.prefix must be a non-empty string');
-  }
-  for (const [name, min] of [
-    ['dedupWindowMs', 1],
-    ['dedupMaxEntries', 0],
-    ['eventsMaxLen', 1],
-  ] as const) {
-    if (!Number.isSafeInteger(merged[name]) || merged[name] < min) {
-      throw new RangeError(`StoreOptions.${name} must be an integer >= ${min}`);
-    }
-  }
-  return Object.freeze(merged);
-}
-
-/** The value of a script that never refuses. */
-function replyValue(script: string, out: ScriptOutcome): unknown {
-  if (!out.ok) throw new StoreReplyError(script, out);
-  return out.value;
-}
-
-/** Pairs up a flat `[field, value, field, value...]` reply. */
-function pairs(script: string, flat: unknown): [string, unknown][] {
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new StoreReplyError(script, flat);
-  const out: [string, unknown][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([String(flat[i]), flat[i + 1]]);
-  return out;
-}
 
 /** Whether hints use sharded Pub/Sub: a Cluster client created with `shardedSubscribers`. */
 const shardedPubSub = (client: Client): client is Cluster =>
@@ -155,6 +59,7 @@ export class RedisStore implements CoordinationStore {
   readonly options: Readonly<StoreOptions>;
   private readonly client: Client;
   private readonly keys: ReturnType<typeof storeKeys>;
+  private readonly scripts: ScriptRunner;
   private readonly handlers = new Set<(hint: Hint) => void>();
   private subscriber: Client | undefined;
   private subscribed: Promise<void> | undefined;
@@ -162,15 +67,11 @@ export class RedisStore implements CoordinationStore {
 
   /** Takes ownership of `client` (closed by `close()`), or connects to a URL. */
   constructor(client: Client | string, options: Partial<StoreOptions> = {}) {
-    this.options = validOptions(options);
+    this.options = validStoreOptions(options);
     this.keys = storeKeys(this.options.prefix);
     this.client = typeof client === 'string' ? RedisStore.client(client) : client;
-    for (const [name, source] of scriptSources()) {
-      this.client.defineCommand(commandName(name), {
-        lua: source.lua,
-        ...(source.numberOfKeys === undefined ? {} : { numberOfKeys: source.numberOfKeys }),
-      });
-    }
+    ScriptRunner.define(this.client);
+    this.scripts = new ScriptRunner(() => this.live());
   }
 
   /** Connects with `coordinatorRedisOptions` (overridable) and returns a store on that client. */
@@ -179,7 +80,9 @@ export class RedisStore implements CoordinationStore {
     options: Partial<StoreOptions> = {},
     redisOptions: RedisOptions = {},
   ): RedisStore {
-    return new RedisStore(RedisStore.client(url, redisOptions), options);
+    // Validated before connecting: a refused option must not leave a connection open.
+    const valid = validStoreOptions(options);
+    return new RedisStore(RedisStore.client(url, redisOptions), valid);
   }
 
   private static client(url: string, redisOptions: RedisOptions = {}): Client {
@@ -192,7 +95,7 @@ export class RedisStore implements CoordinationStore {
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
     const k = this.keys;
     const keys = [k.lock, k.epoch];
-    const reply = await this.runRaw('acquire-lock', keys, [instanceId, ttlArg(ttlMs)]);
+    const reply = await this.scripts.runRaw('acquire-lock', keys, [instanceId, ttlArg(ttlMs)]);
     const out = decodeReply('acquire-lock', reply);
     if (out.ok) return { ok: true, epoch: integerOf('acquire-lock', out.value) };
     if (out.code === 'HELD' && Array.isArray(reply)) {
@@ -204,11 +107,11 @@ export class RedisStore implements CoordinationStore {
 
   async renewLock(instanceId: string, epoch: number, ttlMs: number) {
     const args = [instanceId, String(epoch), ttlArg(ttlMs)];
-    return this.change('renew-lock', [this.keys.lock, this.keys.epoch], args);
+    return this.scripts.change('renew-lock', [this.keys.lock, this.keys.epoch], args);
   }
 
   async releaseLock(instanceId: string, epoch: number) {
-    return this.change(
+    return this.scripts.change(
       'release-lock',
       [this.keys.lock, this.keys.epoch],
       [instanceId, String(epoch)],
@@ -216,7 +119,7 @@ export class RedisStore implements CoordinationStore {
   }
 
   async readLock(): Promise<LockState> {
-    const out = await this.run('read-lock', [this.keys.lock, this.keys.epoch], []);
+    const out = await this.scripts.run('read-lock', [this.keys.lock, this.keys.epoch], []);
     const reply = replyValue('read-lock', out);
     if (!Array.isArray(reply)) throw new StoreReplyError('read-lock', reply);
     return {
@@ -228,18 +131,22 @@ export class RedisStore implements CoordinationStore {
 
   async registerInstance(info: InstanceInfo, ttlMs: number): Promise<void> {
     const keys = [this.keys.instance(info.id), this.keys.instanceIndex];
-    await this.run('register-instance', keys, [encodeInstance(info), ttlArg(ttlMs), info.id]);
+    await this.scripts.run('register-instance', keys, [
+      encodeInstance(info),
+      ttlArg(ttlMs),
+      info.id,
+    ]);
   }
 
   async heartbeatInstance(info: InstanceInfo, ttlMs: number) {
     const keys = [this.keys.instance(info.id), this.keys.instanceIndex];
     const args = [encodeInstance(info), ttlArg(ttlMs), info.id];
-    return this.change('heartbeat-instance', keys, args);
+    return this.scripts.change('heartbeat-instance', keys, args);
   }
 
   async unregisterInstance(instanceId: string): Promise<void> {
     const keys = [this.keys.instance(instanceId), this.keys.instanceIndex];
-    await this.run('unregister-instance', keys, [instanceId]);
+    await this.scripts.run('unregister-instance', keys, [instanceId]);
   }
 
   async listInstances(): Promise<InstanceEntry[]> {
@@ -247,7 +154,7 @@ export class RedisStore implements CoordinationStore {
     const ids = await this.live().smembers(this.keys.instanceIndex);
     if (ids.length === 0) return [];
     const keys = [this.keys.instanceIndex, ...ids.map((id) => this.keys.instance(id))];
-    const flat = replyValue('list-instances', await this.run('list-instances', keys, ids));
+    const flat = replyValue('list-instances', await this.scripts.run('list-instances', keys, ids));
     if (!Array.isArray(flat) || flat.length % 3 !== 0)
       throw new StoreReplyError('list-instances', flat);
     const entries: InstanceEntry[] = [];
@@ -259,46 +166,33 @@ export class RedisStore implements CoordinationStore {
     return entries.sort((a, b) => byId(a.id, b.id));
   }
 
-  async setDesired(listenerId: string, token?: string) {
+  async setDesired(listenerId: string, token?: string, restart = false) {
     const keys = [this.keys.tokens, this.keys.generations];
-    const args = [listenerId, token === undefined ? '0' : '1', token ?? ''];
-    const out = await this.run('set-desired', keys, args);
-    if (!out.ok) return this.refused('set-desired', out);
+    const args = [listenerId, token === undefined ? '0' : '1', token ?? '', restart ? '1' : '0'];
+    const out = await this.scripts.run('set-desired', keys, args);
+    if (!out.ok) return refused('set-desired', out);
     return { ok: true as const, generation: integerOf('set-desired', out.value) };
   }
 
   async removeDesired(listenerId: string) {
-    const out = await this.run('remove-desired', [this.keys.tokens], [listenerId]);
+    const out = await this.scripts.run('remove-desired', [this.keys.tokens], [listenerId]);
     return { existed: integerOf('remove-desired', replyValue('remove-desired', out)) === 1 };
   }
 
   async listDesired(): Promise<DesiredListener[]> {
-    const out = await this.run('list-desired', [this.keys.tokens, this.keys.generations], []);
+    const out = await this.scripts.run(
+      'list-desired',
+      [this.keys.tokens, this.keys.generations],
+      [],
+    );
     return pairs('list-desired', replyValue('list-desired', out))
       .map(([listenerId, g]) => ({ listenerId, generation: integerOf('list-desired', g) }))
       .sort((a, b) => byId(a.listenerId, b.listenerId));
   }
 
-  async readToken(listenerId: string): Promise<string | null> {
-    return this.live().hget(this.keys.tokens, listenerId);
-  }
-
   async readTokens(listenerIds: readonly string[]): Promise<(string | null)[]> {
     if (listenerIds.length === 0) return [];
     return this.live().hmget(this.keys.tokens, ...listenerIds);
-  }
-
-  async claimListener(
-    listenerId: string,
-    instanceId: string,
-    epoch: number,
-    expectedOwner?: string | null,
-    afterEmitted?: string,
-  ): Promise<ClaimResult> {
-    const [result] = await this.claimListeners([
-      { listenerId, instanceId, epoch, expectedOwner, afterEmitted },
-    ]);
-    return result!;
   }
 
   async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
@@ -313,24 +207,20 @@ export class RedisStore implements CoordinationStore {
       args.push(r.listenerId, r.instanceId, String(r.epoch), expectation, expectedOwner ?? '');
       args.push(r.afterEmitted ?? '');
     }
-    const replies = this.batchReply(
-      'claim-listeners',
-      await this.runRaw('claim-listeners', keys, args),
-      requests.length,
-    );
+    const replies = await this.scripts.batch('claim-listeners', keys, args, requests.length);
     return replies.map((reply): ClaimResult => {
       const out = decodeReply('claim-listeners', reply);
-      if (!out.ok) return this.refused('claim-listeners', out);
+      if (!out.ok) return refused('claim-listeners', out);
       return { ok: true, fence: integerOf('claim-listeners', out.value) };
     });
   }
 
   async releaseListener(listenerId: string, instanceId: string) {
-    return this.change('release-listener', [this.keys.owners], [listenerId, instanceId]);
+    return this.scripts.change('release-listener', [this.keys.owners], [listenerId, instanceId]);
   }
 
   async readOwners(): Promise<OwnerEntry[]> {
-    const out = await this.run('read-owners', [this.keys.owners, this.keys.fences], []);
+    const out = await this.scripts.run('read-owners', [this.keys.owners, this.keys.fences], []);
     const reply = replyValue('read-owners', out);
     if (!Array.isArray(reply)) throw new StoreReplyError('read-owners', reply);
     const owners = new Map(pairs('read-owners', reply[0]));
@@ -342,22 +232,18 @@ export class RedisStore implements CoordinationStore {
     }));
   }
 
-  async writeStatus(listenerId: string, status: ListenerStatus) {
-    const [result] = await this.writeStatuses([{ listenerId, status }]);
-    return result!;
-  }
-
-  async writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+  async writeStatuses(entries: readonly StatusEntry[]) {
     if (entries.length === 0) return [];
     const args = entries.flatMap((e) => [
       e.listenerId,
       String(e.status.fence),
       encodeStatus(e.status),
     ]);
-    const reply = await this.runRaw('write-statuses', [this.keys.fences, this.keys.status], args);
-    return this.batchReply('write-statuses', reply, entries.length).map((r) => {
+    const keys = [this.keys.fences, this.keys.status];
+    const replies = await this.scripts.batch('write-statuses', keys, args, entries.length);
+    return replies.map((r) => {
       const out = decodeReply('write-statuses', r);
-      return out.ok ? OK : this.refused('write-statuses', out);
+      return out.ok ? OK : refused('write-statuses', out);
     });
   }
 
@@ -365,17 +251,6 @@ export class RedisStore implements CoordinationStore {
     const raw = await this.live().hgetall(this.keys.status);
     const ids = Object.keys(raw).sort(byId);
     return new Map(ids.map((id) => [id, parseStatus(raw[id] ?? '')]));
-  }
-
-  async emit(
-    listenerId: string,
-    owner: string,
-    fence: number,
-    msgId: string,
-    payload: string,
-  ): Promise<EmitResult> {
-    const [result] = await this.emitMany([{ listenerId, owner, fence, msgId, payload }]);
-    return result!;
   }
 
   async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
@@ -386,10 +261,10 @@ export class RedisStore implements CoordinationStore {
     const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
     for (const r of requests) {
       keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
     }
-    const reply = await this.runRaw('emit', keys, args);
-    return this.batchReply('emit', reply, requests.length).map((r): EmitResult => {
+    const replies = await this.scripts.batch('emit', keys, args, requests.length);
+    return replies.map((r): EmitResult => {
       const out = decodeReply('emit', r);
       if (out.ok && typeof out.value === 'string') return { result: 'emitted', entryId: out.value };
       if (!out.ok && out.code === 'DUPLICATE') return { result: 'duplicate' };
@@ -402,7 +277,7 @@ export class RedisStore implements CoordinationStore {
 
   async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {
     const keys = [this.keys.dedup(listenerId)];
-    const out = await this.run('was-emitted', keys, [msgId, this.options.dedupWindowMs]);
+    const out = await this.scripts.run('was-emitted', keys, [msgId, this.options.dedupWindowMs]);
     return integerOf('was-emitted', replyValue('was-emitted', out)) === 1;
   }
 
@@ -419,6 +294,7 @@ export class RedisStore implements CoordinationStore {
         fence: Number(f.get('fence') ?? 0),
         owner: f.get('owner') ?? '',
         payload: f.get('payload') ?? '',
+        ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
       };
     });
   }
@@ -458,39 +334,6 @@ export class RedisStore implements CoordinationStore {
   private live(): Client {
     if (this.closed) throw new Error('RedisStore is closed');
     return this.client;
-  }
-
-  private async run(script: ScriptName, keys: string[], args: (string | number)[]) {
-    return decodeReply(script, await this.runRaw(script, keys, args));
-  }
-
-  /** The script's reply as Redis gave it (batch scripts answer one entry per request). */
-  private async runRaw(script: ScriptName, keys: string[], args: (string | number)[]) {
-    const client = this.live();
-    const { numberOfKeys } = scriptSources().get(script)!;
-    const fn = (client as unknown as Record<string, ScriptFn>)[commandName(script)]!;
-    if (numberOfKeys !== undefined && keys.length !== numberOfKeys) {
-      throw new Error(`${script} takes ${numberOfKeys} keys, got ${keys.length}`);
-    }
-    return numberOfKeys === undefined
-      ? fn.call(client, keys.length, ...keys, ...args)
-      : fn.call(client, ...keys, ...args);
-  }
-
-  /** A batch script's reply: an array with one entry per request, or StoreReplyError. */
-  private batchReply(script: ScriptName, reply: unknown, count: number): unknown[] {
-    if (!Array.isArray(reply) || reply.length !== count) throw new StoreReplyError(script, reply);
-    return reply;
-  }
-
-  /** Runs a script that answers 0 or a refusal code. */
-  private async change(script: ScriptName, keys: string[], args: (string | number)[]) {
-    const out = await this.run(script, keys, args);
-    return out.ok ? OK : this.refused(script, out);
-  }
-
-  private refused(script: ScriptName, out: ScriptOutcome & { ok: false }): Refused {
-    return { ok: false, code: refusalOf(script, out) };
   }
 
   private ensureSubscribed(): Promise<void> {

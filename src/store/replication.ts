@@ -7,13 +7,12 @@
  * retries, or gives up leading), and the unreplicated number is never acted on.
  */
 import { Cluster, type Redis } from 'ioredis';
-import { Counter, type Registry } from 'prom-client';
 import type { ClaimRequest, ClaimResult, CoordinationStore } from './types.js';
 
 /** `REDIS_MIN_REPLICAS`: a count, or `auto` (1 when the primary reports replicas, else 0). */
 export type MinReplicas = number | 'auto';
 
-/** How the store waits for replication. */
+/** How the store waits for replication (the `replication` settings group). */
 export interface ReplicationOptions {
   minReplicas: MinReplicas;
   /** Longest wait for the replicas' acknowledgement (`REDIS_WAIT_TIMEOUT_MS`). */
@@ -27,29 +26,6 @@ export const defaultReplicationOptions: Readonly<ReplicationOptions> = Object.fr
   minReplicas: 'auto',
   timeoutMs: 1_000,
 });
-
-/** Environment variables read here, with their one-line documentation (for the config table). */
-export const REPLICATION_ENV = Object.freeze({
-  REDIS_MIN_REPLICAS:
-    'replicas that must acknowledge an epoch/fence bump before it is used: a count, or auto (default: 1 when the primary has replicas, else 0)',
-  REDIS_WAIT_TIMEOUT_MS:
-    'longest WAIT for those replicas before the bump is refused (default 1000)',
-});
-
-/** The replication settings from the environment, or a one-line error. */
-export function replicationFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): ReplicationOptions {
-  const min = env.REDIS_MIN_REPLICAS?.trim() || 'auto';
-  const timeout = env.REDIS_WAIT_TIMEOUT_MS?.trim() || String(defaultReplicationOptions.timeoutMs);
-  if (min !== 'auto' && !/^\d{1,2}$/.test(min)) {
-    throw new RangeError(`REDIS_MIN_REPLICAS must be auto or an integer >= 0, got "${min}"`);
-  }
-  if (!/^\d{1,7}$/.test(timeout) || Number(timeout) <= 0) {
-    throw new RangeError(`REDIS_WAIT_TIMEOUT_MS must be an integer of milliseconds > 0`);
-  }
-  return { minReplicas: min === 'auto' ? 'auto' : Number(min), timeoutMs: Number(timeout) };
-}
 
 /** An epoch or fence bump that too few replicas acknowledged: it must not be used. */
 export class ReplicationWaitError extends Error {
@@ -115,23 +91,16 @@ export function withReplicationWait(
     options.onWaitFailure?.(operation, acked, wanted);
     throw new ReplicationWaitError(operation, acked, wanted);
   };
-  const claimListeners = async (requests: readonly ClaimRequest[]): Promise<ClaimResult[]> => {
-    const results = await store.claimListeners(requests);
-    if (results.some((r) => r.ok)) await replicate('claim');
-    return results;
-  };
   const overrides: Partial<CoordinationStore> = {
     acquireLock: async (instanceId, ttlMs) => {
       const result = await store.acquireLock(instanceId, ttlMs);
       if (result.ok) await replicate('acquire');
       return result;
     },
-    claimListeners,
-    claimListener: async (listenerId, instanceId, epoch, expectedOwner, afterEmitted) => {
-      const [result] = await claimListeners([
-        { listenerId, instanceId, epoch, expectedOwner, afterEmitted },
-      ]);
-      return result!;
+    claimListeners: async (requests: readonly ClaimRequest[]): Promise<ClaimResult[]> => {
+      const results = await store.claimListeners(requests);
+      if (results.some((r) => r.ok)) await replicate('claim');
+      return results;
     },
   };
   return new Proxy(store, {
@@ -167,17 +136,4 @@ export async function evictionPolicyWarning(client: Redis | Cluster): Promise<st
   }
   if (bad.length === 0) return null;
   return `maxmemory-policy is not noeviction (${bad.join(', ')}): Redis may evict fence or epoch keys under memory pressure, which would let a stale owner write; set maxmemory-policy noeviction`;
-}
-
-/** `baton_replication_wait_failures_total{operation}`: bumps refused because replicas lagged. */
-export function replicationWaitFailures(registry: Registry): Counter<'operation'> {
-  const name = 'baton_replication_wait_failures_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<'operation'>;
-  return new Counter({
-    name,
-    help: 'Epoch or fence bumps not used because too few replicas acknowledged them in time',
-    labelNames: ['operation'],
-    registers: [registry],
-  });
 }

@@ -78,6 +78,8 @@ export interface EventEntry {
   fence: number;
   owner: string;
   payload: string;
+  /** 'base64': `payload` is a binary frame's bytes, base64-encoded (stream field `encoding`). */
+  encoding?: 'base64';
 }
 
 /** One claim of a batch (see `claimListeners`). */
@@ -90,7 +92,8 @@ export interface ClaimRequest {
   /**
    * Overlap handoff: claim only if this msg id was already emitted for the listener within the
    * dedup window (the old owner's output caught up with what the claimer buffered), else
-   * NOT_CAUGHT_UP. Checked last, in the same atomic step as the claim.
+   * NOT_CAUGHT_UP. Checked last, in the same atomic step as the claim. An empty string names no
+   * message (like an empty msg id on emit): no condition, the same as leaving it out.
    */
   afterEmitted?: string;
 }
@@ -104,6 +107,8 @@ export interface EmitRequest {
   fence: number;
   msgId: string;
   payload: string;
+  /** 'base64' for a binary frame's base64-encoded bytes; absent for text. */
+  encoding?: 'base64';
 }
 
 export type EmitResult =
@@ -139,38 +144,29 @@ export interface CoordinationStore {
 
   // Desired state (`tokens`).
   /**
-   * Makes a listener desired. With a token, stores it; without one (restart), keeps the stored
-   * token and refuses NOT_DESIRED when there is none. Always bumps the listener's generation.
+   * Makes a listener desired. With a token, stores it; without one, keeps the stored token and
+   * refuses NOT_DESIRED when there is none. Bumps the listener's generation (the owner
+   * reconnects) for a restart (no token, or `restart` set) or a new or changed token only, so
+   * replaying a start with the token already stored changes nothing.
    */
   setDesired(
     listenerId: string,
     token?: string,
+    restart?: boolean,
   ): Promise<{ ok: true; generation: number } | Refused>;
   /** Removes the desired state; `existed` says whether there was one. */
   removeDesired(listenerId: string): Promise<{ existed: boolean }>;
   /** Desired listeners with their generations, sorted by id. Never tokens. */
   listDesired(): Promise<DesiredListener[]>;
-  /** The token of a desired listener, for the owner that connects it. */
-  readToken(listenerId: string): Promise<string | null>;
-  /** Several tokens in one read, in order (null where a listener is not desired). */
+  /** Tokens of desired listeners, for the owner that connects them: in order, null where not desired. */
   readTokens(listenerIds: readonly string[]): Promise<(string | null)[]>;
 
   // Ownership (`listener_owners`, `listener_fences`).
   /**
-   * Takes ownership for `instanceId`, which must hold the lock at `epoch`. When `expectedOwner`
-   * is given (null = unowned) the current owner must match; with `afterEmitted`, that msg id
-   * must have been emitted already (see ClaimRequest). Bumps and returns the fence.
-   */
-  claimListener(
-    listenerId: string,
-    instanceId: string,
-    epoch: number,
-    expectedOwner?: string | null,
-    afterEmitted?: string,
-  ): Promise<ClaimResult>;
-  /**
-   * Several claims in one atomic step, applied in order; one result per request, in order. A
-   * handoff of 1,000 listeners is a few of these instead of 1,000 round trips.
+   * Claims in one atomic step, applied in order; one result per request, in order. Each takes
+   * ownership for `instanceId`, which must hold the lock at `epoch` (see ClaimRequest for the
+   * optional owner and catch-up conditions), and bumps and returns the fence. A handoff of 1,000
+   * listeners is a few of these instead of 1,000 round trips.
    */
   claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
   /** Removes ownership only if `instanceId` owns the listener; the fence is kept. */
@@ -179,9 +175,10 @@ export interface CoordinationStore {
   readOwners(): Promise<OwnerEntry[]>;
 
   // Status (`listener_status`).
-  /** Writes the status unless `status.fence` is older than the listener's current fence. */
-  writeStatus(listenerId: string, status: ListenerStatus): Promise<{ ok: true } | Refused>;
-  /** Several `writeStatus` in one atomic step; one result per entry, in order. */
+  /**
+   * Writes statuses in one atomic step, each unless its `status.fence` is older than the
+   * listener's current fence; one result per entry, in order.
+   */
   writeStatuses(
     entries: readonly { listenerId: string; status: ListenerStatus }[],
   ): Promise<({ ok: true } | Refused)[]>;
@@ -189,19 +186,9 @@ export interface CoordinationStore {
 
   // Output sink (`events`).
   /**
-   * Appends one upstream message, only if `owner` owns the listener at `fence`. A non-empty
-   * `msgId` already emitted for this listener within the dedup window is dropped.
-   */
-  emit(
-    listenerId: string,
-    owner: string,
-    fence: number,
-    msgId: string,
-    payload: string,
-  ): Promise<EmitResult>;
-  /**
-   * Several `emit` in one atomic step, applied in order (so one listener's messages keep their
-   * order); one result per request, in order.
+   * Appends upstream messages in one atomic step, in order (so one listener's messages keep their
+   * order), each only if its `owner` owns the listener at `fence`. A non-empty `msgId` already
+   * emitted for this listener within the dedup window is dropped. One result per request.
    */
   emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]>;
   /**
@@ -221,6 +208,63 @@ export interface CoordinationStore {
   close(): Promise<void>;
 }
 
+/** One status write of a batch (see `writeStatuses`). */
+export type StatusEntry = { listenerId: string; status: ListenerStatus };
+
+/** The name of one store operation. */
+export type StoreOperation = keyof CoordinationStore;
+
+/** Every operation once: a Record, so the compiler refuses a missing or an unknown name. */
+const operationSet: Record<StoreOperation, true> = {
+  acquireLock: true,
+  renewLock: true,
+  releaseLock: true,
+  readLock: true,
+  registerInstance: true,
+  heartbeatInstance: true,
+  unregisterInstance: true,
+  listInstances: true,
+  setDesired: true,
+  removeDesired: true,
+  listDesired: true,
+  readTokens: true,
+  claimListeners: true,
+  releaseListener: true,
+  readOwners: true,
+  writeStatuses: true,
+  readStatuses: true,
+  emitMany: true,
+  wasEmitted: true,
+  readEvents: true,
+  publish: true,
+  subscribe: true,
+  close: true,
+};
+
+/** The names of every CoordinationStore operation: what generic wrappers forward. */
+export const storeOperations: readonly StoreOperation[] = Object.freeze(
+  Object.keys(operationSet) as StoreOperation[],
+);
+
+/**
+ * An object whose methods `names` call `inner`'s: the one generic pass-through that wrappers
+ * build on (they then replace the few methods they change).
+ */
+export function forwarding<T extends object>(inner: T, names: readonly (keyof T & string)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    // Looked up at each call: a method replaced on `inner` later is the one that runs.
+    out[name] = (...args: unknown[]) =>
+      (inner[name] as (...a: unknown[]) => unknown).apply(inner, args);
+  }
+  return out as T;
+}
+
+/** A store whose every operation calls `inner`'s (see `forwarding`). */
+export function forwardingStore(inner: CoordinationStore): CoordinationStore {
+  return forwarding(inner, storeOperations);
+}
+
 /** Settings shared by both stores. */
 export interface StoreOptions {
   /** Key prefix, `sxt` by default; a hash-tagged `{sxt}` keeps every key in one cluster slot. */
@@ -229,7 +273,10 @@ export interface StoreOptions {
   dedupWindowMs: number;
   /** At most this many msg_ids remembered per listener (the window is bounded in memory too). */
   dedupMaxEntries: number;
-  /** Approximate cap on the events stream length. */
+  /**
+   * Cap on the events stream length: the newest `eventsMaxLen` entries are always kept; older
+   * ones are trimmed, exactly in memory, approximately (whole stream nodes, `MAXLEN ~`) on Redis.
+   */
   eventsMaxLen: number;
 }
 
@@ -239,6 +286,35 @@ export const defaultStoreOptions: Readonly<StoreOptions> = Object.freeze({
   dedupMaxEntries: 10_000,
   eventsMaxLen: 1_000_000,
 });
+
+/** Validates a TTL as Redis' `PX`/`PEXPIRE` do (positive integer ms); both stores call it. */
+export function ttlArg(ttlMs: number): number {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`TTL must be a positive integer of milliseconds, got ${ttlMs}`);
+  }
+  return ttlMs;
+}
+
+/**
+ * The effective options of either store: defaults under the caller's, validated, frozen. Both
+ * stores refuse the same settings with the same RangeError, at construction.
+ */
+export function validStoreOptions(options: Partial<StoreOptions>): Readonly<StoreOptions> {
+  const merged = { ...defaultStoreOptions, ...options };
+  if (typeof merged.prefix !== 'string' || merged.prefix === '') {
+    throw new RangeError('StoreOptions.prefix must be a non-empty string');
+  }
+  for (const [name, min] of [
+    ['dedupWindowMs', 1],
+    ['dedupMaxEntries', 0],
+    ['eventsMaxLen', 1],
+  ] as const) {
+    if (!Number.isSafeInteger(merged[name]) || merged[name] < min) {
+      throw new RangeError(`StoreOptions.${name} must be an integer >= ${min}`);
+    }
+  }
+  return Object.freeze(merged);
+}
 
 /** Key names under a prefix: the contract table in DESIGN.md plus Baton's own keys. */
 export function storeKeys(prefix: string) {

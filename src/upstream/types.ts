@@ -21,8 +21,11 @@ export interface ConnectRequest {
   token: string;
   /** Aborting closes the connection (or abandons the attempt) at once. */
   signal: AbortSignal;
-  /** Called for every text message, in order, once the session is open. */
-  onMessage(text: string): void;
+  /**
+   * Called for every message, in order, once the session is open: a text frame as a string, a
+   * binary frame as its bytes (never decoded, so no byte is altered).
+   */
+  onMessage(data: string | Uint8Array): void;
   /** Called once when an open session ends for any reason other than `close()` by us. */
   onClose(failure: UpstreamFailure): void;
 }

@@ -6,8 +6,8 @@
  */
 import WebSocket from 'ws';
 import type { Clock, TimerId } from '../clock.js';
-import { redactSecrets, redactUrl, upstreamUrlFor } from '../config.js';
 import { LOG_EVENTS, type Logger, silentLogger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import {
   type ConnectRequest,
   type UpstreamConnector,
@@ -15,6 +15,7 @@ import {
   type UpstreamFailure,
   type UpstreamSession,
 } from './types.js';
+import { redactSecrets, redactUrl, upstreamUrlFor } from './url.js';
 
 export interface WsConnectorOptions {
   /** UPSTREAM_URL: ws/wss template with `{token}` and `{listener_id}`. */
@@ -25,11 +26,16 @@ export interface WsConnectorOptions {
   /** After our `close()`, how long the upstream gets to answer the close frame. Default 1000. */
   closeGraceMs?: number;
   logger?: Logger;
+  /** Where every attempt's result and every open's duration are recorded (the service's metrics). */
+  metrics?: ConnectMetrics;
 }
 
+/** The two connect metrics; the connector records nothing else. */
+export type ConnectMetrics = Pick<Metrics, 'connectAttempts' | 'connectDuration'>;
+
 /**
- * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages are decoded
- * as UTF-8 text too (upstreams that send JSON in binary frames exist), never dropped silently.
+ * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages as their
+ * bytes, never decoded (a UTF-8 decode would replace invalid sequences and damage them).
  */
 export function createWsConnector(options: WsConnectorOptions): UpstreamConnector {
   if (!Number.isInteger(options.pingIntervalMs) || options.pingIntervalMs <= 0) {
@@ -40,10 +46,42 @@ export function createWsConnector(options: WsConnectorOptions): UpstreamConnecto
     ...options,
     logger: options.logger ?? silentLogger(),
   });
-  return { connect: (request) => connect(settings, request) };
+  const { metrics } = options;
+  if (!metrics) return { connect: (request) => connect(settings, request) };
+  return {
+    connect: (request) => measured(metrics, settings.clock, () => connect(settings, request)),
+  };
 }
 
-type Settings = Required<WsConnectorOptions>;
+type Settings = Required<Omit<WsConnectorOptions, 'metrics'>>;
+
+/** `result` label of `baton_connect_attempts_total` per failure code: a small, fixed set. */
+const ATTEMPT_RESULT: Readonly<Record<string, string>> = Object.freeze({
+  UPSTREAM_REFUSED: 'refused',
+  UPSTREAM_HTTP_ERROR: 'http_error',
+  UPSTREAM_ERROR: 'error',
+  // The listener machine's CONNECT_TIMEOUT aborts the attempt, as does a stop.
+  ABORTED: 'aborted',
+});
+
+/** Counts the attempt by result and, once open, observes the time it took to open. */
+async function measured(
+  metrics: ConnectMetrics,
+  clock: Clock,
+  attempt: () => Promise<UpstreamSession>,
+): Promise<UpstreamSession> {
+  const started = clock.now();
+  try {
+    const session = await attempt();
+    metrics.connectAttempts.inc({ result: 'ok' });
+    metrics.connectDuration.observe((clock.now() - started) / 1000);
+    return session;
+  } catch (err) {
+    const code = err instanceof UpstreamError ? err.failure.code : '';
+    metrics.connectAttempts.inc({ result: ATTEMPT_RESULT[code] ?? 'error' });
+    throw err;
+  }
+}
 
 function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSession> {
   const secrets = [req.token];
@@ -194,9 +232,8 @@ function openSession(
   });
   ws.on('message', (data, isBinary) => {
     if (ended) return;
-    const text = toText(data);
     try {
-      req.onMessage(text);
+      req.onMessage(isBinary ? toBytes(data) : toBytes(data).toString('utf8'));
     } catch (err) {
       // The caller's bug must not tear down ws internals; it is logged, the session goes on.
       log().error(
@@ -223,10 +260,10 @@ function openSession(
   return { close: closeByUs };
 }
 
-function toText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+function toBytes(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
 /** ws.terminate(), which must never throw out of an event handler. */

@@ -11,6 +11,7 @@ import {
   startListeners,
   until,
   waitAllLive,
+  waitEmitting,
 } from '../support/e2e.js';
 import { type BatonProcess, E2E_ENV } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
@@ -42,7 +43,7 @@ describe('draining edge cases', () => {
       [b, c].map((p) => p.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered')),
     );
     const tokensBefore = await e2e.cli.hgetall(`${prefix}:tokens`);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitEmitting(e2e.cli, prefix, a.id, list, 10_000);
 
     a.term();
     // Whichever of B and C wins the released lock is the successor; SIGTERM it mid-takeover,

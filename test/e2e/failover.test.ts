@@ -13,6 +13,7 @@ import {
   statuses,
   until,
   waitAllLive,
+  waitEmitting,
 } from '../support/e2e.js';
 import { E2E_ENV } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
@@ -41,7 +42,7 @@ async function leaderAndStandby(tag: string) {
   await waitAllLive(e2e.cli, prefix, a.id, list, 20_000);
   const b = await e2e.spawn(`${tag}-b`, prefix);
   await b.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
-  await new Promise((r) => setTimeout(r, 500)); // messages flowing through A
+  await waitEmitting(e2e.cli, prefix, a.id, list, 10_000); // messages flowing through A
   return { prefix, list, a, b };
 }
 
@@ -83,6 +84,7 @@ describe('leader failures with real processes', () => {
     await waitAllLive(e2e.cli, prefix, b.id, list, TTL + 10_000);
     // The fence each listener was claimed at by B: every write of A is older than it.
     const claimFences = await e2e.cli.hgetall(`${prefix}:listener_fences`);
+    // A fixed wait on purpose: the scenario is a pause of 2 x TTL, however soon B took over.
     const remaining = stoppedAt + 2 * TTL - Date.now();
     if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
     const resumedAt = Date.now();

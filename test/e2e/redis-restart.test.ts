@@ -15,6 +15,7 @@ import {
   startListeners,
   until,
   waitAllLive,
+  waitEmitting,
 } from '../support/e2e.js';
 import { E2E_ENV } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
@@ -51,7 +52,7 @@ describe('Redis restarted under load', () => {
     const b = await e2e.spawn('rr-b', prefix);
     await b.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
     const tokensBefore = await e2e.cli.hgetall(`${prefix}:tokens`);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitEmitting(e2e.cli, prefix, a.id, list, 10_000);
 
     await e2e.redis.stop(); // SIGTERM: Redis flushes the AOF and exits
     const downAt = Date.now(); // Redis has exited: no renewal can succeed after this
@@ -67,7 +68,8 @@ describe('Redis restarted under load', () => {
       10,
     );
     const socketsClosedAt = Date.now();
-    // Down for longer than the lock TTL, so the lock left in the AOF has expired on return.
+    // Down for longer than the lock TTL, so the lock left in the AOF has expired on return: a
+    // fixed wait on purpose (the outage's length is the scenario; nothing to poll while down).
     await new Promise((r) => setTimeout(r, TTL + 500 - (Date.now() - downAt)));
     await e2e.redis.restart();
     const upAt = Date.now();

@@ -5,7 +5,14 @@
  * (break-before-make) must never duplicate; its gap is measured and reported.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, listeners, startE2E, startListeners, waitAllLive } from '../support/e2e.js';
+import {
+  type E2E,
+  listeners,
+  startE2E,
+  startListeners,
+  waitAllLive,
+  waitEmitting,
+} from '../support/e2e.js';
 import { eventually } from '../support/nodes.js';
 import type { BatonProcess } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
@@ -37,8 +44,8 @@ async function deploys(prefix: string, ids: string[], env: Record<string, string
   for (const id of ids.slice(1)) {
     const next = await e2e.spawn(id, prefix, env);
     await next.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
-    // Let messages flow through the current leader for a moment before the deploy.
-    await new Promise((r) => setTimeout(r, 500));
+    // Messages flowing through the current leader before the deploy.
+    await waitEmitting(e2e.cli, prefix, current.id, list, 10_000);
     const sigterm = Date.now();
     current.term();
     const allLive = await waitAllLive(e2e.cli, prefix, next.id, list, 15_000);

@@ -5,6 +5,7 @@ import { type CliIo, EXIT, runCli } from '../../src/cli/run.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { storeKeys } from '../../src/store/types.js';
 import { type RedisServer, randomPrefix, startRedisServer } from '../support/redis-server.js';
+import { singles } from '../support/singles.js';
 
 let server: RedisServer;
 let raw: Redis;
@@ -39,7 +40,7 @@ async function liveFleet(prefix = randomPrefix('cli')) {
   await store.registerInstance({ id: 'leader-1', role: 'leader', epoch: lock.epoch }, 60_000);
   await store.registerInstance({ id: 'b', role: 'waiting' }, 60_000);
   await store.setDesired('l1', 'tok-l1-secret');
-  const claim = await store.claimListener('l1', 'leader-1', lock.epoch);
+  const claim = await singles(store).claimListener('l1', 'leader-1', lock.epoch);
   if (!claim.ok) throw new Error('claim');
   const args = ['--redis', server.url, '--prefix', prefix];
   return { store, prefix, args, keys: storeKeys(prefix), epoch: lock.epoch };
@@ -64,7 +65,7 @@ describe('baton CLI against a real Redis', () => {
         generation: 1,
         hinted: true,
       });
-      expect(await store.readToken('l2')).toBe('tok-l2-secret');
+      expect((await store.readTokens(['l2']))[0]).toBe('tok-l2-secret');
       const listeners = await baton(['listeners', ...args]);
       expect(listeners.json.listeners.map((l: { listener_id: string }) => l.listener_id)).toEqual([
         'l1',
@@ -95,7 +96,7 @@ describe('baton CLI against a real Redis', () => {
         desired_unowned: 1,
       });
       expect((await baton(['restart', 'l2', ...args])).json.generation).toBe(2);
-      expect(await store.readToken('l2')).toBe('tok-l2-secret');
+      expect((await store.readTokens(['l2']))[0]).toBe('tok-l2-secret');
       expect((await baton(['restart', 'nope', ...args])).code).toBe(EXIT.FAILED);
       expect((await baton(['stop', 'l2', ...args])).json).toMatchObject({ existed: true });
       expect((await baton(['stop', 'l2', ...args])).json).toMatchObject({ existed: false });
@@ -174,7 +175,7 @@ describe('baton CLI against a real Redis', () => {
       // Fences and epochs never go backwards: the next leader and claim move forward.
       const next = await store.acquireLock('leader-2', 30_000);
       expect(next).toEqual({ ok: true, epoch: epoch + 1 });
-      expect(await store.claimListener('l1', 'leader-2', epoch + 1)).toEqual({
+      expect(await singles(store).claimListener('l1', 'leader-2', epoch + 1)).toEqual({
         ok: true,
         fence: 2,
       });

@@ -20,6 +20,7 @@ import { listeners, notLiveOn, startListeners, until } from '../support/e2e.js';
 import { BatonProcess, killAllProcesses, type LogLine } from '../support/process.js';
 import { admin, pidOf, type SentinelSet, startSentinelSet } from '../support/redis-ha.js';
 import { randomPrefix } from '../support/redis-server.js';
+import { singles } from '../support/singles.js';
 import { auditListener, groupByListener, readStream, summarize } from '../support/stream-audit.js';
 import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
 
@@ -36,11 +37,13 @@ function guardedStore(port: number, prefix: string, minReplicas: MinReplicas, fa
   );
   const store = new RedisStore(client, { prefix });
   cleanups.push(() => store.close());
-  return withReplicationWait(store, client, storeKeys(prefix).lock, {
-    minReplicas,
-    timeoutMs: 300,
-    onWaitFailure: (operation) => failures.push(operation),
-  });
+  return singles(
+    withReplicationWait(store, client, storeKeys(prefix).lock, {
+      minReplicas,
+      timeoutMs: 300,
+      onWaitFailure: (operation) => failures.push(operation),
+    }),
+  );
 }
 
 /** Claims while replication is frozen, fails over to the replica, lets a new leader claim. */

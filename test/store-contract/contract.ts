@@ -14,6 +14,8 @@ import type {
   ListenerStatus,
   StoreOptions,
 } from '../../src/store/types.js';
+import { singles } from '../support/singles.js';
+import { describeSpecContract } from './contract-spec.js';
 
 /** One store under test and the way its time moves. */
 export interface StoreHarness {
@@ -80,11 +82,13 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     const open = async (options: Partial<StoreOptions> = {}) => {
       const h = await make(options);
       opened.push(h);
-      return h;
+      return { ...h, store: singles(h.store), raw: h.store };
     };
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((h) => h.close()));
     });
+
+    describeSpecContract(open);
 
     /** A store where `a` leads at epoch 1 and owns `l` at fence 1. */
     const withOwnedListener = async (options: Partial<StoreOptions> = {}) => {

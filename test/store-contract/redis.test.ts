@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -17,6 +18,7 @@ import {
   randomPrefix,
   startRedisServer,
 } from '../support/redis-server.js';
+import { singles } from '../support/singles.js';
 import { describeStoreContract, eventually, realTimeHarness } from './contract.js';
 
 const LONG = 60_000;
@@ -39,7 +41,8 @@ describeStoreContract('redis', async (options) => {
 });
 
 /** Runs one of every operation; returns what a caller would see. */
-async function exercise(s: CoordinationStore) {
+async function exercise(store: CoordinationStore) {
+  const s = singles(store);
   const epoch = await s.acquireLock('inst-1', LONG);
   const e = epoch.ok ? epoch.epoch : -1;
   await s.registerInstance({ id: 'inst-1', role: 'leader', epoch: e }, LONG);
@@ -113,7 +116,7 @@ describe('RedisStore on Redis', () => {
 
   it('writes exactly the contract keys under the prefix', async () => {
     const prefix = `${filePrefix}:keys`;
-    const s = store(prefix);
+    const s = singles(store(prefix));
     const r = raw();
     await s.acquireLock('inst-1', LONG);
     await s.registerInstance({ id: 'inst-1', role: 'leader', epoch: 1 }, LONG);
@@ -185,6 +188,28 @@ describe('RedisStore on Redis', () => {
         'tokens',
       ].map((key) => `${prefix}:${key}`),
     );
+  });
+
+  it("expires a listener's dedup key one window after its last write; a duplicate keeps it", async () => {
+    const prefix = `${filePrefix}:dedup-expiry`;
+    const W = 400;
+    const inner = RedisStore.connect(server.url, { prefix, dedupWindowMs: W });
+    cleanups.push(() => inner.close());
+    const s = singles(inner);
+    const r = raw();
+    await s.acquireLock('a', LONG);
+    await s.setDesired('l', 'tok');
+    await s.claimListener('l', 'a', 1);
+    expect((await s.emit('l', 'a', 1, 'm1', 'p')).result).toBe('emitted');
+    const ttl = await r.pttl(`${prefix}:dedup:l`);
+    expect(ttl).toBeLessThanOrEqual(W);
+    expect(ttl).toBeGreaterThan(W - 200);
+    await delay(W / 4);
+    expect(await s.emit('l', 'a', 1, 'm1', 'p')).toEqual({ result: 'duplicate' });
+    // A duplicate writes nothing, so the expiry stays where the first emit set it.
+    expect(await r.pttl(`${prefix}:dedup:l`)).toBeLessThan(ttl);
+    await eventually(async () => expect(await r.exists(`${prefix}:dedup:l`)).toBe(0), W * 4);
+    expect((await s.emit('l', 'a', 1, 'm1', 'p')).result).toBe('emitted');
   });
 
   it('lists instances from the index, pruning ids whose entry has expired', async () => {
@@ -277,7 +302,7 @@ describe('RedisStore on Redis', () => {
     await node.restart();
     await eventually(async () => expect((await s.readLock()).epoch).toBe(1), 15_000);
     expect(await s.acquireLock('b', LONG)).toEqual({ ok: true, epoch: 2 });
-    expect(await s.readToken('l1')).toBe('tok-1');
+    expect(await s.readTokens(['l1'])).toEqual(['tok-1']);
     await eventually(async () => {
       await s.publish({ type: 'resync' });
       expect(got.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { BatonProcess, type BatonProcessOptions, killAllProcesses } from './process.js';
 import { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js';
-import type { Audited } from './stream-audit.js';
+import { type Audited, groupByListener, readStream } from './stream-audit.js';
 import { startTestUpstream, type TestUpstream, type TestUpstreamOptions } from './test-upstream.js';
 
 /** A listener's mirrored status (`listener_status`), as the processes write it. */
@@ -131,6 +131,39 @@ export async function waitAllLive(
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Polls the events stream until `owner` has emitted `more` new messages for every listener of
+ * `list` (counted from the call): messages are flowing through it now, not only a moment ago.
+ */
+export async function waitEmitting(
+  cli: Redis,
+  prefix: string,
+  owner: string,
+  list: readonly Audited[],
+  timeoutMs: number,
+  more = 2,
+): Promise<void> {
+  const counts = async () => {
+    const grouped = groupByListener(await readStream(cli, prefix));
+    return new Map(
+      list.map((l) => [
+        l.listenerId,
+        (grouped.get(l.listenerId) ?? []).filter((e) => e.owner === owner).length,
+      ]),
+    );
+  };
+  const before = await counts();
+  await until(
+    `${more} new messages emitted by ${owner} for each of ${list.length} listeners`,
+    async () => {
+      const now = await counts();
+      return list.every((l) => now.get(l.listenerId)! >= before.get(l.listenerId)! + more);
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 /** Polls `check` until truthy; throws naming `what` after `timeoutMs`. */

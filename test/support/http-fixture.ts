@@ -65,7 +65,7 @@ export function noTokenReads(store: CoordinationStore): CoordinationStore & { to
   // A proxy that binds every method to the real store, so state lives in one place.
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'readToken') return forbidden;
+      if (prop === 'readToken' || prop === 'readTokens') return forbidden;
       if (prop === 'tokenReads') return tokenReads;
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -148,7 +148,7 @@ export function command(body: unknown, headers: Record<string, string> = {}): Re
 /** Everything observable in the store (tokens included, read by the test, never by the app). */
 export async function storeState(store: CoordinationStore) {
   const desired = await store.listDesired();
-  const tokens = await Promise.all(desired.map((d) => store.readToken(d.listenerId)));
+  const tokens = await store.readTokens(desired.map((d) => d.listenerId));
   return JSON.stringify({
     desired,
     tokens,

@@ -3,6 +3,7 @@
  * timings passed as options (never by editing defaults), and polls conditions with deadlines.
  */
 import { systemClock } from '../../src/clock.js';
+import { runtimeTimings } from '../../src/config/consumers.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { seededRng } from '../../src/rng.js';
@@ -11,21 +12,16 @@ import type { CoordinationStore } from '../../src/store/types.js';
 import { createWsConnector } from '../../src/upstream/ws-connector.js';
 
 /** Timings a few tens of times shorter than the defaults, keeping their ratios' rules. */
-export const FAST: Omit<RuntimeOptions, 'instanceId'> = Object.freeze({
-  lockTtlMs: 1_500,
-  lockRenewMs: 300,
-  lockRetryMs: 250,
-  renewDeadlineMs: 1_000,
-  instanceTtlMs: 3_000,
-  connectTimeoutMs: 600,
-  drainTimeoutMs: 3_000,
-  resyncMs: 300,
-  handoffMode: 'overlap',
-  backoffBaseMs: 50,
-  backoffMaxMs: 400,
-  messageIdField: 'id',
-  maxBufferedMessages: 10_000,
-  handoffConfirmMs: 1_000,
+export const FAST: Omit<RuntimeOptions, 'instanceId'> = runtimeTimings({
+  instance: { instanceTtlMs: 3_000, resyncMs: 300 },
+  lock: { lockTtlMs: 1_500, lockRenewMs: 300, lockRetryMs: 250, renewDeadlineMs: 1_000 },
+  listener: { connectTimeoutMs: 600, backoffBaseMs: 50, backoffMaxMs: 400, messageIdField: 'id' },
+  handoff: {
+    handoffMode: 'overlap',
+    handoffConfirmMs: 1_000,
+    drainTimeoutMs: 3_000,
+    maxBufferedMessages: 10_000,
+  },
 });
 
 let seed = 1;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type CliIo, EXIT, runCli } from '../../src/cli/run.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { fixture } from '../support/http-fixture.js';
+import { singles } from '../support/singles.js';
 
 /** Runs the CLI against the app in-process (`--url` mode, fetch = app.request). */
 function cli(f = fixture()) {
@@ -35,7 +36,7 @@ describe('baton CLI against the admin API (--url)', () => {
       generation: 1,
     });
     expect(start.stdout).not.toContain('tok-cli-1');
-    expect(await f.store.readToken('l1')).toBe('tok-cli-1');
+    expect((await f.store.readTokens(['l1']))[0]).toBe('tok-cli-1');
     expect((await run(['restart', 'l1'])).json.generation).toBe(2);
     const one = await run(['listeners', 'l1']);
     expect(one.json).toMatchObject({ listener_id: 'l1', desired: true, generation: 2 });
@@ -48,10 +49,10 @@ describe('baton CLI against the admin API (--url)', () => {
     const { f, run } = cli();
     const r = await run(['start', 'l1'], { ADMIN_TOKEN: 'admin-secret', SXT_TOKEN: 'tok-env' });
     expect(r.code).toBe(EXIT.OK);
-    expect(await f.store.readToken('l1')).toBe('tok-env');
+    expect((await f.store.readTokens(['l1']))[0]).toBe('tok-env');
     // ...but never for restart, which keeps the stored token unless --token is given.
     await run(['restart', 'l1'], { ADMIN_TOKEN: 'admin-secret', SXT_TOKEN: 'tok-other' });
-    expect(await f.store.readToken('l1')).toBe('tok-env');
+    expect((await f.store.readTokens(['l1']))[0]).toBe('tok-env');
   });
 
   it('status, instances and owners print the API reports', async () => {
@@ -59,7 +60,7 @@ describe('baton CLI against the admin API (--url)', () => {
     await f.store.acquireLock('i1', 30_000);
     await f.store.registerInstance({ id: 'i1', role: 'leader', epoch: 1 }, 60_000);
     await f.store.setDesired('l1', 't');
-    await f.store.claimListener('l1', 'i1', 1);
+    await singles(f.store).claimListener('l1', 'i1', 1);
     expect((await run(['instances'])).json).toMatchObject({
       count: 1,
       lock_holder: 'i1',

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../src/metrics.js';
 import { AUTH, fixture, storeState } from '../support/http-fixture.js';
+import { singles } from '../support/singles.js';
 
 const get: RequestInit = { headers: AUTH };
 
 /** A small fleet: leader a (epoch 1), waiting b; l1 owned by a, l2 owned by dead c, l3 desired only. */
 async function fleet() {
   const f = fixture({ instanceTtlMs: 60_000 });
-  const s = f.store;
+  const s = singles(f.store);
   const lock = await s.acquireLock('a', 30_000);
   if (!lock.ok) throw new Error('lock');
   await s.registerInstance(

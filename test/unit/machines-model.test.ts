@@ -19,6 +19,12 @@ import { getSimplePaths } from 'xstate/graph';
 import { instanceMachine } from '../../machines/instance.js';
 import { listenerMachine } from '../../machines/listener.js';
 import { ManualClock, toXStateClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/log.js';
+import { seededRng } from '../../src/rng.js';
+import { BatonRuntime } from '../../src/runtime/runtime.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { UpstreamConnector } from '../../src/upstream/types.js';
+import { FAST } from '../support/nodes.js';
 
 /** Representative outputs per promise actor (each one becomes its own done event). */
 const OUTPUTS: Record<string, unknown[]> = {
@@ -33,6 +39,9 @@ const OUTPUTS: Record<string, unknown[]> = {
   ],
   connect: [undefined],
 };
+
+/** Callback actors: they never finish, but can fail (a throw), so only an error event is modelled. */
+const CALLBACKS = new Set(['reconcile']);
 
 const USER_EVENTS: Record<string, EventObject[]> = {
   instance: [{ type: 'shutdown' }, { type: 'lock.released' }],
@@ -58,7 +67,7 @@ function eventsFor(machineId: string) {
         for (const output of OUTPUTS[src] ?? []) {
           events.push({ type: `xstate.done.actor.${inv.id}`, output } as EventObject);
         }
-        if (OUTPUTS[src])
+        if (OUTPUTS[src] || CALLBACKS.has(src))
           events.push({
             type: `xstate.error.actor.${inv.id}`,
             error: new Error('io'),
@@ -76,6 +85,7 @@ class FakeActors {
     string,
     { resolve(v: unknown): void; reject(e: unknown): void }
   >();
+  private readonly callbacks = new Set<string>();
 
   provide(names: string[]) {
     const actors: Record<string, AnyActorLogic> = {};
@@ -87,8 +97,16 @@ class FakeActors {
           }),
       );
     }
-    actors.reconcile = fromCallback(() => () => undefined);
+    actors.reconcile = fromCallback(({ self }) => {
+      this.callbacks.add(self.id);
+      return () => this.callbacks.delete(self.id);
+    });
     return actors;
+  }
+
+  /** Whether `invokeId` is a running callback actor (its error is delivered as an event). */
+  isCallback(invokeId: string): boolean {
+    return this.callbacks.has(invokeId);
   }
 
   settle(invokeId: string, event: EventObject & { output?: unknown; error?: unknown }) {
@@ -121,7 +139,10 @@ async function replay(
       event.type.startsWith('xstate.done.actor.') ||
       event.type.startsWith('xstate.error.actor.')
     ) {
-      fakes.settle(event.type.replace(/^xstate\.(done|error)\.actor\./, ''), event);
+      const id = event.type.replace(/^xstate\.(done|error)\.actor\./, '');
+      // A callback actor fails by throwing; its parent sees exactly this event.
+      if (fakes.isCallback(id)) actor.send(event);
+      else fakes.settle(id, event);
     } else {
       // Delayed events are sent as the scheduler would deliver them; the clock never fires alone.
       actor.send(event);
@@ -194,14 +215,76 @@ describe('machines provide every delay they name', () => {
     expect(retry({ context: { lockTtl: 25_000 } })).toBe(5_000);
   });
 
-  it('the defaults are numbers or functions (a missing delay would fire at once)', () => {
-    for (const machine of [instanceMachine, listenerMachine]) {
-      for (const [name, delay] of Object.entries(machine.implementations.delays)) {
+  // A named delay with no implementation fires at once, silently; one the runtime forgets falls
+  // back to the machine's contract default and ignores the configuration. So every delay name a
+  // definition uses must be implemented by the runtime itself, not inherited from `setup()`.
+  it('the runtime provides every delay each machine definition names', () => {
+    const clock = new ManualClock();
+    const runtime = new BatonRuntime(
+      {
+        ...FAST,
+        instanceId: 'delays-1',
+        lockRenewMs: 310,
+        connectTimeoutMs: 620,
+        backoffResetMs: 930,
+      },
+      {
+        store: new MemoryStore(clock),
+        connector: { connect: () => Promise.reject(new Error('not used')) },
+        clock,
+        rng: seededRng(1),
+        logger: silentLogger(),
+      },
+    );
+    const provided = [
+      [instanceMachine, runtime.machine],
+      [listenerMachine, runtime.listenerMachine],
+    ] as const;
+    for (const [definition, machine] of provided) {
+      const names = delayNames(definition);
+      expect(names.size, definition.id).toBeGreaterThan(0);
+      const delays = machine.implementations.delays as Record<string, unknown>;
+      const defaults = definition.implementations.delays as Record<string, unknown>;
+      for (const name of names) {
+        const delay = delays[name];
         expect(typeof delay === 'number' || typeof delay === 'function', name).toBe(true);
+        expect(delay, `${definition.id}: ${name} is the machine's default`).not.toBe(
+          defaults[name],
+        );
       }
     }
+    // The configured values, not the defaults, reach the machines.
+    expect(runtime.machine.implementations.delays.LOCK_RENEW).toBe(310);
+    expect(runtime.listenerMachine.implementations.delays.CONNECT_TIMEOUT).toBe(620);
   });
 });
+
+/**
+ * Every delay name a machine definition uses: `after` keys and the `delay` of raise/sendTo actions
+ * (inline, or named and resolved through the machine's actions), in every state node.
+ */
+function delayNames(machine: AnyStateMachine): Set<string> {
+  const names = new Set<string>();
+  const named = machine.implementations.actions as Record<string, unknown>;
+  const visitAction = (action: unknown) => {
+    const fn = typeof action === 'string' ? named[action] : action;
+    const delay = (fn as { delay?: unknown } | null)?.delay;
+    if (typeof delay === 'string') names.add(delay);
+  };
+  const visit = (node: AnyStateMachine['root']) => {
+    for (const key of Object.keys(node.config.after ?? {})) {
+      if (Number.isNaN(Number(key))) names.add(key);
+    }
+    for (const action of [...node.entry, ...node.exit]) visitAction(action);
+    for (const transitions of node.transitions.values()) {
+      for (const t of transitions) t.actions.forEach(visitAction);
+    }
+    for (const t of node.always ?? []) t.actions.forEach(visitAction);
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(machine.root);
+  return names;
+}
 
 /** The behaviour the runtime relies on, stated independently of the model (so a wrong edge fails). */
 describe('key paths reach the states the protocol requires', () => {
@@ -265,6 +348,20 @@ describe('key paths reach the states the protocol requires', () => {
       [
         acquired,
         afterEvent(instanceMachine, 'LEASE_REMAINING'),
+        done(invokeId(instanceMachine, 'stopListeners')),
+      ],
+      { waiting: 'trying' },
+    ],
+    [
+      'reconcile actor fails -> step down',
+      [acquired, fail(invokeId(instanceMachine, 'reconcile'))],
+      'steppingDown',
+    ],
+    [
+      'reconcile actor fails -> steps down, then competes again',
+      [
+        acquired,
+        fail(invokeId(instanceMachine, 'reconcile')),
         done(invokeId(instanceMachine, 'stopListeners')),
       ],
       { waiting: 'trying' },
@@ -347,6 +444,82 @@ describe('key paths reach the states the protocol requires', () => {
     ],
   ] as const)('listener: %s', async (_name, steps, expected, input) => {
     expect((await lis([...steps] as EventObject[], input)).value).toEqual(expected);
+  });
+
+  it('listener: attempts reset only after a session stayed live for BACKOFF_RESET', async () => {
+    const connected = done(invokeId(listenerMachine, 'connect', 'owned'));
+    const closed = USER_EVENTS.listener![2]!;
+    const backoff = afterEvent(listenerMachine, 'BACKOFF', 'owned');
+    const stable = afterEvent(listenerMachine, 'BACKOFF_RESET', 'owned');
+    // Connect-then-close twice: each short session counts, live does not reset the count.
+    const flapping = await lis([claimed(), connected, closed, backoff, connected]);
+    expect(flapping.value).toEqual({ owned: 'live' });
+    expect(flapping.context.attempts).toBe(2);
+    const afterClose = await lis([claimed(), connected, closed, backoff, connected, closed]);
+    expect(afterClose.value).toEqual({ owned: 'backoff' });
+    expect(afterClose.context.attempts).toBe(2);
+    // A session that stayed up for BACKOFF_RESET: the count starts over, still live.
+    const settled = await lis([claimed(), connected, closed, backoff, connected, stable]);
+    expect(settled.value).toEqual({ owned: 'live' });
+    expect(settled.context.attempts).toBe(0);
+  });
+});
+
+describe('the runtime binds the onError edge', () => {
+  it('a reconcile loop that dies steps the leader down, and it leads again after', async () => {
+    const clock = new ManualClock();
+    let failures = 1;
+    const runtime = new BatonRuntime(
+      {
+        instanceId: 'i-1',
+        lockTtlMs: 10_000,
+        lockRenewMs: 3_000,
+        lockRetryMs: 1_000,
+        renewDeadlineMs: 8_000,
+        instanceTtlMs: 20_000,
+        drainTimeoutMs: 5_000,
+        resyncMs: 5_000,
+        handoffMode: 'overlap',
+        connectTimeoutMs: 1_000,
+        backoffBaseMs: 100,
+        backoffMaxMs: 1_000,
+        backoffResetMs: 30_000,
+        binaryFrames: 'base64',
+        messageIdField: 'id',
+        maxBufferedMessages: 100,
+        handoffConfirmMs: 1_000,
+      },
+      {
+        store: new MemoryStore(clock),
+        connector: {} as UpstreamConnector, // nothing is desired: never asked to connect
+        clock,
+        rng: seededRng(1),
+        logger: silentLogger(),
+        // Through the general extension point: the first reconcile actor throws as it starts.
+        machines: {
+          instance: (m) =>
+            m.provide({
+              actors: {
+                reconcile: fromCallback(() => {
+                  if (failures-- > 0) throw new Error('reconcile bug');
+                  return () => undefined;
+                }),
+              },
+            }),
+        },
+      },
+    );
+    const seen: string[] = [];
+    runtime.onInspection((r) => {
+      if (r.type !== '@xstate.snapshot' || r.actorId !== 'instance') return;
+      const top = typeof r.value === 'string' ? r.value : Object.keys(r.value as object)[0]!;
+      if (seen.at(-1) !== top) seen.push(top);
+    });
+    await runtime.start();
+    for (let i = 0; i < 20 && seen.filter((v) => v === 'leader').length < 2; i++) await flush();
+    expect(seen).toEqual(['waiting', 'leader', 'steppingDown', 'waiting', 'leader']);
+    expect(runtime.role()).toBe('leader');
+    runtime.crash();
   });
 });
 

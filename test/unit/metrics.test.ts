@@ -2,32 +2,44 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics, METRIC_NAMES } from '../../src/metrics.js';
 
 describe('createMetrics', () => {
-  it('registers every Baton metric under its contract name, with its labels', async () => {
+  // The contract of docs/api.md: each name with its type and its label set. Values are not
+  // checked here: the code that updates them is tested where it runs (connect-metrics.test.ts).
+  const CONTRACT = {
+    baton_leader: ['gauge', []],
+    baton_leader_epoch: ['gauge', []],
+    baton_lock_renew_failures_total: ['counter', []],
+    baton_listeners: ['gauge', ['state']],
+    baton_connect_attempts_total: ['counter', ['result']],
+    baton_connect_duration_seconds: ['histogram', []],
+    baton_handoffs_total: ['counter', ['mode']],
+    baton_handoff_duration_seconds: ['histogram', []],
+    baton_messages_total: ['counter', ['result']],
+    baton_reconcile_runs_total: ['counter', []],
+    baton_replication_wait_failures_total: ['counter', ['operation']],
+  } as const;
+
+  it('registers every Baton metric under its contract name and type', async () => {
     const m = createMetrics();
-    m.leader.set(1);
-    m.leaderEpoch.set(7);
-    m.lockRenewFailures.inc();
-    m.listeners.set({ state: 'live' }, 3);
-    m.connectAttempts.inc({ result: 'ok' });
-    m.connectDuration.observe(0.2);
-    m.handoffs.inc({ mode: 'overlap' });
-    m.handoffDuration.observe(1.5);
-    for (const result of ['emitted', 'duplicate', 'stale', 'no_id'] as const)
-      m.messages.inc({ result });
-    m.reconcileRuns.inc(2);
     const text = await m.registry.metrics();
-    expect(text).toContain('baton_leader 1');
-    expect(text).toContain('baton_leader_epoch 7');
-    expect(text).toContain('baton_lock_renew_failures_total 1');
-    expect(text).toContain('baton_listeners{state="live"} 3');
-    expect(text).toContain('baton_connect_attempts_total{result="ok"} 1');
-    expect(text).toContain('baton_connect_duration_seconds_count 1');
-    expect(text).toContain('baton_handoffs_total{mode="overlap"} 1');
-    expect(text).toContain('baton_handoff_duration_seconds_sum 1.5');
-    expect(text).toContain('baton_messages_total{result="no_id"} 1');
-    expect(text).toContain('baton_reconcile_runs_total 2');
-    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name).sort();
-    expect(names).toEqual(Object.values(METRIC_NAMES).sort());
+    const types = Object.fromEntries(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((x) => [x[1], x[2]]),
+    );
+    expect(types).toEqual(
+      Object.fromEntries(Object.entries(CONTRACT).map(([name, [type]]) => [name, type])),
+    );
+    expect(Object.values(METRIC_NAMES).sort()).toEqual(Object.keys(CONTRACT).sort());
+  });
+
+  it('gives each metric exactly its contract label set', () => {
+    const m = createMetrics();
+    const byName = new Map(m.registry.getMetricsAsArray().map((x) => [x.name, x]));
+    for (const [name, [, labels]] of Object.entries(CONTRACT)) {
+      // prom-client keeps the configured `labelNames` on each metric (its typings omit it).
+      const metric = byName.get(name) as unknown as { labelNames: readonly string[] };
+      expect([...metric.labelNames], name).toEqual(labels);
+    }
+    // prom-client refuses a label outside the set: what the runtime passes must be in it.
+    expect(() => m.connectAttempts.inc({ outcome: 'ok' } as never)).toThrow(/label/);
   });
 
   it('reads listener counts from the runtime when scraped', async () => {

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { loadConfig } from '../../src/config.js';
 import {
   describeRedis,
   RedisSettingsError,
   redisSettingsFromEnv,
   redisSettingsProblem,
 } from '../../src/store/redis-connection.js';
-import { replicationFromEnv } from '../../src/store/replication.js';
 
 describe('redisSettingsFromEnv', () => {
   it('is undefined without any Redis setting (the embedded store)', () => {
@@ -76,7 +76,7 @@ describe('redisSettingsFromEnv', () => {
       ],
       [
         { REDIS_SENTINELS: 'a' },
-        /REDIS_SENTINELS must be comma-separated host:port pairs, got "a"/,
+        /REDIS_SENTINELS must be comma-separated host:port pairs \(got "a"\)/,
       ],
       [{ REDIS_CLUSTER_NODES: 'a:99999' }, /REDIS_CLUSTER_NODES must be/],
       [{ REDIS_URL: 'http://h' }, /must be a redis:\/\/ or rediss:\/\/ URL/],
@@ -102,19 +102,23 @@ describe('redisSettingsFromEnv', () => {
   });
 });
 
-describe('replicationFromEnv', () => {
+/** The `replication` group the service hands to the store, read from `env`. */
+const replicationOf = (env: Record<string, string>) =>
+  loadConfig(env, { pid: 0, now: 0 }).replication;
+
+describe('the replication settings', () => {
   it('defaults to auto with a one-second wait', () => {
-    expect(replicationFromEnv({})).toEqual({ minReplicas: 'auto', timeoutMs: 1_000 });
-    expect(replicationFromEnv({ REDIS_MIN_REPLICAS: '0', REDIS_WAIT_TIMEOUT_MS: '250' })).toEqual({
+    expect(replicationOf({})).toEqual({ minReplicas: 'auto', timeoutMs: 1_000 });
+    expect(replicationOf({ REDIS_MIN_REPLICAS: '0', REDIS_WAIT_TIMEOUT_MS: '250' })).toEqual({
       minReplicas: 0,
       timeoutMs: 250,
     });
   });
 
   it('refuses what is not a count or auto, and a zero timeout', () => {
-    expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: '-1' })).toThrow(/REDIS_MIN_REPLICAS/);
-    expect(() => replicationFromEnv({ REDIS_MIN_REPLICAS: 'one' })).toThrow(/REDIS_MIN_REPLICAS/);
-    expect(() => replicationFromEnv({ REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT/);
+    expect(() => replicationOf({ REDIS_MIN_REPLICAS: '-1' })).toThrow(/REDIS_MIN_REPLICAS/);
+    expect(() => replicationOf({ REDIS_MIN_REPLICAS: 'one' })).toThrow(/REDIS_MIN_REPLICAS/);
+    expect(() => replicationOf({ REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT/);
   });
 });
 

@@ -2,8 +2,8 @@
 import { Hono } from 'hono';
 import { listenerReport, listenersReport } from '../../admin/reports.js';
 import { checkListenerId } from '../../admin/validate.js';
+import { BatonError } from '../../errors.js';
 import type { ResolvedDeps } from '../app.js';
-import { ApiError } from '../errors.js';
 import { methodNotAllowed } from './method.js';
 
 /** The listeners router (mounted under /admin). */
@@ -14,7 +14,7 @@ export function listenerRoutes(d: ResolvedDeps) {
       const id = checkListenerId(c.req.param('id'));
       const report = await listenerReport(d.store, id);
       if (!report)
-        throw new ApiError('LISTENER_NOT_FOUND', `nothing is known about listener ${id}`);
+        throw new BatonError('LISTENER_NOT_FOUND', `nothing is known about listener ${id}`);
       return c.json(report);
     })
     .all('/listeners', methodNotAllowed('GET'))

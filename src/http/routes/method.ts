@@ -1,12 +1,15 @@
 /** A 405 handler for a known path asked with the wrong method. */
 import type { Handler } from 'hono';
-import { ApiError } from '../errors.js';
+import { BatonError } from '../../errors.js';
+import { withHeaders } from '../errors.js';
 
 /** Answers 405 METHOD_NOT_ALLOWED with an `Allow` header listing `methods`. */
 export function methodNotAllowed(...methods: string[]): Handler {
   return (c) => {
-    throw new ApiError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here`, {
-      Allow: methods.join(', '),
-    });
+    throw withHeaders(
+      c,
+      { Allow: methods.join(', ') },
+      new BatonError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here`),
+    );
   };
 }

@@ -5,10 +5,11 @@
 import { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import type { Clock, TimerId } from '../../clock.js';
+import { BatonError } from '../../errors.js';
 import type { InspectionRecord } from '../../runtime/view.js';
 import type { ResolvedDeps } from '../app.js';
 import { BoundedQueue } from '../bounded-queue.js';
-import { ApiError } from '../errors.js';
+import { withHeaders } from '../errors.js';
 import { methodNotAllowed } from './method.js';
 
 /** The runtime router (mounted under /admin). Answers from this instance's view, not the store. */
@@ -26,10 +27,13 @@ export function runtimeRoutes(d: ResolvedDeps) {
       if (c.req.method === 'HEAD')
         return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
       if (open >= d.maxInspectStreams) {
-        throw new ApiError(
-          'TOO_MANY_STREAMS',
-          `at most ${d.maxInspectStreams} inspection streams at once; close one and retry`,
+        throw withHeaders(
+          c,
           { 'Retry-After': '5' },
+          new BatonError(
+            'TOO_MANY_STREAMS',
+            `at most ${d.maxInspectStreams} inspection streams at once; close one and retry`,
+          ),
         );
       }
       open += 1;

@@ -9,7 +9,7 @@
     ARGV[1] instance id
     ARGV[2] TTL in milliseconds (positive integer)
 
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, acquireLock):
     epoch (integer >= 1)   ARGV[1] holds the lock at this epoch
     {-7, holder, ttl}      HELD: another instance holds the lock for ttl more milliseconds
 ]]

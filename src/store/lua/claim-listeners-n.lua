@@ -22,7 +22,8 @@
       expected owner (used when the expectation is '2')
       msg id that must have been emitted already ('' = no such condition)
 
-  Output: an array, one entry per claim:
+  Output: an array, one entry per claim, refusals in the order of
+  the checks of src/store/spec.ts (claimListeners):
     fence (integer >= 1)   the new fence; the claimer owns the listener
     -1                     NOT_HOLDER: the claimer does not hold the lock
     -2                     STALE_EPOCH: it holds the lock at another epoch

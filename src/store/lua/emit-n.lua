@@ -17,13 +17,16 @@
     ARGV[1] dedup window in milliseconds
     ARGV[2] dedup max entries per listener
     ARGV[3] events stream max length (approximate trim)
-    then 5 arguments per message i: listener id, writer's instance id, writer's fence,
-      msg id ('' = no dedup), payload
+    then 6 arguments per message i: listener id, writer's instance id, writer's fence,
+      msg id ('' = no dedup), payload, encoding ('' = text; 'base64' is written as field `encoding`)
 
-  Output: an array, one entry per message:
+  Output: an array, one entry per message, its refusals in the order of the checks of
+  src/store/spec.ts (emitMany):
     entry id (string)      emitted
-    -8                     DUPLICATE: msg id already emitted within the window
     {-4, current fence}    STALE_FENCE: the writer is not the owner, or not at the current fence
+    -8                     DUPLICATE: msg id already emitted within the window
+
+  The stream keeps at least the newest ARGV[3] entries (XADD MAXLEN ~ trims whole nodes only).
 ]]
 local time = redis.call('TIME')
 local clock = tonumber(time[1]) * 1000000 + tonumber(time[2])
@@ -55,11 +58,15 @@ local function emit(dedup, a)
     end
     redis.call('PEXPIRE', dedup, window)
   end
+  if ARGV[a + 5] ~= '' then
+    return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'listener_id', id,
+      'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4], 'encoding', ARGV[a + 5])
+  end
   return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*',
     'listener_id', id, 'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4])
 end
 
 for i = 1, #KEYS - 3 do
-  out[i] = emit(KEYS[3 + i], 4 + (i - 1) * 5)
+  out[i] = emit(KEYS[3 + i], 4 + (i - 1) * 6)
 end
 return out

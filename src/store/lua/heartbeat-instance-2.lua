@@ -9,7 +9,7 @@
     ARGV[2] TTL in milliseconds (positive integer)
     ARGV[3] instance id
 
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, heartbeatInstance):
     0    rewritten
     -6   NOT_REGISTERED: the entry expired or was never written
 ]]

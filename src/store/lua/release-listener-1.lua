@@ -7,7 +7,7 @@
     ARGV[1] listener id
     ARGV[2] caller's instance id
 
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, releaseListener):
     0    released
     -1   NOT_HOLDER: the caller does not own the listener
 ]]

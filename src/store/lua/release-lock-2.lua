@@ -8,7 +8,7 @@
     ARGV[1] instance id
     ARGV[2] epoch the caller believes it holds
 
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, releaseLock):
     0    released
     -1   NOT_HOLDER: the lock is free or held by another instance
     -2   STALE_EPOCH: ARGV[1] holds the lock, but at another epoch

@@ -9,7 +9,7 @@
     ARGV[2] epoch the caller believes it holds
     ARGV[3] new TTL in milliseconds (positive integer)
 
-  Output:
+  Output (refusals in the order of the checks of src/store/spec.ts, renewLock):
     0    renewed
     -1   NOT_HOLDER: the lock is free or held by another instance
     -2   STALE_EPOCH: ARGV[1] holds the lock, but at another epoch

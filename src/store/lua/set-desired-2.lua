@@ -1,7 +1,9 @@
 --[[
-  Makes a listener desired. With a token, stores it; without one (restart), keeps the stored
-  token and refuses when there is none. Always bumps the listener's generation, so the leader
-  sees a restart even when the token did not change.
+  Makes a listener desired. With a token, stores it; without one, keeps the stored token and
+  refuses when there is none. Bumps the listener's generation on a restart (no token, or the
+  restart flag: the leader sees it even though the token did not change) or a new or changed
+  token (including a start after a removal); replaying a start with the token already stored
+  changes nothing and answers the current generation, so it never restarts a live listener.
 
   Input:
     KEYS[1] tokens key       (prefix:tokens), hash listener id -> token
@@ -9,14 +11,20 @@
     ARGV[1] listener id
     ARGV[2] '1' when a token is given, '0' otherwise
     ARGV[3] token (ignored when ARGV[2] is '0')
+    ARGV[4] '1' = restart: bump the generation even when the token is unchanged
 
-  Output:
-    generation (integer >= 1)   the listener is desired at this generation
+  Output (refusals in the order of the checks of src/store/spec.ts, setDesired):
+    generation (integer >= 0)   the listener is desired at this generation (0 only when a token
+                                was stored by hand without a generation)
     -5                          NOT_DESIRED: no token given and none stored
 ]]
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if ARGV[2] == '1' then
+  if stored == ARGV[3] and ARGV[4] ~= '1' then
+    return tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+  end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-elseif redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+elseif not stored then
   return -5
 end
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)

@@ -7,7 +7,8 @@
     KEYS[2] status key  (prefix:listener_status), hash listener id -> status JSON
     then 3 arguments per status: listener id, fence it was written under, status JSON
 
-  Output: an array, one entry per status:
+  Output: an array, one entry per status, refusals in the order of
+  the checks of src/store/spec.ts (writeStatuses):
     0    written
     -4   STALE_FENCE: the fence is older than the listener's current fence
 ]]

@@ -1,12 +1,20 @@
 /**
- * The batching decorator: per-listener calls made together travel as one batch operation, each
- * caller gets its own result (or the batch's error), and nothing waits on a timer.
+ * The store client: per-listener calls made together travel as one batch operation, each caller
+ * gets its own result (or the batch's error), nothing waits on a timer, and every store
+ * operation passes straight through.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { BatchingStore } from '../../src/store/batching-store.js';
+import { storeClient } from '../../src/store/client.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { ClaimRequest, EmitRequest, ListenerStatus } from '../../src/store/types.js';
+import {
+  type ClaimRequest,
+  type CoordinationStore,
+  type EmitRequest,
+  type ListenerStatus,
+  type StatusEntry,
+  storeOperations,
+} from '../../src/store/types.js';
 
 /** A MemoryStore that records each batch it is sent and can hold replies back or fail them. */
 class RecordingStore extends MemoryStore {
@@ -41,7 +49,7 @@ class RecordingStore extends MemoryStore {
   override readTokens(ids: readonly string[]) {
     return this.gate('tokens', ids.length, () => super.readTokens(ids));
   }
-  override writeStatuses(entries: readonly { listenerId: string; status: ListenerStatus }[]) {
+  override writeStatuses(entries: readonly StatusEntry[]) {
     return this.gate('status', entries.length, () => super.writeStatuses(entries));
   }
 }
@@ -52,10 +60,10 @@ async function setUp(n: number, options = {}) {
   const inner = new RecordingStore(new ManualClock());
   await inner.acquireLock('a', 60_000);
   for (const id of ids(n)) await inner.setDesired(id, `tok-${id}`);
-  return { inner, store: new BatchingStore(inner, options) };
+  return { inner, store: storeClient(inner, options) };
 }
 
-describe('BatchingStore', () => {
+describe('storeClient', () => {
   it('sends calls made together as one batch and gives each caller its own result', async () => {
     const { inner, store } = await setUp(5);
     const claims = await Promise.all([
@@ -128,10 +136,20 @@ describe('BatchingStore', () => {
     const { inner, store } = await setUp(1);
     expect(await store.readLock()).toEqual(await inner.readLock());
     expect(await store.setDesired('x', 'tok-x')).toEqual({ ok: true, generation: 1 });
-    expect(await inner.readToken('x')).toBe('tok-x');
     expect(await store.claimListeners([{ listenerId: 'x', instanceId: 'a', epoch: 1 }])).toEqual([
       { ok: true, fence: 1 },
     ]);
     expect(inner.batches).toEqual([{ op: 'claim', size: 1 }]);
+    expect(await inner.readTokens(['x'])).toEqual(['tok-x']);
+  });
+
+  it('forwards every store operation, each to the same operation of the store', async () => {
+    const calls: string[] = [];
+    const inner = Object.fromEntries(
+      storeOperations.map((op) => [op, async () => void calls.push(op)]),
+    ) as unknown as CoordinationStore;
+    const client = storeClient(inner);
+    for (const op of storeOperations) await (client[op] as () => Promise<unknown>)();
+    expect(calls).toEqual([...storeOperations]);
   });
 });

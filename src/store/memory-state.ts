@@ -1,0 +1,354 @@
+/**
+ * The in-memory coordination store as a synchronous state machine on an injected clock: the same
+ * semantics as the Redis scripts, with each operation's checks run in the order `spec.ts`
+ * declares. Every operation completes within its call (so it is atomic) and iteration order is
+ * deterministic (sorted ids, insertion-ordered maps). `MemoryStore` makes it a
+ * CoordinationStore; the simulator drives it directly.
+ */
+import type { Clock } from '../clock.js';
+import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { DedupWindows } from './memory-dedup.js';
+import { firstRefusal } from './spec.js';
+import type { SyncStore } from './sync.js';
+import {
+  type AcquireResult,
+  type ClaimRequest,
+  type ClaimResult,
+  type DesiredListener,
+  type EmitRequest,
+  type EmitResult,
+  type EventEntry,
+  type Hint,
+  type InstanceEntry,
+  type InstanceInfo,
+  type ListenerStatus,
+  type LockState,
+  type OwnerEntry,
+  type Refused,
+  type StatusEntry,
+  type StoreOptions,
+  ttlArg,
+  validStoreOptions,
+} from './types.js';
+
+interface Expiring {
+  value: string;
+  expiresAt: number;
+}
+
+const OK = Object.freeze({ ok: true as const });
+const refuse = (code: Refused['code']): Refused => ({ ok: false, code });
+const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The synchronous store: see the module comment. */
+export class MemoryState implements SyncStore {
+  /** Effective options: defaults under the caller's, validated exactly as RedisStore's. */
+  readonly options: Readonly<StoreOptions>;
+  private lock: Expiring | null = null;
+  private epoch = 0;
+  private readonly instances = new Map<string, Expiring>();
+  private readonly tokens = new Map<string, string>();
+  private readonly generations = new Map<string, number>();
+  private readonly owners = new Map<string, string>();
+  private readonly fences = new Map<string, number>();
+  private readonly statuses = new Map<string, string>();
+  private readonly dedup: DedupWindows;
+  private readonly events: EventEntry[] = [];
+  private lastEventMs = 0;
+  private lastEventSeq = 0;
+  private readonly subscribers = new Set<(hint: Hint) => void>();
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    options: Partial<StoreOptions> = {},
+  ) {
+    this.options = validStoreOptions(options);
+    this.dedup = new DedupWindows(this.options.dedupWindowMs, this.options.dedupMaxEntries);
+  }
+
+  acquireLock(instanceId: string, ttlMs: number): AcquireResult {
+    this.check();
+    ttlArg(ttlMs);
+    const lock = this.liveLock();
+    if (lock && lock.value !== instanceId) {
+      const ttl = lock.expiresAt - this.clock.now();
+      return { ok: false, code: 'HELD', holder: lock.value, ttl };
+    }
+    if (!lock) this.epoch += 1;
+    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
+    return { ok: true, epoch: this.epoch };
+  }
+
+  renewLock(instanceId: string, epoch: number, ttlMs: number): { ok: true } | Refused {
+    this.check();
+    ttlArg(ttlMs);
+    const refusal = this.lockRefusal('renewLock', instanceId, epoch);
+    if (refusal) return refusal;
+    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
+    return OK;
+  }
+
+  releaseLock(instanceId: string, epoch: number): { ok: true } | Refused {
+    this.check();
+    const refusal = this.lockRefusal('releaseLock', instanceId, epoch);
+    if (refusal) return refusal;
+    this.lock = null;
+    return OK;
+  }
+
+  readLock(): LockState {
+    this.check();
+    const lock = this.liveLock();
+    return {
+      holder: lock?.value ?? null,
+      epoch: this.epoch,
+      ttl: lock ? lock.expiresAt - this.clock.now() : -1,
+    };
+  }
+
+  registerInstance(info: InstanceInfo, ttlMs: number): void {
+    this.check();
+    const expiresAt = this.clock.now() + ttlArg(ttlMs);
+    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+  }
+
+  heartbeatInstance(info: InstanceInfo, ttlMs: number): { ok: true } | Refused {
+    this.check();
+    ttlArg(ttlMs);
+    const code = firstRefusal('heartbeatInstance', {
+      NOT_REGISTERED: () => !this.liveInstance(info.id),
+    });
+    if (code) return refuse(code);
+    const expiresAt = this.clock.now() + ttlMs;
+    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+    return OK;
+  }
+
+  unregisterInstance(instanceId: string): void {
+    this.check();
+    this.instances.delete(instanceId);
+  }
+
+  listInstances(): InstanceEntry[] {
+    this.check();
+    const now = this.clock.now();
+    const out: InstanceEntry[] = [];
+    for (const id of [...this.instances.keys()].sort(byId)) {
+      const entry = this.liveInstance(id);
+      if (entry) out.push({ ...parseInstance(entry.value, id), ttl: entry.expiresAt - now });
+    }
+    return out;
+  }
+
+  setDesired(
+    listenerId: string,
+    token?: string,
+    restart = false,
+  ): { ok: true; generation: number } | Refused {
+    this.check();
+    const stored = this.tokens.get(listenerId);
+    const code = firstRefusal('setDesired', {
+      NOT_DESIRED: () => token === undefined && stored === undefined,
+    });
+    if (code) return refuse(code);
+    let generation = this.generations.get(listenerId) ?? 0;
+    // A replayed start (same token, still desired) is harmless: the generation stays.
+    if (restart || token === undefined || token !== stored) {
+      if (token !== undefined) this.tokens.set(listenerId, token);
+      generation += 1;
+      this.generations.set(listenerId, generation);
+    }
+    return { ok: true, generation };
+  }
+
+  removeDesired(listenerId: string): { existed: boolean } {
+    this.check();
+    return { existed: this.tokens.delete(listenerId) };
+  }
+
+  listDesired(): DesiredListener[] {
+    this.check();
+    return [...this.tokens.keys()]
+      .sort(byId)
+      .map((listenerId) => ({ listenerId, generation: this.generations.get(listenerId) ?? 0 }));
+  }
+
+  readTokens(listenerIds: readonly string[]): (string | null)[] {
+    this.check();
+    return listenerIds.map((id) => this.tokens.get(id) ?? null);
+  }
+
+  claimListeners(requests: readonly ClaimRequest[]): ClaimResult[] {
+    this.check();
+    return requests.map((r) => this.claimOne(r));
+  }
+
+  releaseListener(listenerId: string, instanceId: string): { ok: true } | Refused {
+    this.check();
+    const code = firstRefusal('releaseListener', {
+      NOT_HOLDER: () => this.owners.get(listenerId) !== instanceId,
+    });
+    if (code) return refuse(code);
+    this.owners.delete(listenerId);
+    return OK;
+  }
+
+  readOwners(): OwnerEntry[] {
+    this.check();
+    const ids = new Set([...this.owners.keys(), ...this.fences.keys()]);
+    return [...ids].sort(byId).map((listenerId) => ({
+      listenerId,
+      owner: this.owners.get(listenerId) ?? null,
+      fence: this.fences.get(listenerId) ?? 0,
+    }));
+  }
+
+  writeStatuses(entries: readonly StatusEntry[]): ({ ok: true } | Refused)[] {
+    this.check();
+    return entries.map(({ listenerId, status }) => {
+      const code = firstRefusal('writeStatuses', {
+        STALE_FENCE: () => status.fence < (this.fences.get(listenerId) ?? 0),
+      });
+      if (code) return refuse(code);
+      this.statuses.set(listenerId, encodeStatus(status));
+      return OK;
+    });
+  }
+
+  readStatuses(): Map<string, ListenerStatus> {
+    this.check();
+    const out = new Map<string, ListenerStatus>();
+    for (const id of [...this.statuses.keys()].sort(byId)) {
+      out.set(id, parseStatus(this.statuses.get(id)!));
+    }
+    return out;
+  }
+
+  emitMany(requests: readonly EmitRequest[]): EmitResult[] {
+    this.check();
+    return requests.map((r) => this.emitOne(r));
+  }
+
+  wasEmitted(listenerId: string, msgId: string): boolean {
+    this.check();
+    return this.dedup.has(listenerId, msgId, this.clock.now());
+  }
+
+  readEvents(afterId: string, limit: number): EventEntry[] {
+    this.check();
+    const out: EventEntry[] = [];
+    if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
+    for (const entry of this.events) {
+      if (out.length >= limit) break;
+      if (compareEventIds(entry.id, afterId) <= 0) continue;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  publish(hint: Hint): void {
+    this.check();
+    const json = JSON.stringify(hint);
+    for (const subscriber of [...this.subscribers]) subscriber(JSON.parse(json) as Hint);
+  }
+
+  subscribe(onHint: (hint: Hint) => void): () => void {
+    this.check();
+    // A wrapper per subscription, so one callback subscribed twice is two subscriptions.
+    const subscriber = (hint: Hint) => onHint(hint);
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.subscribers.clear();
+  }
+
+  /** How many listeners have a dedup window now; an expired window is gone (test visibility). */
+  dedupWindowCount(): number {
+    return this.dedup.size(this.clock.now());
+  }
+
+  private claimOne(r: ClaimRequest): ClaimResult {
+    const owner = this.owners.get(r.listenerId) ?? null;
+    const code = firstRefusal('claimListeners', {
+      ...this.lockChecks(r.instanceId, r.epoch),
+      NOT_DESIRED: () => !this.tokens.has(r.listenerId),
+      OWNER_CHANGED: () => r.expectedOwner !== undefined && owner !== r.expectedOwner,
+      NOT_CAUGHT_UP: () =>
+        !!r.afterEmitted && !this.dedup.has(r.listenerId, r.afterEmitted, this.clock.now()),
+    });
+    if (code) return refuse(code);
+    const fence = (this.fences.get(r.listenerId) ?? 0) + 1;
+    this.owners.set(r.listenerId, r.instanceId);
+    this.fences.set(r.listenerId, fence);
+    return { ok: true, fence };
+  }
+
+  private emitOne(r: EmitRequest): EmitResult {
+    const currentFence = this.fences.get(r.listenerId) ?? 0;
+    const code = firstRefusal('emitMany', {
+      STALE_FENCE: () => this.owners.get(r.listenerId) !== r.owner || currentFence !== r.fence,
+      DUPLICATE: () => r.msgId !== '' && this.dedup.seen(r.listenerId, r.msgId, this.clock.now()),
+    });
+    if (code === 'STALE_FENCE') return { result: 'stale', currentFence };
+    if (code === 'DUPLICATE') return { result: 'duplicate' };
+    const { listenerId, msgId, fence, owner, payload } = r;
+    const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
+    if (r.encoding) entry.encoding = r.encoding;
+    this.events.push(entry);
+    // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
+    if (this.events.length > this.options.eventsMaxLen) {
+      this.events.splice(0, this.events.length - this.options.eventsMaxLen);
+    }
+    return { result: 'emitted', entryId: entry.id };
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('MemoryStore is closed');
+  }
+
+  private liveLock(): Expiring | null {
+    if (this.lock && this.lock.expiresAt <= this.clock.now()) this.lock = null;
+    return this.lock;
+  }
+
+  private lockChecks(instanceId: string, epoch: number) {
+    return {
+      NOT_HOLDER: () => this.liveLock()?.value !== instanceId,
+      STALE_EPOCH: () => this.epoch !== epoch,
+    };
+  }
+
+  private lockRefusal(op: 'renewLock' | 'releaseLock', instanceId: string, epoch: number) {
+    const code = firstRefusal(op, this.lockChecks(instanceId, epoch));
+    return code ? refuse(code) : null;
+  }
+
+  private liveInstance(id: string): Expiring | undefined {
+    const entry = this.instances.get(id);
+    if (entry && entry.expiresAt <= this.clock.now()) {
+      this.instances.delete(id);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private nextEventId(): string {
+    const ms = Math.max(this.clock.now(), this.lastEventMs);
+    this.lastEventSeq = ms === this.lastEventMs ? this.lastEventSeq + 1 : 0;
+    this.lastEventMs = ms;
+    return `${ms}-${this.lastEventSeq}`;
+  }
+}
+
+/** Orders stream ids (`ms-seq`) the way Redis does; '0' sorts first. */
+export function compareEventIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
