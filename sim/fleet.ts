@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../src/log.js';
 import { BatonRuntime, type RuntimeDeps } from '../src/runtime/runtime.js';
+import type { InspectionRecord } from '../src/runtime/view.js';
 import type { Counters } from './counters.js';
 import { exponential, uniform } from './draw.js';
 import type { Invariants } from './invariants.js';
@@ -36,6 +37,8 @@ export interface FleetDeps {
   logger: Logger;
   /** Runtime-side planted bugs (canaries), planted in every process. */
   plants?: readonly RuntimePlant[] | undefined;
+  /** Taps every process's inspection records (`--trace-out`). */
+  onInspection?: (processId: string, record: InspectionRecord) => void;
 }
 
 export class Fleet {
@@ -72,6 +75,8 @@ export class Fleet {
     const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
     this.all.push(p);
     this.deps.invariants.attach(p);
+    const tap = this.deps.onInspection;
+    if (tap) runtime.onInspection((record) => tap(id, record));
     this.deps.trace.record('F', `spawn ${id}`);
     this.deps.counters.inc('fleet.spawn');
     kernel.after(0, proc, 'proc.start', () => void runtime.start());

@@ -139,6 +139,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     config,
     logger: silentLogger(),
     plants: options.runtimePlants,
+    ...(options.onInspection ? { onInspection: options.onInspection } : {}),
   });
   const commands = new Commands(
     kernel,

@@ -89,7 +89,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     }
     connector = createWsConnector({ ...config.upstream, urlTemplate, clock, logger, metrics });
   }
-  const runtime = new BatonRuntime(runtimeOptions(config, deps.meta), {
+  // Peers proxy the dashboard's fleet views to the admin address this instance publishes.
+  const { advertiseUrl } = config.http;
+  const meta = advertiseUrl ? { ...deps.meta, admin_url: advertiseUrl } : deps.meta;
+  const runtime = new BatonRuntime(runtimeOptions(config, meta), {
     store,
     connector,
     clock,

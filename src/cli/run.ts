@@ -12,6 +12,7 @@ import { BatonError } from '../errors.js';
 import type { RedisSettings } from '../store/redis-connection.js';
 import type { CoordinationStore } from '../store/types.js';
 import { type EmergencyAction, executeEmergency, planEmergency } from './emergency.js';
+import { runDemoFeed, runTail } from './tail.js';
 import {
   CliError,
   cliRedisClient,
@@ -32,6 +33,8 @@ export interface CliIo {
   openStore?: (settings: RedisSettings, prefix: string) => CoordinationStore;
   /** fetch for `--url` (default: global fetch). */
   fetch?: FetchLike;
+  /** Ends `tail --follow` and `demo-feed` (the bin aborts it on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** Exit codes of `baton`. */
@@ -51,6 +54,12 @@ commands:
   release-lock                 delete the leader lock (refused while its holder is live)
   reset                        delete lock, listener_owners and instances:* (refused while a
                                live leader holds the lock); keeps tokens, fences and the epoch
+  tail [--listener ID]         the events stream, one JSON line per entry: the latest --count
+       [--after ID] [--count N] (10), or a page after --after (0 = the start, $ = now);
+       [--follow]               --follow keeps printing new entries
+  demo-feed [--port 4000]      run the demo upstream (UPSTREAM_URL=ws://HOST:PORT/feed?token=
+       [--host 0.0.0.0]        {token}&listener={listener_id}) until interrupted
+       [--interval 1000]
 
 target (one of):
   --redis URL | $REDIS_URL     talk to Redis directly; --prefix P | $KEY_PREFIX (default sxt);
@@ -72,6 +81,13 @@ const OPTIONS = {
   token: { type: 'string' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  listener: { type: 'string' },
+  after: { type: 'string' },
+  count: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -116,7 +132,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 function isInputError(code: string): boolean {
-  return ['INVALID_LISTENER_ID', 'INVALID_TOKEN', 'TOKEN_REQUIRED'].includes(code);
+  return ['INVALID_LISTENER_ID', 'INVALID_TOKEN', 'TOKEN_REQUIRED', 'INVALID_PARAMETER'].includes(
+    code,
+  );
 }
 
 function usage(io: CliIo, message: string): number {
@@ -137,6 +155,8 @@ async function dispatch(name: string, args: string[], values: Values, io: CliIo)
     restart: [1, 1],
     'release-lock': [0, 0],
     reset: [0, 0],
+    tail: [0, 0],
+    'demo-feed': [0, 0],
   };
   const range = arity[name];
   if (!range) return usage(io, `unknown command "${name}"`);
@@ -147,6 +167,22 @@ async function dispatch(name: string, args: string[], values: Values, io: CliIo)
     );
   }
   if (name === 'release-lock' || name === 'reset') return emergency(name, values, io);
+  if (name === 'demo-feed') return runDemoFeed(values, io);
+  if (name === 'tail') {
+    const redis = values.url === undefined ? redisTarget(values, io.env, EXIT.USAGE) : null;
+    return runTail(
+      {
+        url: values.url,
+        adminToken: values['admin-token'] ?? io.env.ADMIN_TOKEN,
+        redis: redis ?? undefined,
+        listener: values.listener,
+        after: values.after,
+        count: values.count,
+        follow: values.follow === true,
+      },
+      io,
+    );
+  }
   const command =
     name === 'start' || name === 'stop' || name === 'restart'
       ? toCommand(name, args[0]!, values, io)

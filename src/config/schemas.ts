@@ -10,6 +10,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** A `LOG_LEVEL` value. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `LOG_FORMAT` values: JSON lines for machines, or one readable line per entry for a person. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** A `LOG_FORMAT` value. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** The `HANDOFF_MODE` values (see DESIGN.md, "Rolling-deploy handoff"). */
 export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */
@@ -90,6 +95,16 @@ export const minReplicas = z
   .regex(/^(auto|\d{1,2})$/, { error: 'must be auto or an integer between 0 and 99' })
   .transform((s): number | 'auto' => (s === 'auto' ? 'auto' : Number(s)));
 
+/**
+ * An http(s) address peers reach this instance's admin API at; no credentials in it, since it is
+ * published in the registry entry for every instance (and the dashboard) to read.
+ */
+export const adminUrl = z
+  .string()
+  .refine((s) => parsesAs(s, ['http:', 'https:']) && !hasCredentials(s), {
+    error: 'must be an http:// or https:// URL without credentials',
+  });
+
 /** A ws/wss URL template: it must still be a URL once the placeholders are substituted. */
 export const upstreamTemplate = z
   .string()
@@ -117,6 +132,11 @@ function parsesAs(url: string, protocols: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+function hasCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username !== '' || parsed.password !== '';
 }
 
 /** Braces are allowed only as one non-empty `{tag}`: an unbalanced or empty tag splits slots. */

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import {
+  adminUrl,
   BINARY_FRAME_MODES,
   between,
   count,
@@ -14,6 +15,7 @@ import {
   hostPortList,
   instanceId,
   keyPrefix,
+  LOG_FORMATS,
   LOG_LEVELS,
   minReplicas,
   ms,
@@ -97,6 +99,14 @@ export const SETTINGS = {
       doc: 'bearer token for `/admin/*`; unset: admin answers loopback clients only',
       contract: true,
       secret: true,
+    },
+    advertiseUrl: {
+      env: 'ADVERTISE_URL',
+      kind: 'string',
+      schema: adminUrl.optional(),
+      doc: "this instance's http(s) admin address, registered as `admin_url` for the dashboard's fan-out",
+      contract: true,
+      url: true,
     },
   },
   store: {
@@ -295,6 +305,13 @@ export const SETTINGS = {
       kind: 'string',
       schema: oneOf(LOG_LEVELS).default('info'),
       doc: 'pino level or `silent`',
+      contract: true,
+    },
+    format: {
+      env: 'LOG_FORMAT',
+      kind: 'string',
+      schema: oneOf(LOG_FORMATS).optional(),
+      doc: '`json` or `pretty`; unset: pretty when stdout is a terminal, else json',
       contract: true,
     },
   },

@@ -247,6 +247,17 @@ export class MemoryState implements SyncStore {
     return out;
   }
 
+  readEventsBefore(beforeId: string, limit: number): EventEntry[] {
+    this.check();
+    const out: EventEntry[] = [];
+    if (!(limit > 0)) return out; // as readEvents: no count reads nothing
+    for (let i = this.events.length - 1; i >= 0 && out.length < limit; i--) {
+      const entry = this.events[i]!;
+      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
+    }
+    return out;
+  }
+
   publish(hint: Hint): void {
     this.check();
     const json = JSON.stringify(hint);

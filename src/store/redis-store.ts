@@ -285,18 +285,15 @@ export class RedisStore implements CoordinationStore {
     if (!(limit > 0)) return [];
     const count = Math.ceil(limit);
     const rows = await this.live().xrange(this.keys.events, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(([id, flat]) => {
-      const f = new Map(pairs('readEvents', flat) as [string, string][]);
-      return {
-        id,
-        listenerId: f.get('listener_id') ?? '',
-        msgId: f.get('msg_id') ?? '',
-        fence: Number(f.get('fence') ?? 0),
-        owner: f.get('owner') ?? '',
-        payload: f.get('payload') ?? '',
-        ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
-      };
-    });
+    return rows.map(eventEntry);
+  }
+
+  async readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]> {
+    if (!(limit > 0)) return [];
+    const end = beforeId === '+' ? '+' : `(${beforeId}`;
+    const count = Math.ceil(limit);
+    const rows = await this.live().xrevrange(this.keys.events, end, '-', 'COUNT', count);
+    return rows.map(eventEntry);
   }
 
   async publish(hint: Hint): Promise<void> {
@@ -370,4 +367,18 @@ export class RedisStore implements CoordinationStore {
       queueMicrotask(() => handler(JSON.parse(message) as Hint));
     }
   }
+}
+
+/** One XRANGE/XREVRANGE row as an entry (fields the stream lacks read as empty or 0). */
+function eventEntry([id, flat]: [string, string[]]): EventEntry {
+  const f = new Map(pairs('readEvents', flat) as [string, string][]);
+  return {
+    id,
+    listenerId: f.get('listener_id') ?? '',
+    msgId: f.get('msg_id') ?? '',
+    fence: Number(f.get('fence') ?? 0),
+    owner: f.get('owner') ?? '',
+    payload: f.get('payload') ?? '',
+    ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
+  };
 }

@@ -198,6 +198,11 @@ export interface CoordinationStore {
   wasEmitted(listenerId: string, msgId: string): Promise<boolean>;
   /** Events after `afterId` (exclusive; '0' = from the start), oldest first. */
   readEvents(afterId: string, limit: number): Promise<EventEntry[]>;
+  /**
+   * Up to `limit` events before `beforeId` (exclusive; '+' = from the newest), newest first: the
+   * latest entries, and backward paging from the oldest id returned (Redis XREVRANGE).
+   */
+  readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]>;
 
   // Hints (Pub/Sub).
   publish(hint: Hint): Promise<void>;
@@ -236,6 +241,7 @@ const operationSet: Record<StoreOperation, true> = {
   emitMany: true,
   wasEmitted: true,
   readEvents: true,
+  readEventsBefore: true,
   publish: true,
   subscribe: true,
   close: true,

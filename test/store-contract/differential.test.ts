@@ -134,6 +134,14 @@ const operations = (ttl: fc.Arbitrary<number>, waits: number) =>
         limit: fc.integer({ min: 0, max: 4 }),
       }),
     ),
+    weighted(
+      1,
+      fc.record({
+        op: fc.constant('readEventsBefore' as const),
+        before: fc.integer({ min: -1, max: 8 }),
+        limit: fc.integer({ min: 0, max: 4 }),
+      }),
+    ),
     weighted(waits, fc.record({ op: fc.constant('wait' as const), quanta: fc.constantFrom(1, 2) })),
   );
 const op = operations(ttl, 0);
@@ -237,6 +245,12 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
     case 'readEvents': {
       const after = o.after < 0 ? '0' : (side.eventIds[o.after] ?? '0');
       const events = await s.readEvents(after, o.limit);
+      return events.map((e) => ({ ...e, id: ordinal(e.id) }));
+    }
+    case 'readEventsBefore': {
+      // -1 (or an id not written yet): from the newest entry.
+      const before = o.before < 0 ? '+' : (side.eventIds[o.before] ?? '+');
+      const events = await s.readEventsBefore(before, o.limit);
       return events.map((e) => ({ ...e, id: ordinal(e.id) }));
     }
     case 'wait':

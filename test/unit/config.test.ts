@@ -40,7 +40,7 @@ describe('loadConfig defaults', () => {
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({}, ids);
     expect(c).toStrictEqual({
-      http: { port: 3333, host: '0.0.0.0', adminToken: undefined },
+      http: { port: 3333, host: '0.0.0.0', adminToken: undefined, advertiseUrl: undefined },
       store: {
         redisUrl: undefined,
         prefix: 'sxt',
@@ -78,7 +78,7 @@ describe('loadConfig defaults', () => {
         maxBufferedMessages: 10000,
       },
       upstream: { urlTemplate: undefined, pingIntervalMs: 15000 },
-      log: { level: 'info' },
+      log: { level: 'info', format: undefined },
       warmup: { listeners: 200 },
     });
   });
@@ -110,6 +110,7 @@ describe('loadConfig defaults', () => {
         INSTANCE_ID: 'pod-a_1.x:9',
         UPSTREAM_URL: 'wss://feed.example.com/s/{listener_id}?token={token}',
         ADMIN_TOKEN: 's3cret',
+        ADVERTISE_URL: 'https://baton-a.internal:3333',
         LOCK_TTL_MS: '9000',
         LOCK_RENEW_MS: '3000',
         LOCK_RETRY_MS: '1000',
@@ -136,7 +137,12 @@ describe('loadConfig defaults', () => {
       ids,
     );
     expect(c).toMatchObject({
-      http: { port: 0, host: '127.0.0.1', adminToken: 's3cret' },
+      http: {
+        port: 0,
+        host: '127.0.0.1',
+        adminToken: 's3cret',
+        advertiseUrl: 'https://baton-a.internal:3333',
+      },
       store: {
         redisUrl: 'redis://localhost:6379/2',
         prefix: '{baton}',
@@ -230,6 +236,20 @@ describe('loadConfig validation', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable} must`)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('takes ADVERTISE_URL as an http(s) URL without credentials, quoting a refusal redacted', () => {
+    expect(loadConfig({ ADVERTISE_URL: 'http://10.0.0.7:3333' }, ids).http.advertiseUrl).toBe(
+      'http://10.0.0.7:3333',
+    );
+    expect(loadConfig({}, ids).http.advertiseUrl).toBeUndefined();
+    expect(errorFor({ ADVERTISE_URL: 'ws://peer:3333' }).message).toBe(
+      'ADVERTISE_URL must be an http:// or https:// URL without credentials (got "ws://peer:3333/")',
+    );
+    expect(errorFor({ ADVERTISE_URL: 'peer:3333' }).variable).toBe('ADVERTISE_URL');
+    const withPassword = errorFor({ ADVERTISE_URL: 'http://admin:hunter2@peer:3333' }).message;
+    expect(withPassword).toMatch(/^ADVERTISE_URL must be an http/);
+    expect(withPassword).not.toContain('hunter2');
   });
 
   it('accepts a hash-tagged key prefix inside a longer prefix', () => {
@@ -360,8 +380,7 @@ const DESIGN_CONTRACT = [
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
 const NOT_YET_IMPLEMENTED = new Set([
   ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
-  ...['MAX_MESSAGE_BYTES', 'ADVERTISE_URL'],
-  'LOG_FORMAT',
+  'MAX_MESSAGE_BYTES',
 ]);
 
 const envs = settingEntries().map((e) => e.setting);
@@ -405,6 +424,7 @@ describe('the settings table', () => {
     HANDOFF_MODE: 'both',
     UPSTREAM_URL: 'http://h/{token}',
     LOG_LEVEL: 'loud',
+    LOG_FORMAT: 'yaml',
     BINARY_FRAMES: 'utf8',
     REDIS_SENTINELS: 'a',
     REDIS_SENTINEL_NAME: 'a b',
@@ -417,6 +437,7 @@ describe('the settings table', () => {
     REDIS_TLS_CERT: 'a b',
     REDIS_TLS_KEY: 'a b',
     REDIS_MIN_REPLICAS: 'one',
+    ADVERTISE_URL: 'ws://peer:3333',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
     'a bad %s=%j fails with one line naming it',
