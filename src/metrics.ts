@@ -18,6 +18,7 @@ export const METRIC_NAMES = Object.freeze({
   messages: 'baton_messages_total',
   handoffUnconfirmed: 'baton_handoff_unconfirmed_total',
   reconcileRuns: 'baton_reconcile_runs_total',
+  replicationWaitFailures: 'baton_replication_wait_failures_total',
 });
 
 /** Label values of `baton_messages_total{result}`. */
@@ -95,6 +96,8 @@ export interface Metrics {
   readonly handoffUnconfirmed: Counter;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;
+  /** Epoch or fence bumps not used because too few replicas acknowledged them (Redis WAIT). */
+  readonly replicationWaitFailures: Counter<'operation'>;
 }
 
 /** Options of `createMetrics`. */
@@ -175,6 +178,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     reconcileRuns: new Counter({
       name: METRIC_NAMES.reconcileRuns,
       help: 'Reconcile passes (desired vs actual) run by the leader',
+      registers,
+    }),
+    replicationWaitFailures: new Counter({
+      name: METRIC_NAMES.replicationWaitFailures,
+      help: 'Epoch or fence bumps not used because too few replicas acknowledged them in time',
+      labelNames: ['operation'] as const,
       registers,
     }),
     countListeners(source) {

@@ -12,10 +12,10 @@ import {
   parseEventsQuery,
   readEventsPage,
 } from '../http/routes/events.js';
-import { RedisStore } from '../store/redis-store.js';
+import type { RedisSettings } from '../store/redis-connection.js';
 import type { CoordinationStore } from '../store/types.js';
 import { startDemoFeed } from '../upstream/demo-feed.js';
-import { CliError, type FetchLike } from './targets.js';
+import { CliError, type FetchLike, openRedisTarget, type RedisTarget } from './targets.js';
 
 /** Where `tail` reads and what it prints. */
 export interface TailOptions {
@@ -23,7 +23,7 @@ export interface TailOptions {
   url?: string;
   adminToken?: string;
   /** Redis (`--redis` / $REDIS_URL) with its key prefix. */
-  redis?: { url: string; prefix: string };
+  redis?: RedisTarget;
   listener?: string;
   after?: string;
   count?: string;
@@ -35,7 +35,7 @@ export interface TailIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   fetch?: FetchLike;
-  openStore?: (url: string, prefix: string) => CoordinationStore;
+  openStore?: (settings: RedisSettings, prefix: string) => CoordinationStore;
   /** Ends a `--follow` or a `demo-feed` (the bin aborts it on SIGINT/SIGTERM). */
   signal?: AbortSignal;
   clock?: Clock;
@@ -82,8 +82,8 @@ export async function runTail(options: TailOptions, io: TailIo): Promise<number>
   }
   if (!options.redis)
     throw new CliError('no target: give --redis URL (or $REDIS_URL) or --url URL', 64);
-  const { url, prefix } = options.redis;
-  const store = (io.openStore ?? ((u, p) => RedisStore.connect(u, { prefix: p })))(url, prefix);
+  const { settings, prefix } = options.redis;
+  const store = io.openStore ? io.openStore(settings, prefix) : openRedisTarget(options.redis);
   try {
     const from = printPage(paged ? await readEventsPage(store, query) : null);
     if (!options.follow) return 0;

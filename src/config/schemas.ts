@@ -77,6 +77,24 @@ export const redisUrl = z.string().refine((s) => parsesAs(s, ['redis:', 'rediss:
   error: 'must be a redis:// or rediss:// URL',
 });
 
+/** A `host:port` pair of `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Comma-separated `host:port` pairs (IPv6 in brackets), read into a list. */
+export const hostPortList = z
+  .string()
+  .refine((s) => hostPorts(s) !== null, { error: 'must be comma-separated host:port pairs' })
+  .transform((s) => hostPorts(s) ?? []);
+
+/** `REDIS_MIN_REPLICAS`: `auto` (1 when the primary reports replicas, else 0) or a count. */
+export const minReplicas = z
+  .string()
+  .regex(/^(auto|\d{1,2})$/, { error: 'must be auto or an integer between 0 and 99' })
+  .transform((s): number | 'auto' => (s === 'auto' ? 'auto' : Number(s)));
+
 /**
  * An http(s) address peers reach this instance's admin API at; no credentials in it, since it is
  * published in the registry entry for every instance (and the dashboard) to read.
@@ -127,4 +145,16 @@ function validHashTag(prefix: string): boolean {
   const close = prefix.split('}').length - 1;
   if (open === 0 && close === 0) return true;
   return open === 1 && close === 1 && /\{[^{}]+\}/.test(prefix);
+}
+
+/** The pairs of a `host:port,...` list, or null when one is not a pair. */
+function hostPorts(raw: string): HostPort[] | null {
+  const out: HostPort[] = [];
+  for (const part of raw.split(',')) {
+    const match = /^\s*([^\s:[\]]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !(port > 0 && port < 65536)) return null;
+    out.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return out;
 }

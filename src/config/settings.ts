@@ -12,10 +12,12 @@ import {
   count,
   fieldName,
   HANDOFF_MODES,
+  hostPortList,
   instanceId,
   keyPrefix,
   LOG_FORMATS,
   LOG_LEVELS,
+  minReplicas,
   ms,
   noSpace,
   oneOf,
@@ -58,6 +60,20 @@ export function defaultInstanceId(identity: ProcessIdentity): string {
 
 const duration = (env: string, fallback: number, doc: string, contract = true) =>
   ({ env, kind: 'int', schema: ms.default(fallback), doc, contract }) as const;
+
+/** An optional, non-contract string setting without whitespace (names, users, file paths). */
+const optionalText = (env: string, doc: string) =>
+  ({
+    env,
+    kind: 'string',
+    schema: noSpace('must not be empty or contain whitespace').optional(),
+    doc: `${doc}; unset: none`,
+    contract: false,
+  }) as const;
+
+/** An optional password: never quoted back, not even when refused. */
+const password = (env: string, doc: string) =>
+  ({ ...optionalText(env, doc), secret: true }) as const;
 
 /** The table. Group and field order is the order problems are reported and README lists them. */
 export const SETTINGS = {
@@ -128,6 +144,66 @@ export const SETTINGS = {
       doc: 'approximate cap of the `events` stream',
       contract: false,
     },
+  },
+  redis: {
+    sentinels: {
+      env: 'REDIS_SENTINELS',
+      kind: 'string',
+      schema: hostPortList.optional(),
+      doc: 'Sentinel mode: comma-separated host:port of the sentinels; unset: no Sentinel',
+      contract: true,
+    },
+    sentinelName: {
+      env: 'REDIS_SENTINEL_NAME',
+      kind: 'string',
+      schema: noSpace('must be a non-empty name without whitespace').default('mymaster'),
+      doc: 'Sentinel mode: name of the monitored primary',
+      contract: true,
+    },
+    sentinelUsername: optionalText(
+      'REDIS_SENTINEL_USERNAME',
+      'Sentinel mode: ACL user on the sentinels themselves',
+    ),
+    sentinelPassword: password(
+      'REDIS_SENTINEL_PASSWORD',
+      'Sentinel mode: password on the sentinels themselves',
+    ),
+    clusterNodes: {
+      env: 'REDIS_CLUSTER_NODES',
+      kind: 'string',
+      schema: hostPortList.optional(),
+      doc: 'Cluster mode: comma-separated host:port of some cluster nodes; unset: no Cluster',
+      contract: true,
+    },
+    username: optionalText(
+      'REDIS_USERNAME',
+      'Sentinel/Cluster: ACL user on the data nodes (a URL carries its own)',
+    ),
+    password: password(
+      'REDIS_PASSWORD',
+      'Sentinel/Cluster: password on the data nodes (a URL carries its own)',
+    ),
+    tlsCa: optionalText('REDIS_TLS_CA', 'PEM file of the CA that signed the servers; turns TLS on'),
+    tlsCert: optionalText(
+      'REDIS_TLS_CERT',
+      'PEM client certificate (with `REDIS_TLS_KEY`) for tls-auth-clients',
+    ),
+    tlsKey: optionalText('REDIS_TLS_KEY', 'PEM private key of `REDIS_TLS_CERT`'),
+  },
+  replication: {
+    minReplicas: {
+      env: 'REDIS_MIN_REPLICAS',
+      kind: 'string',
+      schema: minReplicas.default('auto'),
+      doc: 'replicas that must acknowledge an epoch/fence bump before it is used: a count, or `auto` (1 when the primary has replicas, else 0)',
+      contract: true,
+    },
+    timeoutMs: duration(
+      'REDIS_WAIT_TIMEOUT_MS',
+      1_000,
+      'longest WAIT for those replicas before the bump is refused',
+      false,
+    ),
   },
   instance: {
     instanceId: {

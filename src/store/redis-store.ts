@@ -4,8 +4,9 @@
  * reads are plain commands or read-only scripts when they need a consistent snapshot. Hints go
  * over Pub/Sub on a second connection, created on the first `subscribe`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { createRedisClient } from './redis-connection.js';
 import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
@@ -48,6 +49,10 @@ const OK = Object.freeze({ ok: true as const });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const ignore = () => {};
 
+/** Whether hints use sharded Pub/Sub: a Cluster client created with `shardedSubscribers`. */
+const shardedPubSub = (client: Client): client is Cluster =>
+  client instanceof Cluster && client.options.shardedSubscribers === true;
+
 /** CoordinationStore on Redis (standalone or cluster with a hash-tagged prefix), via ioredis 5. */
 export class RedisStore implements CoordinationStore {
   /** Effective options: defaults spread once under the caller's, validated, frozen. */
@@ -80,11 +85,11 @@ export class RedisStore implements CoordinationStore {
     return new RedisStore(RedisStore.client(url, redisOptions), valid);
   }
 
-  private static client(url: string, redisOptions: RedisOptions = {}): Redis {
-    const client = new Redis(url, { ...coordinatorRedisOptions, ...redisOptions });
-    // Without a listener ioredis prints every reconnect failure; they surface as rejected calls.
-    client.on('error', ignore);
-    return client;
+  private static client(url: string, redisOptions: RedisOptions = {}): Client {
+    return createRedisClient(
+      { mode: 'standalone', url, ...(url.startsWith('rediss:') ? { tls: {} } : {}) },
+      { ...coordinatorRedisOptions, ...redisOptions },
+    );
   }
 
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
@@ -292,7 +297,10 @@ export class RedisStore implements CoordinationStore {
   }
 
   async publish(hint: Hint): Promise<void> {
-    await this.live().publish(this.keys.hints, JSON.stringify(hint));
+    const client = this.live();
+    // On Cluster, sharded Pub/Sub: the channel lives on its slot's shard instead of every node.
+    if (shardedPubSub(client)) await client.spublish(this.keys.hints, JSON.stringify(hint));
+    else await client.publish(this.keys.hints, JSON.stringify(hint));
   }
 
   async subscribe(onHint: (hint: Hint) => void) {
@@ -331,9 +339,12 @@ export class RedisStore implements CoordinationStore {
     // Connection trouble surfaces as rejected calls and missed hints (only hints: the runtime
     // resyncs on a timer); ioredis reconnects and resubscribes by itself.
     sub.on('error', ignore);
-    sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    const sharded = shardedPubSub(sub);
+    const event = sharded ? 'smessage' : 'message';
+    sub.on(event, (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber = sub;
-    this.subscribed = sub.subscribe(this.keys.hints).then(ignore, (error: unknown) => {
+    const subscribing = sharded ? sub.ssubscribe(this.keys.hints) : sub.subscribe(this.keys.hints);
+    this.subscribed = subscribing.then(ignore, (error: unknown) => {
       this.subscribed = undefined;
       this.subscriber = undefined;
       sub.disconnect();

@@ -817,3 +817,15 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     });
   });
 }
+
+/** The harness of a store on a real server: real time passes, TTLs are read with 1 s slack. */
+export function realTimeHarness(store: CoordinationStore): StoreHarness {
+  return {
+    store,
+    exact: false,
+    ttlSlackMs: 1_000,
+    advance: (ms) => delay(ms),
+    now: () => Date.now(),
+    close: () => store.close(),
+  };
+}

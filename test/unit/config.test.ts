@@ -48,6 +48,19 @@ describe('loadConfig defaults', () => {
         dedupMaxEntries: 10000,
         eventsMaxLen: 1000000,
       },
+      redis: {
+        sentinels: undefined,
+        sentinelName: 'mymaster',
+        sentinelUsername: undefined,
+        sentinelPassword: undefined,
+        clusterNodes: undefined,
+        username: undefined,
+        password: undefined,
+        tlsCa: undefined,
+        tlsCert: undefined,
+        tlsKey: undefined,
+      },
+      replication: { minReplicas: 'auto', timeoutMs: 1000 },
       instance: { instanceId: 'instance-4242-1700000000123', instanceTtlMs: 60000, resyncMs: 5000 },
       lock: { lockTtlMs: 30000, lockRenewMs: 15000, lockRetryMs: 5000, renewDeadlineMs: 20000 },
       listener: {
@@ -351,6 +364,8 @@ const DOCUMENTED_DEFAULTS = {
   MAX_MESSAGE_BYTES: '1048576',
   BINARY_FRAMES: 'base64',
   BACKOFF_RESET_MS: '30000',
+  REDIS_SENTINEL_NAME: 'mymaster',
+  REDIS_MIN_REPLICAS: 'auto',
 } as const;
 
 /** Every variable DESIGN.md's Configuration section names. */
@@ -366,8 +381,6 @@ const DESIGN_CONTRACT = [
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
 const NOT_YET_IMPLEMENTED = new Set([
   ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
-  ...['REDIS_SENTINELS'],
-  ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS'],
 ]);
 
 const envs = settingEntries().map((e) => e.setting);
@@ -413,6 +426,17 @@ describe('the settings table', () => {
     LOG_LEVEL: 'loud',
     LOG_FORMAT: 'yaml',
     BINARY_FRAMES: 'utf8',
+    REDIS_SENTINELS: 'a',
+    REDIS_SENTINEL_NAME: 'a b',
+    REDIS_SENTINEL_USERNAME: 'a b',
+    REDIS_SENTINEL_PASSWORD: 'a b',
+    REDIS_CLUSTER_NODES: 'h:0',
+    REDIS_USERNAME: 'a b',
+    REDIS_PASSWORD: 'a b',
+    REDIS_TLS_CA: 'a b',
+    REDIS_TLS_CERT: 'a b',
+    REDIS_TLS_KEY: 'a b',
+    REDIS_MIN_REPLICAS: 'one',
     ADVERTISE_URL: 'ws://peer:3333',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
@@ -449,6 +473,51 @@ describe('cross-field rules, one by one', () => {
       expect(valueAt(loadConfig({ [left]: String(kept) }, ids), rule.left)).toBe(kept);
     },
   );
+
+  it.each([
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_CLUSTER_NODES: 'c:1' },
+      'REDIS_URL',
+      'give exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES; got REDIS_URL and REDIS_CLUSTER_NODES',
+    ],
+    [
+      { REDIS_SENTINELS: 's:1', REDIS_TLS_KEY: '/k' },
+      'REDIS_TLS_KEY',
+      'REDIS_TLS_CERT and REDIS_TLS_KEY go together: give both or none',
+    ],
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_USERNAME: 'u' },
+      'REDIS_URL',
+      'with REDIS_URL, put user and password in the URL (redis://user:password@host:port), not REDIS_USERNAME/REDIS_PASSWORD',
+    ],
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_TLS_CA: '/ca' },
+      'REDIS_URL',
+      'REDIS_TLS_* files need a rediss:// REDIS_URL (TLS)',
+    ],
+  ])('Redis presence rule: %j fails with one line', (env, variable, line) => {
+    const err = errorFor(env);
+    expect(err.variable).toBe(variable);
+    expect(err.problems).toEqual([line]);
+    expect(err.message).toBe(line);
+  });
+
+  it('accepts each Redis topology alone, with its credentials and TLS files', () => {
+    const secret = 'pw-not-shown';
+    const c = loadConfig(
+      { REDIS_SENTINELS: 's1:1,[::1]:2', REDIS_PASSWORD: secret, REDIS_TLS_CA: '/ca' },
+      ids,
+    );
+    expect(c.redis.sentinels).toEqual([
+      { host: 's1', port: 1 },
+      { host: '::1', port: 2 },
+    ]);
+    expect(loadConfig({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA: '/ca' }, ids).redis.tlsCa).toBe(
+      '/ca',
+    );
+    const err = errorFor({ REDIS_PASSWORD: `${secret} x` });
+    expect(err.message).not.toContain(secret);
+  });
 
   it('requires DEDUP_WINDOW_MS > HANDOFF_CONFIRM_MS (a repeat during a handoff is still caught)', () => {
     const err = errorFor({ DEDUP_WINDOW_MS: '5000', HANDOFF_CONFIRM_MS: '5000' });
