@@ -2,9 +2,9 @@
  * The OpenAPI 3.1 description of Baton's HTTP API, written by hand next to the routes it
  * describes. A unit test checks that every route the app serves is listed here.
  */
-
 import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
 import { ERROR_CODES } from '../errors.js';
+import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -137,6 +137,35 @@ const schemas = {
       },
     },
   },
+  Event: {
+    type: 'object',
+    required: ['id', 'listener_id', 'msg_id', 'fence', 'owner', 'payload'],
+    properties: {
+      id: { type: 'string', description: 'stream id (ms-seq)' },
+      listener_id: listenerId,
+      msg_id: { type: 'string', description: 'empty when the message had no id' },
+      fence: { type: 'integer' },
+      owner: { type: 'string' },
+      payload: { type: 'string', description: 'the upstream message as received' },
+      encoding: {
+        enum: ['base64'],
+        description: 'present on binary frames: `payload` holds their bytes, base64-encoded',
+      },
+    },
+  },
+  Events: {
+    type: 'object',
+    required: ['count', 'events', 'next'],
+    properties: {
+      count: { type: 'integer' },
+      events: { type: 'array', items: ref('Event') },
+      next: { type: 'string', description: 'pass as `after` for the next page' },
+      prev: {
+        type: ['string', 'null'],
+        description: 'with `before`: pass as `before` for older entries; null at the start',
+      },
+    },
+  },
   Listeners: {
     type: 'object',
     required: ['count', 'listeners'],
@@ -146,6 +175,48 @@ const schemas = {
     },
   },
 };
+
+/** The 200 answer of the server-sent-events routes. */
+const EVENT_STREAM = {
+  description: 'Event stream',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+};
+
+const cursor = { type: 'string', pattern: '^(\\$|\\d{1,20}(-\\d{1,20})?)$' };
+
+/** Query parameters of the events routes; only the page takes `count` and `before`. */
+function eventParameters(page: boolean) {
+  const out: object[] = [
+    { name: 'listener_id', in: 'query', schema: listenerId },
+    {
+      name: 'after',
+      in: 'query',
+      description:
+        'stream id to start after (exclusive); default 0, the start of the stream; $ = from now',
+      schema: cursor,
+    },
+  ];
+  if (page) {
+    out.push({
+      name: 'before',
+      in: 'query',
+      description:
+        'instead of after: the latest `count` entries before this id (exclusive); $ = the newest',
+      schema: cursor,
+    });
+    out.push({
+      name: 'count',
+      in: 'query',
+      schema: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_EVENTS_COUNT,
+        default: DEFAULT_EVENTS_COUNT,
+      },
+    });
+  }
+  return out;
+}
 
 /** Builds the OpenAPI document served at `/openapi.json`. */
 export function openApiDocument() {
@@ -207,12 +278,87 @@ export function openApiDocument() {
             'Server-sent events: `hello`, then `inspection` records; `dropped` {dropped:n} when the client reads too slowly',
           security: [{ bearer: [] }],
           responses: {
-            '200': {
-              description: 'Event stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
+            '200': EVENT_STREAM,
             ...adminErrors,
             '503': error('TOO_MANY_STREAMS: 16 inspection streams are open already (Retry-After)'),
+          },
+        },
+      },
+      '/admin/instances/{id}/actors': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        ...adminGet(
+          "Another instance's live actors, fetched from the admin address it registered (meta.admin_url)",
+          { type: 'object' },
+          { '404': error('NOT_FOUND'), '503': error('PEER_UNAVAILABLE') },
+        ),
+      },
+      '/admin/instances/{id}/inspect': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary:
+            "Another instance's inspection stream, passed through (this instance's own: 307 to /admin/inspect)",
+          security: [{ bearer: [] }],
+          responses: {
+            '200': EVENT_STREAM,
+            '307': { description: 'To /admin/inspect' },
+            '404': error('NOT_FOUND'),
+            ...adminErrors,
+            '503': error('PEER_UNAVAILABLE or TOO_MANY_STREAMS'),
+          },
+        },
+      },
+      '/admin/rates': adminGet(
+        'Per-second rates (emitted, duplicate, stale, handoffs) from a ring of samples; sampling runs while read',
+        { type: 'object' },
+      ),
+      '/admin/ui': {
+        get: {
+          summary: 'Redirects (308) to /admin/ui/',
+          responses: { '308': { description: 'To /admin/ui/' } },
+        },
+      },
+      '/admin/ui/': {
+        get: {
+          summary:
+            'The dashboard page (strict CSP; loopback-only without ADMIN_TOKEN; the page asks for the token when set)',
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '404': error('NOT_FOUND: the dashboard is not built'),
+          },
+        },
+      },
+      '/admin/ui/*': {
+        get: {
+          summary: 'Dashboard assets (hashed names under assets/ are immutable)',
+          responses: { '200': { description: 'Asset' }, '404': error('NOT_FOUND') },
+        },
+      },
+      '/admin/events': {
+        get: {
+          summary: `A page of the events stream, oldest first; with listener_id, at most ${MAX_EVENTS_SCAN} entries are read per request (follow \`next\`)`,
+          security: [{ bearer: [] }],
+          parameters: eventParameters(true),
+          responses: {
+            '200': { description: 'OK', content: json(ref('Events')) },
+            '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
+            ...adminErrors,
+          },
+        },
+      },
+      '/admin/events/stream': {
+        get: {
+          summary:
+            'Server-sent events that follow the stream: `hello`, then `event` (one Event, SSE id = stream id); `unavailable`/`recovered` around a store outage. Resumes after Last-Event-ID.',
+          security: [{ bearer: [] }],
+          parameters: eventParameters(false),
+          responses: {
+            '200': EVENT_STREAM,
+            '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
+            ...adminErrors,
+            '503': error('TOO_MANY_STREAMS: 16 event streams are open already (Retry-After)'),
           },
         },
       },
@@ -224,7 +370,8 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: registered with a reachable store',
+          summary:
+            'Readiness: registered, and the last heartbeat succeeded less than 3/4 of INSTANCE_TTL_MS ago',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': error('NOT_READY'),

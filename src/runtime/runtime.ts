@@ -8,7 +8,7 @@ import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/in
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
 import { type Clock, sleep, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { type Metrics, messageCounters } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
@@ -20,8 +20,8 @@ import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planDrain, planOwnershipLoss } from './plan.js';
-import { Presence } from './presence.js';
 import { PresenceBeacon } from './presence-watch.js';
+import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
@@ -82,7 +82,7 @@ export class BatonRuntime implements InstanceView {
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private readonly presence: Presence;
+  private readonly registryEntry: RegistryEntry;
   /** Our presence subscription: peers depose a leader whose presence is gone (crash failover). */
   private readonly beacon: PresenceBeacon;
   private unsubscribe: (() => Promise<void>) | null = null;
@@ -98,10 +98,11 @@ export class BatonRuntime implements InstanceView {
     // Per-listener claims, token reads, status writes and emits travel in batches.
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
-    this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
+    this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
     this.beacon = new PresenceBeacon({ ...deps, instanceId: options.instanceId });
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
+    const counters = deps.metrics ? messageCounters(deps.metrics) : null;
     this.pool = new ListenerPool({
       ...deps,
       instanceId: options.instanceId,
@@ -110,9 +111,8 @@ export class BatonRuntime implements InstanceView {
       hooks: {
         upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
-        emitted: (_id, result) => {
-          if (result !== 'dropped') deps.metrics?.messages.inc({ result });
-        },
+        emitted: (_id, result, count = 1) => counters?.[result].inc(count),
+        handoffUnconfirmed: () => deps.metrics?.handoffUnconfirmed.inc(),
         claimed: (id) => this.leadership.claimed(id),
         stateChanged: (id, from, to, snapshot) => {
           tally.changed(id, from, to, snapshot);
@@ -152,20 +152,20 @@ export class BatonRuntime implements InstanceView {
     if (role === this.currentRole) return;
     this.currentRole = role;
     if (role !== 'leader') this.deps.metrics?.leader.set(0);
-    if (role !== 'released') void this.presence.heartbeat();
+    if (role !== 'released') void this.registryEntry.heartbeat();
   }
 
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    await this.presence.register();
+    await this.registryEntry.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
     await this.beacon.start();
-    this.presence.schedule();
+    this.registryEntry.schedule();
     this.actor.start();
   }
 
@@ -200,7 +200,11 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.presence.ready();
+    return this.registryEntry.ready();
+  }
+
+  notReadyReason(): string | null {
+    return this.registryEntry.notReadyReason();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -327,7 +331,7 @@ export class BatonRuntime implements InstanceView {
       },
     );
     signal.addEventListener('abort', () => bound.stop());
-    await this.presence.heartbeat();
+    await this.registryEntry.heartbeat();
     await bound.reached(() => store.releaseLock(this.instanceId, epoch)).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
@@ -376,7 +380,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   private stopBackground(): void {
-    this.presence.stop();
+    this.registryEntry.stop();
     this.beacon.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;

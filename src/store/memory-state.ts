@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import { DedupWindows } from './memory-dedup.js';
+import { PresenceCounts } from './memory-presence.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
@@ -58,7 +59,7 @@ export class MemoryState implements SyncStore {
   private lastEventSeq = 0;
   private readonly subscribers = new Set<(hint: Hint) => void>();
   /** Presence subscribers per instance id (Redis' PUBSUB NUMSUB of its presence channel). */
-  private readonly presence = new Map<string, number>();
+  private readonly presence = new PresenceCounts();
   private closed = false;
 
   constructor(
@@ -111,15 +112,7 @@ export class MemoryState implements SyncStore {
 
   announcePresence(instanceId: string): () => void {
     this.check();
-    this.presence.set(instanceId, (this.presence.get(instanceId) ?? 0) + 1);
-    let withdrawn = false;
-    return () => {
-      if (withdrawn) return;
-      withdrawn = true;
-      const left = (this.presence.get(instanceId) ?? 1) - 1;
-      if (left > 0) this.presence.set(instanceId, left);
-      else this.presence.delete(instanceId);
-    };
+    return this.presence.add(instanceId);
   }
 
   readPresence(instanceIds: readonly string[]): boolean[] {
@@ -285,6 +278,17 @@ export class MemoryState implements SyncStore {
     return out;
   }
 
+  readEventsBefore(beforeId: string, limit: number): EventEntry[] {
+    this.check();
+    const out: EventEntry[] = [];
+    if (!(limit > 0)) return out; // as readEvents: no count reads nothing
+    for (let i = this.events.length - 1; i >= 0 && out.length < limit; i--) {
+      const entry = this.events[i]!;
+      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
+    }
+    return out;
+  }
+
   publish(hint: Hint): void {
     this.check();
     const json = JSON.stringify(hint);
@@ -338,6 +342,7 @@ export class MemoryState implements SyncStore {
     if (code === 'DUPLICATE') return { result: 'duplicate' };
     const { listenerId, msgId, fence, owner, payload } = r;
     const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
+    if (r.encoding) entry.encoding = r.encoding;
     this.events.push(entry);
     // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
     if (this.events.length > this.options.eventsMaxLen) {

@@ -5,6 +5,7 @@
  * Cluster the channel is sharded (SSUBSCRIBE) and the prefix's hash tag puts it on the lock's node.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { replyValue, type ScriptRunner } from './redis-scripts.js';
 import { StoreReplyError } from './refusals.js';
 
 type Client = Redis | Cluster;
@@ -19,15 +20,19 @@ export function channelCounts(reply: unknown, channels: readonly string[]): numb
   return channels.map((c) => counts.get(c) ?? 0);
 }
 
-/** Whether each channel has a subscriber now, in order. */
+/**
+ * Whether each channel has a subscriber now, in order. Through a script on `lockKey` so that on
+ * Cluster the count comes from the node that holds the sharded channels (as deposeLock checks).
+ */
 export async function readPresence(
-  client: Client,
+  scripts: ScriptRunner,
+  lockKey: string,
   channels: readonly string[],
   sharded: boolean,
 ): Promise<boolean[]> {
   if (channels.length === 0) return [];
-  const reply = await client.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', ...channels);
-  return channelCounts(reply, channels).map((n) => n > 0);
+  const out = await scripts.run('read-presence', [lockKey], [sharded ? '1' : '0', ...channels]);
+  return channelCounts(replyValue('read-presence', out), channels).map((n) => n > 0);
 }
 
 /**
@@ -40,16 +45,24 @@ export class SubscribedChannels {
   private readonly names: Set<string>;
 
   constructor(
-    private readonly sharded: boolean,
+    /** Presence channels are sharded (Redis Cluster: the depose script checks on its node). */
+    readonly sharded: boolean,
     always: readonly string[],
   ) {
     this.names = new Set(always);
   }
 
-  /** A subscriber connection duplicated from `client` that keeps these channels. */
+  /**
+   * A subscriber connection duplicated from `client` that keeps these channels. Its errors are
+   * ignored: trouble surfaces as rejected calls and missed hints (only hints: the runtime resyncs
+   * on a timer), and the connection reconnects and re-subscribes by itself.
+   */
   connection(client: Client): Client {
-    if (this.sharded) return client.duplicate();
-    const sub = (client as Redis).duplicate({ autoResubscribe: false });
+    const sub = this.sharded
+      ? client.duplicate()
+      : (client as Redis).duplicate({ autoResubscribe: false });
+    sub.on('error', () => {});
+    if (this.sharded) return sub;
     let first = true;
     sub.on('ready', () => {
       if (first) {

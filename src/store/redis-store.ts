@@ -4,10 +4,18 @@
  * reads are plain commands or read-only scripts when they need a consistent snapshot. Hints go
  * over Pub/Sub on a second connection, created on the first `subscribe`.
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { createRedisClient } from './redis-connection.js';
 import { readPresence, SubscribedChannels } from './redis-presence.js';
-import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
+import {
+  type Client,
+  eventEntry,
+  pairs,
+  refused,
+  replyValue,
+  ScriptRunner,
+} from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
@@ -49,6 +57,10 @@ const OK = Object.freeze({ ok: true as const });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const ignore = () => {};
 
+/** Whether hints use sharded Pub/Sub: a Cluster client created with `shardedSubscribers`. */
+const shardedPubSub = (client: Client): client is Cluster =>
+  client instanceof Cluster && client.options.shardedSubscribers === true;
+
 /** CoordinationStore on Redis (standalone or cluster with a hash-tagged prefix), via ioredis 5. */
 export class RedisStore implements CoordinationStore {
   /** Effective options: defaults spread once under the caller's, validated, frozen. */
@@ -60,9 +72,7 @@ export class RedisStore implements CoordinationStore {
   private subscriber: Client | undefined;
   private subscribed: Promise<void> | undefined;
   private closed = false;
-  /** Redis Cluster: presence uses sharded Pub/Sub, so the script checking it runs on its node. */
-  private readonly sharded: boolean;
-  /** The subscriber's channels beside hints (presence), re-subscribed after every reconnect. */
+  /** Hints and presence channels, kept across reconnects (presence is sharded on Cluster). */
   private readonly channels: SubscribedChannels;
 
   /** Takes ownership of `client` (closed by `close()`), or connects to a URL. */
@@ -70,8 +80,7 @@ export class RedisStore implements CoordinationStore {
     this.options = validStoreOptions(options);
     this.keys = storeKeys(this.options.prefix);
     this.client = typeof client === 'string' ? RedisStore.client(client) : client;
-    this.sharded = this.client instanceof Cluster;
-    this.channels = new SubscribedChannels(this.sharded, [this.keys.hints]);
+    this.channels = new SubscribedChannels(this.client instanceof Cluster, [this.keys.hints]);
     ScriptRunner.define(this.client);
     this.scripts = new ScriptRunner(() => this.live());
   }
@@ -87,11 +96,11 @@ export class RedisStore implements CoordinationStore {
     return new RedisStore(RedisStore.client(url, redisOptions), valid);
   }
 
-  private static client(url: string, redisOptions: RedisOptions = {}): Redis {
-    const client = new Redis(url, { ...coordinatorRedisOptions, ...redisOptions });
-    // Without a listener ioredis prints every reconnect failure; they surface as rejected calls.
-    client.on('error', ignore);
-    return client;
+  private static client(url: string, redisOptions: RedisOptions = {}): Client {
+    return createRedisClient(
+      { mode: 'standalone', url, ...(url.startsWith('rediss:') ? { tls: {} } : {}) },
+      { ...coordinatorRedisOptions, ...redisOptions },
+    );
   }
 
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
@@ -127,13 +136,13 @@ export class RedisStore implements CoordinationStore {
   }
 
   async readPresence(instanceIds: readonly string[]): Promise<boolean[]> {
-    const channels = instanceIds.map((id) => this.keys.presence(id));
-    return readPresence(this.live(), channels, this.sharded);
+    const names = instanceIds.map((id) => this.keys.presence(id));
+    return readPresence(this.scripts, this.keys.lock, names, this.channels.sharded);
   }
 
   async deposeLock(instanceId: string, holder: string, ttlMs: number) {
     const channel = this.keys.presence(holder);
-    const args = [instanceId, holder, ttlArg(ttlMs), channel, this.sharded ? '1' : '0'];
+    const args = [instanceId, holder, ttlArg(ttlMs), channel, this.channels.sharded ? '1' : '0'];
     const out = await this.scripts.run('depose-lock', [this.keys.lock, this.keys.epoch], args);
     return out.ok
       ? { ok: true as const, epoch: integerOf('depose-lock', out.value) }
@@ -283,7 +292,7 @@ export class RedisStore implements CoordinationStore {
     const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
     for (const r of requests) {
       keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
     }
     const replies = await this.scripts.batch('emit', keys, args, requests.length);
     return replies.map((r): EmitResult => {
@@ -307,21 +316,22 @@ export class RedisStore implements CoordinationStore {
     if (!(limit > 0)) return [];
     const count = Math.ceil(limit);
     const rows = await this.live().xrange(this.keys.events, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(([id, flat]) => {
-      const f = new Map(pairs('readEvents', flat) as [string, string][]);
-      return {
-        id,
-        listenerId: f.get('listener_id') ?? '',
-        msgId: f.get('msg_id') ?? '',
-        fence: Number(f.get('fence') ?? 0),
-        owner: f.get('owner') ?? '',
-        payload: f.get('payload') ?? '',
-      };
-    });
+    return rows.map(eventEntry);
+  }
+
+  async readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]> {
+    if (!(limit > 0)) return [];
+    const end = beforeId === '+' ? '+' : `(${beforeId}`;
+    const count = Math.ceil(limit);
+    const rows = await this.live().xrevrange(this.keys.events, end, '-', 'COUNT', count);
+    return rows.map(eventEntry);
   }
 
   async publish(hint: Hint): Promise<void> {
-    await this.live().publish(this.keys.hints, JSON.stringify(hint));
+    const client = this.live();
+    // On Cluster, sharded Pub/Sub: the channel lives on its slot's shard instead of every node.
+    if (shardedPubSub(client)) await client.spublish(this.keys.hints, JSON.stringify(hint));
+    else await client.publish(this.keys.hints, JSON.stringify(hint));
   }
 
   async subscribe(onHint: (hint: Hint) => void) {
@@ -356,13 +366,13 @@ export class RedisStore implements CoordinationStore {
 
   private ensureSubscribed(): Promise<void> {
     if (this.subscribed) return this.subscribed;
-    const sub = this.channels.connection(this.client);
-    // Connection trouble surfaces as rejected calls and missed hints (only hints: the runtime
-    // resyncs on a timer); the connection reconnects and re-subscribes (SubscribedChannels).
-    sub.on('error', ignore);
-    sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    const sub = this.channels.connection(this.client); // errors ignored: see SubscribedChannels
+    const sharded = shardedPubSub(sub);
+    const event = sharded ? 'smessage' : 'message';
+    sub.on(event, (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber = sub;
-    this.subscribed = sub.subscribe(this.keys.hints).then(ignore, (error: unknown) => {
+    const subscribing = sharded ? sub.ssubscribe(this.keys.hints) : sub.subscribe(this.keys.hints);
+    this.subscribed = subscribing.then(ignore, (error: unknown) => {
       this.subscribed = undefined;
       this.subscriber = undefined;
       sub.disconnect();

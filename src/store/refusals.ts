@@ -20,8 +20,8 @@ export const LuaCode = Object.freeze({
   DUPLICATE: -8,
   /** claim-listeners: the msg id named as caught up with was not emitted (yet). */
   NOT_CAUGHT_UP: -9,
-  /** depose-lock: the holder's presence channel still has a subscriber. */
-  PRESENT: -10,
+  /** depose-lock: the holder's presence channel still has a subscriber (-10, -11: ownership). */
+  PRESENT: -12,
 } as const);
 
 /** The name of a Lua refusal code: a RefusalCode, or one of the two outcomes that are not refusals. */

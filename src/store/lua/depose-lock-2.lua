@@ -15,7 +15,7 @@
   Output (refusals in the order of the checks of src/store/spec.ts, deposeLock):
     N    the new epoch (positive)
     -1   NOT_HOLDER: ARGV[2] does not hold the lock (free, expired, another)
-    -10  PRESENT: ARGV[2]'s presence channel has a subscriber
+    -12  PRESENT: ARGV[2]'s presence channel has a subscriber
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then
   return -1
@@ -26,7 +26,7 @@ if ARGV[5] == '1' then
 end
 local counts = redis.call('PUBSUB', sub, ARGV[4])
 if tonumber(counts[2]) > 0 then
-  return -10
+  return -12
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return redis.call('INCR', KEYS[2])
