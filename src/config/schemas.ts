@@ -15,6 +15,11 @@ export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */
 export type HandoffMode = (typeof HANDOFF_MODES)[number];
 
+/** The `OWNERSHIP` values (see DESIGN.md, "Sharded ownership"). */
+export const OWNERSHIP_MODES = ['single', 'sharded'] as const;
+/** Who runs listeners: the leader alone, or every instance its assigned share. */
+export type OwnershipMode = (typeof OWNERSHIP_MODES)[number];
+
 /** Node timers overflow above 2^31-1 ms and then fire at once: no duration may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -35,6 +35,12 @@ export interface RuntimeOptions extends PoolOptions {
   drainTimeoutMs: number;
   resyncMs: number;
   handoffMode: 'overlap' | 'sequential';
+  /** `single`: the leader runs every listener; `sharded`: the leader assigns, all run a share. */
+  ownership: 'single' | 'sharded';
+  /** Sharded: most takeovers this instance has in flight at a time. */
+  maxConcurrentTakeovers: number;
+  /** Sharded: how long the leader must have seen an instance before it assigns it listeners. */
+  joinDelayMs: number;
   /** Non-secret details shown in the registry entry (host, port, version...). */
   meta?: Record<string, string | number | boolean>;
 }

@@ -313,6 +313,7 @@ const DOCUMENTED_DEFAULTS = {
   DRAIN_TIMEOUT_MS: '25000',
   RESYNC_MS: '5000',
   HANDOFF_MODE: 'overlap',
+  OWNERSHIP: 'single',
   MESSAGE_ID_FIELD: 'id',
   LOG_LEVEL: 'info',
   DEDUP_MAX_ENTRIES: '10000',
@@ -330,7 +331,7 @@ const DESIGN_CONTRACT = [
 ];
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
 const NOT_YET_IMPLEMENTED = new Set([
-  ...['OWNERSHIP', 'PRESENCE_GRACE_MS', 'MAX_CONCURRENT_TAKEOVERS', 'JOIN_DELAY_MS'],
+  'PRESENCE_GRACE_MS',
   ...['MAX_MESSAGE_BYTES', 'BINARY_FRAMES', 'BACKOFF_RESET_MS', 'REDIS_SENTINELS'],
   ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS', 'ADVERTISE_URL'],
   'LOG_FORMAT',
