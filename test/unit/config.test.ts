@@ -61,6 +61,9 @@ describe('loadConfig defaults', () => {
         handoffConfirmMs: 2000,
         drainTimeoutMs: 25000,
         maxBufferedMessages: 10000,
+        ownership: 'single',
+        maxConcurrentTakeovers: 200,
+        joinDelayMs: 2000,
       },
       upstream: { urlTemplate: undefined, pingIntervalMs: 15000 },
       log: { level: 'info' },
@@ -376,6 +379,7 @@ describe('the settings table', () => {
     INSTANCE_ID: 'a b',
     MESSAGE_ID_FIELD: 'x'.repeat(129),
     HANDOFF_MODE: 'both',
+    OWNERSHIP: 'shared',
     UPSTREAM_URL: 'http://h/{token}',
     LOG_LEVEL: 'loud',
   };
@@ -443,6 +447,9 @@ describe('handing groups to their consumers', () => {
       handoffConfirmMs: 2000,
       drainTimeoutMs: 25000,
       maxBufferedMessages: 10000,
+      ownership: 'single',
+      maxConcurrentTakeovers: 200,
+      joinDelayMs: 2000,
       meta: { port: 1 },
     });
   });
