@@ -10,6 +10,8 @@ import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-s
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
+  type AssignmentState,
+  type AssignmentWrite,
   type ClaimRequest,
   type ClaimResult,
   type CoordinationStore,
@@ -193,14 +195,15 @@ export class RedisStore implements CoordinationStore {
   async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
     if (requests.length === 0) return [];
     const k = this.keys;
-    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences];
+    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences, k.assignments];
+    keys.push(k.assignmentGenerations);
     const args: (string | number)[] = [this.options.dedupWindowMs];
     for (const r of requests) {
       const { expectedOwner } = r;
       const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
       keys.push(k.dedup(r.listenerId));
       args.push(r.listenerId, r.instanceId, String(r.epoch), expectation, expectedOwner ?? '');
-      args.push(r.afterEmitted ?? '');
+      args.push(r.afterEmitted ?? '', r.assignment === undefined ? '' : String(r.assignment));
     }
     const replies = await this.scripts.batch('claim-listeners', keys, args, requests.length);
     return replies.map((reply): ClaimResult => {
@@ -225,6 +228,35 @@ export class RedisStore implements CoordinationStore {
       owner: owners.has(listenerId) ? String(owners.get(listenerId)) : null,
       fence: fences.has(listenerId) ? integerOf('read-owners', fences.get(listenerId)) : 0,
     }));
+  }
+
+  async writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {
+    const k = this.keys;
+    const keys = [k.lock, k.epoch, k.assignments, k.assignmentGenerations, k.assignmentGeneration];
+    const args = [instanceId, String(epoch)];
+    for (const c of changes) args.push(c.listenerId, c.instanceId ?? '');
+    const out = await this.scripts.run('write-assignments', keys, args);
+    if (!out.ok) return refused('write-assignments', out);
+    return { ok: true as const, generation: integerOf('write-assignments', out.value) };
+  }
+
+  async readAssignments(): Promise<AssignmentState> {
+    const k = this.keys;
+    const keys = [k.assignments, k.assignmentGenerations, k.assignmentGeneration];
+    const reply = replyValue(
+      'read-assignments',
+      await this.scripts.run('read-assignments', keys, []),
+    );
+    if (!Array.isArray(reply)) throw new StoreReplyError('read-assignments', reply);
+    const generations = new Map(pairs('read-assignments', reply[2]));
+    const entries = pairs('read-assignments', reply[1])
+      .map(([listenerId, instanceId]) => ({
+        listenerId,
+        instanceId: String(instanceId),
+        generation: integerOf('read-assignments', generations.get(listenerId) ?? 0),
+      }))
+      .sort((a, b) => byId(a.listenerId, b.listenerId));
+    return { generation: integerOf('read-assignments', reply[0]), entries };
   }
 
   async writeStatuses(entries: readonly StatusEntry[]) {
