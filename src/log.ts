@@ -28,6 +28,8 @@ export const LOG_EVENTS = {
   listenerTakeover: 'listener.takeover',
   listenerHandoff: 'listener.handoff',
   reconcileRun: 'reconcile.run',
+  assignmentPlanned: 'assignment.planned',
+  listenerMoved: 'listener.moved',
   drainStart: 'drain.start',
   drainDone: 'drain.done',
   demoMode: 'demo.mode',

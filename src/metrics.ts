@@ -17,6 +17,10 @@ export const METRIC_NAMES = Object.freeze({
   handoffDuration: 'baton_handoff_duration_seconds',
   messages: 'baton_messages_total',
   reconcileRuns: 'baton_reconcile_runs_total',
+  assignedListeners: 'baton_assigned_listeners',
+  assignmentGeneration: 'baton_assignment_generation',
+  listenerMoves: 'baton_listener_moves_total',
+  assignmentImbalance: 'baton_assignment_imbalance',
 });
 
 /** Label values of `baton_messages_total{result}`. */
@@ -53,6 +57,14 @@ export interface Metrics {
   readonly messages: Counter<'result'>;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;
+  /** Sharded, set by the leader: listeners assigned per instance in its last plan. */
+  readonly assignedListeners: Gauge<'instance'>;
+  /** Sharded: the assignment generation of the last plan this instance stored or read. */
+  readonly assignmentGeneration: Gauge;
+  /** Sharded, counted by the leader: listeners moved, by reason (join, leave, crash, balance). */
+  readonly listenerMoves: Counter<'reason'>;
+  /** Sharded, set by the leader: most minus fewest listeners assigned to one instance. */
+  readonly assignmentImbalance: Gauge;
 }
 
 /** Options of `createMetrics`. */
@@ -128,6 +140,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     reconcileRuns: new Counter({
       name: METRIC_NAMES.reconcileRuns,
       help: 'Reconcile passes (desired vs actual) run by the leader',
+      registers,
+    }),
+    assignedListeners: new Gauge({
+      name: METRIC_NAMES.assignedListeners,
+      help: "Listeners assigned per instance in the leader's last plan (sharded)",
+      labelNames: ['instance'] as const,
+      registers,
+    }),
+    assignmentGeneration: new Gauge({
+      name: METRIC_NAMES.assignmentGeneration,
+      help: 'Assignment generation last stored or read (sharded)',
+      registers,
+    }),
+    listenerMoves: new Counter({
+      name: METRIC_NAMES.listenerMoves,
+      help: 'Listeners moved by the leader, by reason (join, leave, crash, balance)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    assignmentImbalance: new Gauge({
+      name: METRIC_NAMES.assignmentImbalance,
+      help: 'Most minus fewest listeners assigned to one instance (sharded)',
       registers,
     }),
     countListeners(source) {
