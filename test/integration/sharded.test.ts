@@ -5,6 +5,7 @@
  * their listeners; a crash is taken over once its registry entry expires; 0 lost, 0 duplicated.
  */
 import { describe, expect, it } from 'vitest';
+import { instancesReport, ownersReport } from '../../src/admin/reports.js';
 import type { BatonRuntime } from '../../src/runtime/runtime.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { eventually, makeNode } from '../support/nodes.js';
@@ -110,6 +111,17 @@ describe('sharded ownership on Redis with a real upstream', () => {
     await new Promise((r) => setTimeout(r, 400));
     const listeners = await desire(p, 30);
     await eventually('10 each', () => settled(p, nodes, 30, 10, 10), 15_000);
+    const store = RedisStore.connect(f.redis.url, { prefix: p });
+    f.cleanups.push(() => store.close());
+    const report = await instancesReport(store);
+    expect(report.instances.map((i) => [i.id, i.assigned, i.owned])).toEqual([
+      ['c-a', 10, 10],
+      ['c-b', 10, 10],
+      ['c-c', 10, 10],
+    ]);
+    const owners = Object.values(await ownersReport(store));
+    expect(owners).toHaveLength(30);
+    for (const o of owners) expect(o.assigned_to).toBe(o.owner);
     const victim = nodes.find((n) => n.role() !== 'leader')!;
     victim.crash();
     const rest = nodes.filter((n) => n !== victim);
