@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, listeners, startE2E, startListeners, statuses, until } from '../support/e2e.js';
 import type { BatonProcess } from '../support/process.js';
 import { randomPrefix } from '../support/redis-server.js';
-import { auditStream, summarize } from '../support/stream-audit.js';
+import { auditStream, readStream, summarize } from '../support/stream-audit.js';
 
 const LISTENERS = 90;
 const INTERVAL_MS = 100;
@@ -134,4 +134,61 @@ describe('sharded ownership, real processes', () => {
     expect(audit.duplicates).toBe(0);
     expect(audit.silent).toEqual([]);
   }, 180_000);
+
+  it('a rolling deploy of 3 moves each listener about once; a leader killed mid-rebalance is resumed', async () => {
+    const p = randomPrefix('e2e-roll');
+    const list = listeners(LISTENERS, 'roll');
+    let fleet: BatonProcess[] = [];
+    for (const id of ['r-a', 'r-b', 'r-c']) fleet.push(await e2e.spawn(id, p, ENV));
+    for (const proc of fleet) {
+      await proc.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
+    }
+    await new Promise((r) => setTimeout(r, 800));
+    await startListeners(fleet[0]!, list);
+    await balanced(p, fleet, 30, 30, 30_000);
+    const fences = async () => e2e.cli.hgetall(`${p}:listener_fences`);
+    const start = await fences();
+
+    // Each old instance is SIGTERMed once its new one is registered and past JOIN_DELAY_MS.
+    for (const old of [...fleet]) {
+      const next = await e2e.spawn(`${old.id}-2`, p, ENV);
+      await next.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
+      await new Promise((r) => setTimeout(r, 700));
+      old.term();
+      fleet = [...fleet.filter((x) => x !== old), next];
+      await balanced(p, fleet, 30, 30, 30_000);
+      expect((await old.waitExit(15_000)).code, old.tail()).toBe(0);
+    }
+    const end = await fences();
+    const moves = list.reduce(
+      (n, l) => n + Number(end[l.listenerId]) - Number(start[l.listenerId]),
+      0,
+    );
+    console.log(`rolling deploy: ${(moves / LISTENERS).toFixed(2)} moves per listener`);
+    expect(moves / LISTENERS).toBeLessThanOrEqual(2);
+    await clean(p, list);
+
+    // A fourth joins; the leader is killed right after its first balance round is stored.
+    const leaderId = (await e2e.cli.get(`${p}:consumer_lock`))!;
+    const leader = fleet.find((x) => x.id === leaderId)!;
+    const joiner = await e2e.spawn('r-d', p, ENV);
+    await leader.waitFor(
+      (l) => l.event === 'assignment.planned' && Number(l.join ?? 0) > 0,
+      15_000,
+      'a join round',
+    );
+    leader.kill();
+    const survivors = [...fleet.filter((x) => x !== leader), joiner];
+    await balanced(p, survivors, 30, 30, 30_000);
+    // Never two owners accepted at one fence of a listener.
+    const byFence = new Map<string, Set<string>>();
+    for (const e of await readStream(e2e.cli, p)) {
+      const key = `${e.listenerId}@${e.fence}`;
+      byFence.set(key, (byFence.get(key) ?? new Set()).add(e.owner));
+    }
+    expect([...byFence.values()].filter((owners) => owners.size > 1)).toEqual([]);
+    const audit = summarize(await auditStream(e2e.cli, p, e2e.upstream, list));
+    expect(audit.duplicates).toBe(0);
+    expect(audit.silent).toEqual([]);
+  }, 240_000);
 });
