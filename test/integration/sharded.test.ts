@@ -15,7 +15,13 @@ import { auditStream, summarize } from '../support/stream-audit.js';
 
 const f = useRedisUpstream({ intervalMs: 50 });
 
-const SHARDED = { ownership: 'sharded', joinDelayMs: 300, maxConcurrentTakeovers: 20 } as const;
+// A longer overlap confirmation than FAST's: the file also runs beside the whole suite on 2 cores.
+const SHARDED = {
+  ownership: 'sharded',
+  joinDelayMs: 300,
+  maxConcurrentTakeovers: 20,
+  handoffConfirmMs: 3_000,
+} as const;
 
 async function startNode(id: string, prefix: string, overrides = {}): Promise<BatonRuntime> {
   const store = RedisStore.connect(f.redis.url, { prefix });
