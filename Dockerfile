@@ -1,13 +1,15 @@
 # syntax=docker/dockerfile:1
-# Build stage: install everything, compile TypeScript, copy the Lua scripts next to the output.
+# Build stage: install everything, compile TypeScript, copy the Lua scripts next to the output, and
+# build the dashboard (ui/ -> dist/ui, served at /admin/ui/).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY scripts ./scripts
 COPY machines ./machines
 COPY src ./src
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and the build output only, as a non-root user.

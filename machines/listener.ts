@@ -17,6 +17,12 @@ export interface ClaimInput {
   handoff: boolean;
 }
 
+export interface ConnectInput {
+  listenerId: string;
+  /** Our fence when we already own the listener (messages may be emitted as they arrive). */
+  fence?: number | null;
+}
+
 export type ListenerEvent =
   | { type: 'listener.stop' }
   | { type: 'ownership.lost' }
@@ -28,7 +34,7 @@ export interface ListenerContext {
   expectedOwner: string | null | undefined;
   overlap: boolean;
   fence: number | null;
-  /** Connect attempts since the listener was last live. */
+  /** Connect attempts since a session last stayed open for BACKOFF_RESET (a flapping one counts). */
   attempts: number;
   lastError: string | null;
   /** The last failure says retrying soon is pointless (e.g. 401): back off to the cap. */
@@ -66,10 +72,11 @@ export const listenerMachine = setup({
   actors: {
     claim: fromPromise<ClaimOutput, ClaimInput>(notProvided('claim')),
     /** Opens the upstream session; messages flow into the session's buffer until emitting starts. */
-    connect: fromPromise<void, { listenerId: string }>(notProvided('connect')),
+    connect: fromPromise<void, ConnectInput>(notProvided('connect')),
   },
   delays: {
     CONNECT_TIMEOUT: 30_000,
+    BACKOFF_RESET: 30_000,
     BACKOFF: ({ context }) =>
       context.fatal ? 30_000 : Math.min(30_000, 500 * 2 ** context.attempts),
   },
@@ -78,8 +85,10 @@ export const listenerMachine = setup({
     claimed: (_, output: ClaimOutput) => output.ok,
   },
   actions: {
-    /** Closes the upstream session if one is open (idempotent). */
+    /** Closes the upstream session if one is open (idempotent), forgetting what it buffered. */
     closeSession: () => undefined,
+    /** Closes the upstream session but keeps what it received, still emitted at our fence. */
+    suspendSession: () => undefined,
     /** Starts emitting at our fence, flushing whatever was buffered first. */
     startEmitting: (_, _params: { fence: number }) => undefined,
   },
@@ -209,7 +218,7 @@ export const listenerMachine = setup({
           entry: assign({ attempts: ({ context }) => context.attempts + 1 }),
           invoke: {
             src: 'connect',
-            input: ({ context }) => ({ listenerId: context.listenerId }),
+            input: ({ context }) => ({ listenerId: context.listenerId, fence: context.fence }),
             onDone: 'live',
             onError: {
               target: 'backoff',
@@ -229,9 +238,12 @@ export const listenerMachine = setup({
         },
         live: {
           entry: [
-            assign({ attempts: 0, lastError: null, fatal: false }),
+            assign({ lastError: null, fatal: false }),
             { type: 'startEmitting', params: ({ context }) => ({ fence: context.fence! }) },
           ],
+          // Only a session that stays up counts as recovery: one that the upstream accepts and
+          // drops at once must keep backing off, not reconnect in a hot loop.
+          after: { BACKOFF_RESET: { actions: assign({ attempts: 0 }) } },
           on: {
             'upstream.closed': {
               target: 'backoff',
@@ -240,7 +252,7 @@ export const listenerMachine = setup({
           },
         },
         backoff: {
-          entry: 'closeSession',
+          entry: 'suspendSession',
           after: { BACKOFF: 'connecting' },
         },
       },

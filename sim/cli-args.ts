@@ -25,6 +25,8 @@ export interface CliOptions {
   failFast: boolean;
   /** Trace lines printed for a failing seed. */
   traceLines: number;
+  /** `--trace-out FILE`: write the seed's inspection records there as JSON lines (one seed). */
+  traceOut: string | null;
   /** Set in a forked worker: it runs the seeds whose index is `index` modulo `count`. */
   worker: { index: number; count: number } | null;
 }
@@ -32,6 +34,7 @@ export interface CliOptions {
 export const USAGE = `usage: npm run sim -- [--seed S | --seeds N [--from F]] [--minutes M] [--instances I]
        [--listeners L] [--faults a,b,...|none] [--bug name,...] [--mode overlap|sequential]
        [--ownership single|sharded] [--exact] [--jobs J] [--fail-fast] [--trace LINES]
+       [--trace-out FILE]
 faults: ${FAULT_TYPES.join(', ')}`;
 
 function int(name: string, value: string | undefined, min: number): number {
@@ -57,6 +60,7 @@ export function parseArgs(argv: readonly string[], cpus: number): CliOptions {
     jobs: Math.max(1, cpus),
     failFast: false,
     traceLines: 40,
+    traceOut: null,
     worker: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -124,6 +128,9 @@ export function parseArgs(argv: readonly string[], cpus: number): CliOptions {
       case '--trace':
         o.traceLines = int(flag, value(), 0);
         break;
+      case '--trace-out':
+        o.traceOut = value();
+        break;
       case '--fail-fast':
         o.failFast = true;
         break;
@@ -136,6 +143,8 @@ export function parseArgs(argv: readonly string[], cpus: number): CliOptions {
         throw new Error(`unknown option ${flag}`);
     }
   }
+  if (o.traceOut !== null && o.seeds !== 1)
+    throw new Error('--trace-out records one seed (--seed S)');
   return o;
 }
 

@@ -4,7 +4,9 @@
  * once, SIGTERM runs the real graceful shutdown and the process exits when it resolves.
  */
 import type { Logger } from '../src/log.js';
+import { createMetrics, type Metrics } from '../src/metrics.js';
 import { BatonRuntime, type RuntimeDeps } from '../src/runtime/runtime.js';
+import type { InspectionRecord } from '../src/runtime/view.js';
 import type { Counters } from './counters.js';
 import { exponential, uniform } from './draw.js';
 import type { Invariants } from './invariants.js';
@@ -20,6 +22,8 @@ export interface SimProcess {
   readonly proc: Proc;
   readonly clock: SimClock;
   readonly runtime: BatonRuntime;
+  /** The runtime's own metrics (the seeds read `baton_handoff_unconfirmed_total` from them). */
+  readonly metrics: Metrics;
   /** The normal drift this process's clock returns to after a drift fault. */
   readonly baseRate: number;
   phase: 'running' | 'terminating' | 'exited' | 'crashed';
@@ -36,6 +40,8 @@ export interface FleetDeps {
   logger: Logger;
   /** Runtime-side planted bugs (canaries), planted in every process. */
   plants?: readonly RuntimePlant[] | undefined;
+  /** Taps every process's inspection records (`--trace-out`). */
+  onInspection?: (processId: string, record: InspectionRecord) => void;
 }
 
 export class Fleet {
@@ -58,6 +64,7 @@ export class Fleet {
       rate: baseRate,
     });
     const store = network.client(proc, clock);
+    const metrics = createMetrics();
     const runtime = new BatonRuntime(
       { ...config.runtime, instanceId: id },
       {
@@ -66,12 +73,15 @@ export class Fleet {
         clock,
         rng: kernel.stream(`runtime-${id}`),
         logger: this.deps.logger,
+        metrics,
         ...this.plant({ instanceId: id, clock, store }),
       },
     );
-    const p: SimProcess = { id, proc, clock, runtime, baseRate, phase: 'running' };
+    const p: SimProcess = { id, proc, clock, runtime, metrics, baseRate, phase: 'running' };
     this.all.push(p);
     this.deps.invariants.attach(p);
+    const tap = this.deps.onInspection;
+    if (tap) runtime.onInspection((record) => tap(id, record));
     this.deps.trace.record('F', `spawn ${id}`);
     this.deps.counters.inc('fleet.spawn');
     kernel.after(0, proc, 'proc.start', () => void runtime.start());

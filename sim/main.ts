@@ -7,10 +7,11 @@ import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { withBugs } from './bugs.js';
-import { type CliOptions, parseArgs, USAGE } from './cli-args.js';
+import { type CliOptions, parseArgs, reproCommand, USAGE } from './cli-args.js';
 import { Report, type SeedSummary, summarize } from './report.js';
 import { runSeed } from './runner.js';
 import { type SimOptions, STANDARD } from './scenario.js';
+import { TraceWriter } from './trace-out.js';
 import { wallNow } from './wall-time.js';
 
 function simOptions(o: CliOptions, seed: number): SimOptions {
@@ -42,7 +43,21 @@ function seedsOf(o: CliOptions): number[] {
 
 async function runHere(o: CliOptions, each: (s: SeedSummary) => boolean): Promise<void> {
   for (const seed of seedsOf(o)) {
-    if (!each(summarize(await runSeed(simOptions(o, seed))))) return;
+    const out = o.traceOut
+      ? new TraceWriter(o.traceOut, {
+          kind: 'baton-trace',
+          version: 1,
+          seed,
+          command: reproCommand(o, seed),
+        })
+      : null;
+    const options = simOptions(o, seed);
+    const result = await runSeed(out ? { ...options, onInspection: out.add } : options);
+    if (out) {
+      out.flush();
+      process.stderr.write(`sim: ${out.count} inspection records -> ${o.traceOut}\n`);
+    }
+    if (!each(summarize(result))) return;
   }
 }
 

@@ -89,6 +89,8 @@ export interface ModelHooks {
   ): Omit<Handoff, 'judged' | 'fence'>;
   /** Global time message `seq` of `token` was generated. */
   generatedAt(token: string, seq: number): number;
+  /** Global (kernel) time now. */
+  now(): number;
 }
 
 /**
@@ -121,6 +123,8 @@ export class StoreModel {
   private readonly handoffs = new Map<string, Handoff>();
   /** Messages lost (where loss is allowed) per listener. */
   readonly lossByListener = new Map<string, number>();
+  /** `<process>\0<token>` -> seq -> time a session of that process received it. */
+  private readonly deliveries = new Map<string, SeqMap>();
 
   constructor(
     private readonly hooks: ModelHooks,
@@ -130,6 +134,17 @@ export class StoreModel {
     /** How long after an upstream fault a session may still be missing (backoff + timeouts). */
     private readonly reconnectSettleMs: number,
   ) {}
+
+  /** A session of process `procId` received message `seq` of `token` (upstream delivery). */
+  received(procId: string, token: string, seq: number): void {
+    const key = `${procId}\0${token}`;
+    let times = this.deliveries.get(key);
+    if (!times) {
+      times = new SeqMap();
+      this.deliveries.set(key, times);
+    }
+    times.set(seq, this.hooks.now());
+  }
 
   /** Whether `holder` holds the lock at `epoch` right now, by the model. */
   holds(holder: string, epoch: number): boolean {
@@ -326,7 +341,7 @@ export class StoreModel {
     const state = sink ?? { lastFence: 0, lastToken: '', lastSeq: 0, ids: new Map() };
     if (!sink) this.sinks.set(listenerId, state);
     if (fence < state.lastFence) this.fail(`sink fence went back ${state.lastFence} -> ${fence}`);
-    this.judge(listenerId, fence, token, seq, state);
+    this.judge(listenerId, owner, fence, token, seq, state);
     let times = state.ids.get(token);
     if (!times) {
       times = new SeqMap();
@@ -345,7 +360,14 @@ export class StoreModel {
   }
 
   /** Order and loss between this accepted message and the previous one of the listener. */
-  private judge(listenerId: string, fence: number, token: string, seq: number, s: SinkState) {
+  private judge(
+    listenerId: string,
+    owner: string,
+    fence: number,
+    token: string,
+    seq: number,
+    s: SinkState,
+  ) {
     if (s.lastToken !== token) return;
     // Messages between the previous accepted one and this one that are not in the stream (after a
     // reordering handoff some of them may have been accepted earlier, out of order).
@@ -356,6 +378,7 @@ export class StoreModel {
       if (seq <= s.lastSeq)
         this.fail(`${listenerId}: ${token}-${seq} after ${s.lastSeq} at one fence`);
       if (gap > 0) {
+        this.receivedButLost(listenerId, owner, fence, token, s.lastSeq, seq);
         const since = this.hooks.generatedAt(token, s.lastSeq);
         this.lost(listenerId, 'reconnect', gap);
         const settle = () => this.reconnectSettleMs;
@@ -400,6 +423,33 @@ export class StoreModel {
       );
     }
     if (gap > 0) this.lost(listenerId, `${h.kind}${h.kind === 'overlap' ? '-faulted' : ''}`, gap);
+  }
+
+  /**
+   * A message the owner received while it held (or was warming for) this fence and never emitted,
+   * between two it did emit at that fence: never allowed (an upstream reconnect keeps the buffer).
+   */
+  private receivedButLost(
+    listenerId: string,
+    owner: string,
+    fence: number,
+    token: string,
+    from: number,
+    to: number,
+  ): void {
+    const h = this.handoffs.get(listenerId);
+    const times = this.deliveries.get(`${owner}\0${token}`);
+    if (!h || h.fence !== fence || !times) return;
+    const accepted = this.accepted.get(token);
+    for (let q = from + 1; q < to; q++) {
+      const at = times.get(q);
+      if (at !== undefined && at >= h.start && !accepted?.has(q)) {
+        this.fail(
+          `${listenerId}: ${token}-${q} received by its owner ${owner}@${fence} and never emitted (${token}-${to} was)`,
+        );
+        return;
+      }
+    }
   }
 
   private fail(message: string): void {

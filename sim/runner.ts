@@ -92,15 +92,22 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     options.storeBugs,
   );
   const faults = new FaultLog(() => kernel.now());
-  const upstream = new SimUpstream(kernel, kernel.stream('upstream'), counters, (_f, _s, open) => {
-    counters.inc(open === 0 ? 'upstream.generated-unheard' : 'upstream.generated');
-  });
+  const upstream = new SimUpstream(
+    kernel,
+    kernel.stream('upstream'),
+    counters,
+    (_f, _s, open) => {
+      counters.inc(open === 0 ? 'upstream.generated-unheard' : 'upstream.generated');
+    },
+    (proc, token, seq) => model.received(proc, token, seq),
+  );
   const model: StoreModel = new StoreModel(
     {
       fail,
       storeNow: () => storeClock.now(),
       classifyClaim: (id, to, from, token) => invariants.classifyClaim(id, to, from, token),
       generatedAt: (token, seq) => upstream.feed(token).generatedAt[seq - 1] ?? 0,
+      now: () => kernel.now(),
     },
     counters,
     faults,
@@ -140,6 +147,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     config,
     logger: silentLogger(),
     plants: options.runtimePlants,
+    ...(options.onInspection ? { onInspection: options.onInspection } : {}),
   });
   const commands = new Commands(
     kernel,
@@ -234,6 +242,12 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
         }
       }
     }
+  }
+
+  // Overlap claims that went ahead unconfirmed (issue 11, point 8): kept, counted, not a failure.
+  for (const p of fleet.all) {
+    const unconfirmed = (await p.metrics.handoffUnconfirmed.get()).values[0]?.value ?? 0;
+    if (unconfirmed > 0) counters.inc('handoff.unconfirmed', unconfirmed);
   }
 
   return {

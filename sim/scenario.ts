@@ -7,6 +7,7 @@ import type { Clock } from '../src/clock.js';
 import { runtimeTimings } from '../src/config/consumers.js';
 import type { Rng } from '../src/rng.js';
 import type { RuntimeDeps, RuntimeOptions } from '../src/runtime/runtime.js';
+import type { InspectionRecord } from '../src/runtime/view.js';
 import type { CoordinationStore } from '../src/store/types.js';
 import { chance, int, pick, uniform } from './draw.js';
 import type { DrainMode } from './kernel.js';
@@ -57,6 +58,8 @@ export interface SimOptions {
   drain?: DrainMode;
   /** Trace lines kept for a failure report (default 40). */
   traceLines?: number;
+  /** Receives every inspection record of every process (`--trace-out`, the dashboard's replay). */
+  onInspection?: (processId: string, record: InspectionRecord) => void;
 }
 
 /**

@@ -47,6 +47,9 @@ export interface Feed {
 /** Told about every generated message, with how many sessions were open to receive it. */
 export type GeneratedHook = (feed: Feed, seq: number, openSessions: number) => void;
 
+/** Told about every message a process's session received (the model's "received" record). */
+export type DeliveredHook = (procId: string, token: string, seq: number) => void;
+
 export class SimUpstream {
   private readonly feeds = new Map<string, Feed>();
   private readonly latencyOf = new Map<string, number>();
@@ -58,6 +61,7 @@ export class SimUpstream {
     private readonly rng: Rng,
     private readonly counters: Counters,
     private readonly onGenerated: GeneratedHook,
+    private readonly onDelivered: DeliveredHook = () => undefined,
   ) {}
 
   /** The feed of `token`, created (and started) on first use. */
@@ -158,7 +162,10 @@ export class SimUpstream {
         continue;
       }
       open++;
-      this.send(session, 'up.message', () => session.req.onMessage(text));
+      this.send(session, 'up.message', () => {
+        this.onDelivered(session.proc.id, feed.token, seq);
+        session.req.onMessage(text);
+      });
     }
     this.onGenerated(feed, seq, open);
   }

@@ -15,7 +15,14 @@ import {
 import { redactUrl } from './upstream/url.js';
 
 export { CROSS_FIELD_RULES, type CrossFieldRule } from './config/rules.js';
-export { HANDOFF_MODES, type HandoffMode, LOG_LEVELS, type LogLevel } from './config/schemas.js';
+export {
+  HANDOFF_MODES,
+  type HandoffMode,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from './config/schemas.js';
 export {
   type Config,
   type ConfigOverrides,

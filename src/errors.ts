@@ -12,6 +12,7 @@ export const ERROR_CODES = Object.freeze([
   'TOKEN_REQUIRED',
   'INVALID_TOKEN',
   'INVALID_LISTENER_ID',
+  'INVALID_PARAMETER',
   'UNAUTHORIZED',
   'ADMIN_LOOPBACK_ONLY',
   'NOT_FOUND',
@@ -23,6 +24,7 @@ export const ERROR_CODES = Object.freeze([
   'INTERNAL_ERROR',
   'STORE_UNAVAILABLE',
   'NOT_READY',
+  'PEER_UNAVAILABLE',
   'TOO_MANY_STREAMS',
 ] as const);
 

@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream } from 'pino';
 import type { Clock } from './clock.js';
-import type { LogLevel } from './config.js';
+import type { LogFormat, LogLevel } from './config.js';
 
 /** The logger every module receives (pino's). */
 export type Logger = pino.Logger;
@@ -25,14 +25,18 @@ export const LOG_EVENTS = {
   listenerLive: 'listener.live',
   listenerBackoff: 'listener.backoff',
   listenerStopped: 'listener.stopped',
+  listenerBinaryDropped: 'listener.binary_dropped',
   listenerTakeover: 'listener.takeover',
   listenerHandoff: 'listener.handoff',
+  listenerHandoffUnconfirmed: 'listener.handoff_unconfirmed',
+  listenerOverflow: 'listener.overflow',
   reconcileRun: 'reconcile.run',
   assignmentPlanned: 'assignment.planned',
   listenerMoved: 'listener.moved',
   drainStart: 'drain.start',
   drainDone: 'drain.done',
   demoMode: 'demo.mode',
+  demoReady: 'demo.ready',
   serverListening: 'server.listening',
   warmupDone: 'warmup.done',
   // Connector detail, logged at debug level by src/upstream/ws-connector.ts.
@@ -68,6 +72,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Source of the `time` field; default pino's wall clock. The simulator passes its clock. */
   clock?: Clock;
+  /** `pretty` turns each JSON line into one readable line (see `prettyLine`); default json. */
+  format?: LogFormat;
 }
 
 /** A pino logger with Baton's base fields, redaction and error scrubbing. */
@@ -95,7 +101,9 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   if (clock) opts.timestamp = () => `,"time":${clock.now()}`;
-  const logger = options.destination ? pino(opts, options.destination) : pino(opts);
+  const out = options.destination ?? pino.destination(1);
+  // Pretty lines are made from the finished (sanitized) JSON line, so no secret can bypass it.
+  const logger = pino(opts, options.format === 'pretty' ? prettyDestination(out) : out);
   // Child bindings skip `formatters.log`: sanitize them on the way in. Children are created with
   // Object.create(parent), so they (and their children) inherit this method.
   const child = logger.child;
@@ -103,6 +111,63 @@ export function createLogger(options: LoggerOptions): Logger {
     return child.call(this, sanitize(bindings, 0, new WeakSet()) as pino.Bindings, childOptions);
   } as Logger['child'];
   return logger;
+}
+
+/** Wraps a destination so that each JSON line pino writes arrives as `prettyLine` text. */
+export function prettyDestination(
+  destination: DestinationStream,
+  colors = false,
+): DestinationStream {
+  return {
+    write: (chunk: string) => {
+      let text = '';
+      for (const line of chunk.split('\n'))
+        if (line !== '') text += `${prettyLine(line, colors)}\n`;
+      destination.write(text);
+    },
+  };
+}
+
+const LEVEL_COLORS: Record<string, string> = {
+  fatal: '35',
+  error: '31',
+  warn: '33',
+  info: '32',
+  debug: '36',
+  trace: '90',
+};
+/** Fields a pretty line shows in its fixed columns, not again as `key=value`. */
+const PRETTY_FIXED = new Set(['level', 'time', 'msg', 'event', 'instance_id', 'pid', 'hostname']);
+
+/**
+ * One JSON log line as `HH:MM:SS.mmm LEVEL event message key=value ...` (UTC time, values as
+ * JSON when they are not plain words). A line that is not a JSON object is passed through.
+ */
+export function prettyLine(json: string, colors = false): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return json;
+  const time =
+    typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
+  const level = String(entry.level ?? '')
+    .toUpperCase()
+    .padEnd(5);
+  const paint = (code: string | undefined, text: string) =>
+    colors && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+  const parts = [time, paint(LEVEL_COLORS[String(entry.level)], level)];
+  if (typeof entry.event === 'string') parts.push(paint('1', entry.event));
+  if (typeof entry.msg === 'string') parts.push(entry.msg);
+  for (const [key, value] of Object.entries(entry)) {
+    if (PRETTY_FIXED.has(key) || value === undefined) continue;
+    const shown =
+      typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+    parts.push(`${paint('2', `${key}=`)}${shown}`);
+  }
+  return parts.filter((p) => p !== '').join(' ');
 }
 
 /** A logger that writes nothing (level `silent`). */

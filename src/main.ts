@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, LOG_EVENTS } from './log.js';
 import { systemRng } from './rng.js';
 import { startService } from './service.js';
 
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     instanceId: config.instance.instanceId,
     clock,
     destination,
+    format: config.log.format ?? (process.stdout.isTTY ? 'pretty' : 'json'),
   });
   const service = await startService(config, {
     clock,
@@ -43,6 +44,12 @@ async function main(): Promise<void> {
     // Demo mode: one listener, so a fresh `npm start` shows a listener going live end to end.
     await service.store.setDesired('demo-1', 'demo-token');
     await service.store.publish({ type: 'desired', listenerId: 'demo-1' });
+    const host = ['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host;
+    const api = `http://${host.includes(':') ? `[${host}]` : host}:${service.server.port}`;
+    logger.info(
+      { event: LOG_EVENTS.demoReady, api, tail: `npx baton tail --url ${api} --follow` },
+      `demo listener demo-1 started: watch its messages with \`npx baton tail --url ${api} --follow\`, or the API at ${api} (GET /admin/events)`,
+    );
   }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

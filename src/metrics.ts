@@ -16,15 +16,49 @@ export const METRIC_NAMES = Object.freeze({
   handoffs: 'baton_handoffs_total',
   handoffDuration: 'baton_handoff_duration_seconds',
   messages: 'baton_messages_total',
+  handoffUnconfirmed: 'baton_handoff_unconfirmed_total',
   reconcileRuns: 'baton_reconcile_runs_total',
   assignedListeners: 'baton_assigned_listeners',
   assignmentGeneration: 'baton_assignment_generation',
   listenerMoves: 'baton_listener_moves_total',
   assignmentImbalance: 'baton_assignment_imbalance',
+  replicationWaitFailures: 'baton_replication_wait_failures_total',
 });
 
 /** Label values of `baton_messages_total{result}`. */
-export type MessageResult = 'emitted' | 'duplicate' | 'stale' | 'no_id';
+export type MessageResult =
+  | 'emitted'
+  | 'duplicate'
+  | 'stale'
+  | 'no_id'
+  | 'dropped'
+  | 'too_large'
+  | 'binary_dropped';
+
+const MESSAGE_RESULTS: readonly MessageResult[] = [
+  'emitted',
+  'duplicate',
+  'stale',
+  'no_id',
+  'dropped',
+  'too_large',
+  'binary_dropped',
+];
+
+/** One bound child of `baton_messages_total` per result. */
+export type MessageCounters = Readonly<
+  Record<MessageResult, ReturnType<Counter<'result'>['labels']>>
+>;
+
+/**
+ * The children of `baton_messages_total`, bound once: the emit path counts a run with one `inc`
+ * on a child instead of hashing the label set per message.
+ */
+export function messageCounters(metrics: Pick<Metrics, 'messages'>): MessageCounters {
+  const out = {} as Record<MessageResult, ReturnType<Counter<'result'>['labels']>>;
+  for (const result of MESSAGE_RESULTS) out[result] = metrics.messages.labels({ result });
+  return Object.freeze(out);
+}
 
 /** The typed metrics the runtime updates, and the registry that renders them. */
 export interface Metrics {
@@ -53,8 +87,17 @@ export interface Metrics {
   readonly handoffs: Counter<'mode'>;
   /** Duration of a handoff, from claim start to the old owner closing. */
   readonly handoffDuration: Histogram;
-  /** Upstream messages by result: emitted | duplicate | stale | no_id. */
+  /**
+   * Upstream messages by result: emitted | duplicate | stale | no_id | dropped (an overlap
+   * successor's full warming buffer) | too_large (a frame over MAX_MESSAGE_BYTES ended a session)
+   * | binary_dropped (BINARY_FRAMES=drop).
+   */
   readonly messages: Counter<'result'>;
+  /**
+   * Overlap claims made after HANDOFF_CONFIRM_MS without the old owner's output confirmed caught
+   * up: the successor's buffered messages may land after newer ones (no loss wins over order).
+   */
+  readonly handoffUnconfirmed: Counter;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;
   /** Sharded, set by the leader: listeners assigned per instance in its last plan. */
@@ -65,6 +108,8 @@ export interface Metrics {
   readonly listenerMoves: Counter<'reason'>;
   /** Sharded, set by the leader: most minus fewest listeners assigned to one instance. */
   readonly assignmentImbalance: Gauge;
+  /** Epoch or fence bumps not used because too few replicas acknowledged them (Redis WAIT). */
+  readonly replicationWaitFailures: Counter<'operation'>;
 }
 
 /** Options of `createMetrics`. */
@@ -133,8 +178,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     messages: new Counter({
       name: METRIC_NAMES.messages,
-      help: 'Upstream messages processed, by result (emitted, duplicate, stale, no_id)',
+      help: 'Upstream messages processed, by result (emitted, duplicate, stale, no_id, dropped, too_large)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    handoffUnconfirmed: new Counter({
+      name: METRIC_NAMES.handoffUnconfirmed,
+      help: 'Overlap claims made after the confirm timeout, without the old owner caught up',
       registers,
     }),
     reconcileRuns: new Counter({
@@ -162,6 +212,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     assignmentImbalance: new Gauge({
       name: METRIC_NAMES.assignmentImbalance,
       help: 'Most minus fewest listeners assigned to one instance (sharded)',
+      registers,
+    }),
+    replicationWaitFailures: new Counter({
+      name: METRIC_NAMES.replicationWaitFailures,
+      help: 'Epoch or fence bumps not used because too few replicas acknowledged them in time',
+      labelNames: ['operation'] as const,
       registers,
     }),
     countListeners(source) {

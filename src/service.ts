@@ -13,7 +13,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import type { Rng } from './rng.js';
 import { BatonRuntime } from './runtime/runtime.js';
 import { MemoryStore } from './store/memory-store.js';
-import { RedisStore } from './store/redis-store.js';
+import { openRedisStore } from './store/open-redis.js';
+import { redisSettings } from './store/redis-connection.js';
 import type { CoordinationStore } from './store/types.js';
 import { type DemoFeed, startDemoFeed } from './upstream/demo-feed.js';
 import type { UpstreamConnector } from './upstream/types.js';
@@ -62,14 +63,19 @@ function scheduleWarmup(listeners: number, runtime: BatonRuntime, deps: ServiceD
 /** Builds and starts a service; the HTTP server listens before the instance competes for the lock. */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
-  const { redisUrl } = config.store;
+  const metrics = createMetrics({ defaultMetrics: !deps.store });
+  const redis = deps.store ? undefined : redisSettings(config.store.redisUrl, config.redis);
   const store =
     deps.store ??
-    (redisUrl
-      ? RedisStore.connect(redisUrl, storeOptions(config))
+    (redis
+      ? await openRedisStore(redis, storeOptions(config), {
+          clock,
+          logger,
+          metrics,
+          replication: config.replication,
+        })
       : new MemoryStore(clock, storeOptions(config)));
   let demo: DemoFeed | null = null;
-  const metrics = createMetrics({ defaultMetrics: !deps.store });
   let connector = deps.connector;
   if (!connector) {
     let urlTemplate = config.upstream.urlTemplate;
@@ -83,7 +89,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     }
     connector = createWsConnector({ ...config.upstream, urlTemplate, clock, logger, metrics });
   }
-  const runtime = new BatonRuntime(runtimeOptions(config, deps.meta), {
+  // Peers proxy the dashboard's fleet views to the admin address this instance publishes.
+  const { advertiseUrl } = config.http;
+  const meta = advertiseUrl ? { ...deps.meta, admin_url: advertiseUrl } : deps.meta;
+  const runtime = new BatonRuntime(runtimeOptions(config, meta), {
     store,
     connector,
     clock,
@@ -104,7 +113,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const server = await startHttpServer(app, { host, port });
   logger.info({ event: LOG_EVENTS.serverListening, host, port: server.port }, 'HTTP API listening');
   await runtime.start();
-  if (redisUrl && !deps.store && config.warmup.listeners > 0) {
+  if (redis && config.warmup.listeners > 0) {
     scheduleWarmup(config.warmup.listeners, runtime, deps);
   }
   let stopping: Promise<void> | null = null;

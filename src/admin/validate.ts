@@ -26,11 +26,17 @@ export interface AdminCommand {
   token?: string;
 }
 
-// C0 controls and DEL; tokens go into URLs and headers upstream, where these never belong.
-function hasControlChars(text: string): boolean {
+// C0 controls, DEL and C1 controls (U+0080-U+009F): tokens go into URLs and headers upstream,
+// where these never belong. A lone surrogate cannot be URL-encoded at all.
+function hasForbiddenChars(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i += 1; // a well-formed pair
+    }
   }
   return false;
 }
@@ -58,12 +64,15 @@ export function checkListenerId(id: string): string {
   return id;
 }
 
-/** Returns the token or throws INVALID_TOKEN (empty, too long, or with control characters). */
+/**
+ * Returns the token or throws INVALID_TOKEN: empty, too long, with a C0/C1 control character or
+ * DEL, or with a lone surrogate (not well-formed Unicode).
+ */
 export function checkToken(token: string): string {
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || hasControlChars(token)) {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || hasForbiddenChars(token)) {
     throw new BatonError(
       'INVALID_TOKEN',
-      `sxtToken must be 1-${MAX_TOKEN_LENGTH} characters without control characters`,
+      `sxtToken must be 1-${MAX_TOKEN_LENGTH} characters without control characters or lone surrogates`,
     );
   }
   return token;

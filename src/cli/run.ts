@@ -5,24 +5,36 @@
  * leader holds the lock; use --force), 64 usage error.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { summarize } from '../admin/reports.js';
 import { type AdminCommand, checkListenerId, checkToken } from '../admin/validate.js';
 import { BatonError } from '../errors.js';
-import { coordinatorRedisOptions, RedisStore } from '../store/redis-store.js';
+import type { RedisSettings } from '../store/redis-connection.js';
 import type { CoordinationStore } from '../store/types.js';
 import { type EmergencyAction, executeEmergency, planEmergency } from './emergency.js';
-import { CliError, type FetchLike, httpTarget, storeTarget, type Target } from './targets.js';
+import { runDemoFeed, runTail } from './tail.js';
+import {
+  CliError,
+  cliRedisClient,
+  type FetchLike,
+  httpTarget,
+  openRedisTarget,
+  redisTarget,
+  storeTarget,
+  type Target,
+} from './targets.js';
 
 /** Where the CLI writes, what environment it reads, and (for tests) how it connects. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
-  /** Opens the store for `--redis` (default: RedisStore.connect). */
-  openStore?: (url: string, prefix: string) => CoordinationStore;
+  /** Opens the store for `--redis` (default: `openRedisTarget`, all three Redis modes). */
+  openStore?: (settings: RedisSettings, prefix: string) => CoordinationStore;
   /** fetch for `--url` (default: global fetch). */
   fetch?: FetchLike;
+  /** Ends `tail --follow` and `demo-feed` (the bin aborts it on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** Exit codes of `baton`. */
@@ -42,9 +54,16 @@ commands:
   release-lock                 delete the leader lock (refused while its holder is live)
   reset                        delete lock, listener_owners and instances:* (refused while a
                                live leader holds the lock); keeps tokens, fences and the epoch
+  tail [--listener ID]         the events stream, one JSON line per entry: the latest --count
+       [--after ID] [--count N] (10), or a page after --after (0 = the start, $ = now);
+       [--follow]               --follow keeps printing new entries
+  demo-feed [--port 4000]      run the demo upstream (UPSTREAM_URL=ws://HOST:PORT/feed?token=
+       [--host 0.0.0.0]        {token}&listener={listener_id}) until interrupted
+       [--interval 1000]
 
 target (one of):
-  --redis URL | $REDIS_URL     talk to Redis directly; --prefix P | $KEY_PREFIX (default sxt)
+  --redis URL | $REDIS_URL     talk to Redis directly; --prefix P | $KEY_PREFIX (default sxt);
+                               or the service's $REDIS_SENTINELS / $REDIS_CLUSTER_NODES settings
   --url URL                    talk to an instance's admin API; --admin-token T | $ADMIN_TOKEN
 
 options:
@@ -62,6 +81,13 @@ const OPTIONS = {
   token: { type: 'string' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  listener: { type: 'string' },
+  after: { type: 'string' },
+  count: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -106,7 +132,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 function isInputError(code: string): boolean {
-  return ['INVALID_LISTENER_ID', 'INVALID_TOKEN', 'TOKEN_REQUIRED'].includes(code);
+  return ['INVALID_LISTENER_ID', 'INVALID_TOKEN', 'TOKEN_REQUIRED', 'INVALID_PARAMETER'].includes(
+    code,
+  );
 }
 
 function usage(io: CliIo, message: string): number {
@@ -127,6 +155,8 @@ async function dispatch(name: string, args: string[], values: Values, io: CliIo)
     restart: [1, 1],
     'release-lock': [0, 0],
     reset: [0, 0],
+    tail: [0, 0],
+    'demo-feed': [0, 0],
   };
   const range = arity[name];
   if (!range) return usage(io, `unknown command "${name}"`);
@@ -137,6 +167,22 @@ async function dispatch(name: string, args: string[], values: Values, io: CliIo)
     );
   }
   if (name === 'release-lock' || name === 'reset') return emergency(name, values, io);
+  if (name === 'demo-feed') return runDemoFeed(values, io);
+  if (name === 'tail') {
+    const redis = values.url === undefined ? redisTarget(values, io.env, EXIT.USAGE) : null;
+    return runTail(
+      {
+        url: values.url,
+        adminToken: values['admin-token'] ?? io.env.ADMIN_TOKEN,
+        redis: redis ?? undefined,
+        listener: values.listener,
+        after: values.after,
+        count: values.count,
+        follow: values.follow === true,
+      },
+      io,
+    );
+  }
   const command =
     name === 'start' || name === 'stop' || name === 'restart'
       ? toCommand(name, args[0]!, values, io)
@@ -194,12 +240,6 @@ function toCommand(
     : { command: name, listenerId };
 }
 
-function redisTarget(values: Values, io: CliIo): { url: string; prefix: string } | null {
-  const url = values.redis ?? io.env.REDIS_URL;
-  if (!url) return null;
-  return { url, prefix: values.prefix ?? io.env.KEY_PREFIX ?? 'sxt' };
-}
-
 function openTarget(values: Values, io: CliIo): Target {
   if (values.url !== undefined && values.redis !== undefined) {
     throw new CliError('give either --url or --redis, not both', EXIT.USAGE);
@@ -212,11 +252,12 @@ function openTarget(values: Values, io: CliIo): Target {
       io.fetch ?? ((url, init) => fetch(url, init)),
     );
   }
-  const redis = redisTarget(values, io);
+  const redis = redisTarget(values, io.env, EXIT.USAGE);
   if (!redis)
     throw new CliError('no target: give --redis URL (or $REDIS_URL) or --url URL', EXIT.USAGE);
-  const open = io.openStore ?? ((url, prefix) => RedisStore.connect(url, { prefix }));
-  return storeTarget(open(redis.url, redis.prefix));
+  return storeTarget(
+    io.openStore ? io.openStore(redis.settings, redis.prefix) : openRedisTarget(redis),
+  );
 }
 
 async function emergency(action: EmergencyAction, values: Values, io: CliIo): Promise<number> {
@@ -226,14 +267,16 @@ async function emergency(action: EmergencyAction, values: Values, io: CliIo): Pr
       EXIT.USAGE,
     );
   }
-  const target = redisTarget(values, io);
+  const target = redisTarget(values, io.env, EXIT.USAGE);
   if (!target) throw new CliError(`${action} needs --redis URL (or $REDIS_URL)`, EXIT.USAGE);
-  const redis = new Redis(target.url, {
-    ...coordinatorRedisOptions,
-    lazyConnect: true,
-    connectionName: 'baton-cli',
-  });
-  redis.on('error', () => {});
+  if (target.settings.mode === 'cluster') {
+    // Its key scan runs on one connection: give the primary that serves the prefix's slot.
+    throw new CliError(
+      `${action} on Cluster: give --redis redis://<primary of the slot>`,
+      EXIT.USAGE,
+    );
+  }
+  const redis = cliRedisClient(target.settings) as Redis;
   try {
     await redis.connect();
     const plan = await planEmergency(redis, target.prefix, action);

@@ -14,6 +14,13 @@ import {
   ownersReport,
 } from '../admin/reports.js';
 import type { AdminCommand } from '../admin/validate.js';
+import {
+  createRedisClient,
+  type RedisSettings,
+  RedisSettingsError,
+  redisSettingsFromEnv,
+} from '../store/redis-connection.js';
+import { coordinatorRedisOptions, RedisStore } from '../store/redis-store.js';
 import type { CoordinationStore } from '../store/types.js';
 
 /** A failure the CLI reports on stderr with exit code `exitCode`. */
@@ -48,6 +55,53 @@ export function storeTarget(store: CoordinationStore): Target {
     command: (cmd) => applyCommand(store, cmd),
     close: () => store.close(),
   };
+}
+
+/** A deployment's Redis, as the CLI reaches it directly. */
+export interface RedisTarget {
+  settings: RedisSettings;
+  prefix: string;
+}
+
+/**
+ * The CLI's Redis: `--redis URL`, else the service's own settings (`REDIS_URL`, `REDIS_SENTINELS`
+ * or `REDIS_CLUSTER_NODES`, with the same credentials and TLS files); null when none is given.
+ * Conflicting settings are a usage error with the service's one-line message.
+ */
+export function redisTarget(
+  flags: { redis?: string | undefined; prefix?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+  usageExit: number,
+): RedisTarget | null {
+  // --redis stands in for whatever mode the environment names: the operator chose this server.
+  const chosen = flags.redis
+    ? { ...env, REDIS_URL: flags.redis, REDIS_SENTINELS: '', REDIS_CLUSTER_NODES: '' }
+    : env;
+  try {
+    const settings = redisSettingsFromEnv(chosen);
+    return settings ? { settings, prefix: flags.prefix ?? env.KEY_PREFIX ?? 'sxt' } : null;
+  } catch (error) {
+    if (error instanceof RedisSettingsError) throw new CliError(error.message, usageExit);
+    throw error;
+  }
+}
+
+/** A command client for the CLI (its own connection name, so `CLIENT LIST` tells it apart). */
+export function cliRedisClient(settings: RedisSettings) {
+  return createRedisClient(settings, {
+    ...coordinatorRedisOptions,
+    lazyConnect: true,
+    connectionName: 'baton-cli',
+  });
+}
+
+/** The store behind `--redis` and the service's Redis settings. */
+export function openRedisTarget(target: RedisTarget): CoordinationStore {
+  const client = createRedisClient(target.settings, {
+    ...coordinatorRedisOptions,
+    connectionName: 'baton-cli',
+  });
+  return new RedisStore(client, { prefix: target.prefix });
 }
 
 /** The fetch function the HTTP target uses (injectable: tests pass `app.request`). */

@@ -6,6 +6,8 @@
 import { configFromOverrides } from '../config.js';
 import type { LoggerOptions } from '../log.js';
 import type { RuntimeOptions } from '../runtime/runtime.js';
+import type { RedisConnectionConfig } from '../store/redis-connection.js';
+import type { ReplicationOptions } from '../store/replication.js';
 import type { StoreOptions } from '../store/types.js';
 import type { WsConnectorOptions } from '../upstream/ws-connector.js';
 import type { Config, ConfigOverrides } from './settings.js';
@@ -24,6 +26,8 @@ export type GroupsMatchConsumers = [
   None<Stray<Omit<Config['store'], 'redisUrl'>, StoreOptions>>,
   None<Stray<Config['upstream'], WsConnectorOptions>>,
   None<Stray<Config['log'], LoggerOptions>>,
+  None<Stray<Config['redis'], RedisConnectionConfig>>,
+  None<Stray<Config['replication'], ReplicationOptions>>,
 ];
 
 /** The runtime's options: the instance, lock, listener and handoff groups. */

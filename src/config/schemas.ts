@@ -10,6 +10,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** A `LOG_LEVEL` value. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `LOG_FORMAT` values: JSON lines for machines, or one readable line per entry for a person. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+/** A `LOG_FORMAT` value. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** The `HANDOFF_MODE` values (see DESIGN.md, "Rolling-deploy handoff"). */
 export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */
@@ -19,6 +24,8 @@ export type HandoffMode = (typeof HANDOFF_MODES)[number];
 export const OWNERSHIP_MODES = ['single', 'sharded'] as const;
 /** Who runs listeners: the leader alone, or every instance its assigned share. */
 export type OwnershipMode = (typeof OWNERSHIP_MODES)[number];
+/** The `BINARY_FRAMES` values: emit binary frames base64-encoded, or drop them (counted). */
+export const BINARY_FRAME_MODES = ['base64', 'drop'] as const;
 
 /** Node timers overflow above 2^31-1 ms and then fire at once: no duration may exceed it. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -74,6 +81,34 @@ export const redisUrl = z.string().refine((s) => parsesAs(s, ['redis:', 'rediss:
   error: 'must be a redis:// or rediss:// URL',
 });
 
+/** A `host:port` pair of `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Comma-separated `host:port` pairs (IPv6 in brackets), read into a list. */
+export const hostPortList = z
+  .string()
+  .refine((s) => hostPorts(s) !== null, { error: 'must be comma-separated host:port pairs' })
+  .transform((s) => hostPorts(s) ?? []);
+
+/** `REDIS_MIN_REPLICAS`: `auto` (1 when the primary reports replicas, else 0) or a count. */
+export const minReplicas = z
+  .string()
+  .regex(/^(auto|\d{1,2})$/, { error: 'must be auto or an integer between 0 and 99' })
+  .transform((s): number | 'auto' => (s === 'auto' ? 'auto' : Number(s)));
+
+/**
+ * An http(s) address peers reach this instance's admin API at; no credentials in it, since it is
+ * published in the registry entry for every instance (and the dashboard) to read.
+ */
+export const adminUrl = z
+  .string()
+  .refine((s) => parsesAs(s, ['http:', 'https:']) && !hasCredentials(s), {
+    error: 'must be an http:// or https:// URL without credentials',
+  });
+
 /** A ws/wss URL template: it must still be a URL once the placeholders are substituted. */
 export const upstreamTemplate = z
   .string()
@@ -103,10 +138,27 @@ function parsesAs(url: string, protocols: readonly string[]): boolean {
   }
 }
 
+function hasCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username !== '' || parsed.password !== '';
+}
+
 /** Braces are allowed only as one non-empty `{tag}`: an unbalanced or empty tag splits slots. */
 function validHashTag(prefix: string): boolean {
   const open = prefix.split('{').length - 1;
   const close = prefix.split('}').length - 1;
   if (open === 0 && close === 0) return true;
   return open === 1 && close === 1 && /\{[^{}]+\}/.test(prefix);
+}
+
+/** The pairs of a `host:port,...` list, or null when one is not a pair. */
+function hostPorts(raw: string): HostPort[] | null {
+  const out: HostPort[] = [];
+  for (const part of raw.split(',')) {
+    const match = /^\s*([^\s:[\]]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !(port > 0 && port < 65536)) return null;
+    out.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  return out;
 }

@@ -6,13 +6,18 @@
  */
 import type { z } from 'zod';
 import {
+  adminUrl,
+  BINARY_FRAME_MODES,
   between,
   count,
   fieldName,
   HANDOFF_MODES,
+  hostPortList,
   instanceId,
   keyPrefix,
+  LOG_FORMATS,
   LOG_LEVELS,
+  minReplicas,
   ms,
   noSpace,
   OWNERSHIP_MODES,
@@ -57,6 +62,20 @@ export function defaultInstanceId(identity: ProcessIdentity): string {
 const duration = (env: string, fallback: number, doc: string, contract = true) =>
   ({ env, kind: 'int', schema: ms.default(fallback), doc, contract }) as const;
 
+/** An optional, non-contract string setting without whitespace (names, users, file paths). */
+const optionalText = (env: string, doc: string) =>
+  ({
+    env,
+    kind: 'string',
+    schema: noSpace('must not be empty or contain whitespace').optional(),
+    doc: `${doc}; unset: none`,
+    contract: false,
+  }) as const;
+
+/** An optional password: never quoted back, not even when refused. */
+const password = (env: string, doc: string) =>
+  ({ ...optionalText(env, doc), secret: true }) as const;
+
 /** The table. Group and field order is the order problems are reported and README lists them. */
 export const SETTINGS = {
   http: {
@@ -81,6 +100,14 @@ export const SETTINGS = {
       doc: 'bearer token for `/admin/*`; unset: admin answers loopback clients only',
       contract: true,
       secret: true,
+    },
+    advertiseUrl: {
+      env: 'ADVERTISE_URL',
+      kind: 'string',
+      schema: adminUrl.optional(),
+      doc: "this instance's http(s) admin address, registered as `admin_url` for the dashboard's fan-out",
+      contract: true,
+      url: true,
     },
   },
   store: {
@@ -119,6 +146,66 @@ export const SETTINGS = {
       contract: false,
     },
   },
+  redis: {
+    sentinels: {
+      env: 'REDIS_SENTINELS',
+      kind: 'string',
+      schema: hostPortList.optional(),
+      doc: 'Sentinel mode: comma-separated host:port of the sentinels; unset: no Sentinel',
+      contract: true,
+    },
+    sentinelName: {
+      env: 'REDIS_SENTINEL_NAME',
+      kind: 'string',
+      schema: noSpace('must be a non-empty name without whitespace').default('mymaster'),
+      doc: 'Sentinel mode: name of the monitored primary',
+      contract: true,
+    },
+    sentinelUsername: optionalText(
+      'REDIS_SENTINEL_USERNAME',
+      'Sentinel mode: ACL user on the sentinels themselves',
+    ),
+    sentinelPassword: password(
+      'REDIS_SENTINEL_PASSWORD',
+      'Sentinel mode: password on the sentinels themselves',
+    ),
+    clusterNodes: {
+      env: 'REDIS_CLUSTER_NODES',
+      kind: 'string',
+      schema: hostPortList.optional(),
+      doc: 'Cluster mode: comma-separated host:port of some cluster nodes; unset: no Cluster',
+      contract: true,
+    },
+    username: optionalText(
+      'REDIS_USERNAME',
+      'Sentinel/Cluster: ACL user on the data nodes (a URL carries its own)',
+    ),
+    password: password(
+      'REDIS_PASSWORD',
+      'Sentinel/Cluster: password on the data nodes (a URL carries its own)',
+    ),
+    tlsCa: optionalText('REDIS_TLS_CA', 'PEM file of the CA that signed the servers; turns TLS on'),
+    tlsCert: optionalText(
+      'REDIS_TLS_CERT',
+      'PEM client certificate (with `REDIS_TLS_KEY`) for tls-auth-clients',
+    ),
+    tlsKey: optionalText('REDIS_TLS_KEY', 'PEM private key of `REDIS_TLS_CERT`'),
+  },
+  replication: {
+    minReplicas: {
+      env: 'REDIS_MIN_REPLICAS',
+      kind: 'string',
+      schema: minReplicas.default('auto'),
+      doc: 'replicas that must acknowledge an epoch/fence bump before it is used: a count, or `auto` (1 when the primary has replicas, else 0)',
+      contract: true,
+    },
+    timeoutMs: duration(
+      'REDIS_WAIT_TIMEOUT_MS',
+      1_000,
+      'longest WAIT for those replicas before the bump is refused',
+      false,
+    ),
+  },
   instance: {
     instanceId: {
       env: 'INSTANCE_ID',
@@ -150,6 +237,18 @@ export const SETTINGS = {
     ),
     backoffBaseMs: duration('BACKOFF_BASE_MS', 500, 'first reconnect delay', false),
     backoffMaxMs: duration('BACKOFF_MAX_MS', 30_000, 'reconnect delay cap', false),
+    backoffResetMs: duration(
+      'BACKOFF_RESET_MS',
+      30_000,
+      'a session open this long counts as recovered: only then does the backoff start over',
+    ),
+    binaryFrames: {
+      env: 'BINARY_FRAMES',
+      kind: 'string',
+      schema: oneOf(BINARY_FRAME_MODES).default('base64'),
+      doc: '`base64` (binary frames emitted base64-encoded with `encoding=base64`) or `drop` (counted, logged once)',
+      contract: true,
+    },
     messageIdField: {
       env: 'MESSAGE_ID_FIELD',
       kind: 'string',
@@ -219,6 +318,13 @@ export const SETTINGS = {
       'upstream ping period; a pong missing for one period means the connection is dead',
       false,
     ),
+    maxMessageBytes: {
+      env: 'MAX_MESSAGE_BYTES',
+      kind: 'int',
+      schema: count.default(1024 * 1024),
+      doc: 'largest upstream frame; a larger one ends the session (MESSAGE_TOO_LARGE) and the listener reconnects',
+      contract: true,
+    },
   },
   log: {
     level: {
@@ -226,6 +332,13 @@ export const SETTINGS = {
       kind: 'string',
       schema: oneOf(LOG_LEVELS).default('info'),
       doc: 'pino level or `silent`',
+      contract: true,
+    },
+    format: {
+      env: 'LOG_FORMAT',
+      kind: 'string',
+      schema: oneOf(LOG_FORMATS).optional(),
+      doc: '`json` or `pretty`; unset: pretty when stdout is a terminal, else json',
       contract: true,
     },
   },

@@ -2,7 +2,7 @@
  * README's configuration table, generated from the settings table so the two cannot drift.
  * `scripts/config-table.ts` prints or writes it; a unit test fails when README's copy is stale.
  */
-import { CROSS_FIELD_RULES, envOf } from './rules.js';
+import { CROSS_FIELD_RULES, envOf, PRESENCE_RULES } from './rules.js';
 import { type Setting, settingEntries } from './settings.js';
 
 /** The command that rewrites README's table. */
@@ -34,6 +34,7 @@ export function configSection(): string {
     (r) =>
       `- \`${envOf(r.left)}\` must ${r.relation} \`${envOf(r.right)}\`${r.reason ? ` ${r.reason}` : ''}.`,
   );
+  for (const rule of PRESENCE_RULES) rules.push(`- ${rule.doc}.`);
   return [
     configTable(),
     '',

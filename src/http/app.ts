@@ -11,12 +11,16 @@ import type { CoordinationStore } from '../store/types.js';
 import { adminGuard, nodeRemoteAddress, type RemoteAddressLookup } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { rateRoutes } from './rates.js';
 import { commandRoutes } from './routes/command.js';
+import { eventRoutes } from './routes/events.js';
+import { fanoutRoutes } from './routes/fanout.js';
 import { instanceRoutes } from './routes/instances.js';
 import { listenerRoutes } from './routes/listeners.js';
 import { ownerRoutes } from './routes/owners.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { serviceRoutes } from './routes/service.js';
+import { guardExceptUiShell, uiRoutes } from './routes/ui.js';
 
 /** Everything the HTTP app needs. */
 export interface AppDeps {
@@ -69,13 +73,17 @@ export function createApp(deps: AppDeps): Hono {
   }
   const app = new Hono();
   app.use('*', requestLog(d));
-  app.use('/admin/*', adminGuard(d.adminToken, d.remoteAddress));
+  app.use('/admin/*', guardExceptUiShell(d.adminToken, adminGuard(d.adminToken, d.remoteAddress)));
   app.route('/', serviceRoutes(d));
   app.route('/admin', commandRoutes(d));
   app.route('/admin', instanceRoutes(d));
   app.route('/admin', ownerRoutes(d));
   app.route('/admin', listenerRoutes(d));
   app.route('/admin', runtimeRoutes(d));
+  app.route('/admin', rateRoutes(d));
+  app.route('/admin', fanoutRoutes(d));
+  app.route('/admin', uiRoutes());
+  app.route('/admin', eventRoutes(d));
   app.notFound(notFoundHandler);
   app.onError(errorHandler(d.logger));
   return app;

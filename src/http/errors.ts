@@ -16,6 +16,7 @@ export const ERROR_STATUS = Object.freeze({
   TOKEN_REQUIRED: 400,
   INVALID_TOKEN: 400,
   INVALID_LISTENER_ID: 400,
+  INVALID_PARAMETER: 400,
   UNAUTHORIZED: 401,
   ADMIN_LOOPBACK_ONLY: 403,
   NOT_FOUND: 404,
@@ -27,6 +28,7 @@ export const ERROR_STATUS = Object.freeze({
   INTERNAL_ERROR: 500,
   STORE_UNAVAILABLE: 503,
   NOT_READY: 503,
+  PEER_UNAVAILABLE: 503,
   TOO_MANY_STREAMS: 503,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>);
 

@@ -3,11 +3,10 @@
  * describes. A unit test checks that every route the app serves is listed here.
  */
 
-import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
-import { ERROR_CODES } from '../errors.js';
+import { listenerId, ref, schemas } from './openapi-schemas.js';
+import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const error = (description: string) => ({ description, content: json(ref('Error')) });
 
 const adminErrors = {
@@ -24,131 +23,47 @@ const adminGet = (summary: string, schema: object, extra: object = {}) => ({
   },
 });
 
-const listenerId = {
-  type: 'string',
-  pattern: LISTENER_ID_PATTERN.source,
-  minLength: 1,
-  maxLength: 128,
+/** The 200 answer of the server-sent-events routes. */
+const EVENT_STREAM = {
+  description: 'Event stream',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
 
-const schemas = {
-  Error: {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message'],
-        properties: { code: { enum: [...ERROR_CODES] }, message: { type: 'string' } },
+const cursor = { type: 'string', pattern: '^(\\$|\\d{1,20}(-\\d{1,20})?)$' };
+
+/** Query parameters of the events routes; only the page takes `count` and `before`. */
+function eventParameters(page: boolean) {
+  const out: object[] = [
+    { name: 'listener_id', in: 'query', schema: listenerId },
+    {
+      name: 'after',
+      in: 'query',
+      description:
+        'stream id to start after (exclusive); default 0, the start of the stream; $ = from now',
+      schema: cursor,
+    },
+  ];
+  if (page) {
+    out.push({
+      name: 'before',
+      in: 'query',
+      description:
+        'instead of after: the latest `count` entries before this id (exclusive); $ = the newest',
+      schema: cursor,
+    });
+    out.push({
+      name: 'count',
+      in: 'query',
+      schema: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_EVENTS_COUNT,
+        default: DEFAULT_EVENTS_COUNT,
       },
-    },
-  },
-  Command: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['command', 'listener_id'],
-    properties: {
-      command: { enum: ['start', 'stop', 'restart'] },
-      listener_id: listenerId,
-      sxtToken: {
-        type: ['string', 'null'],
-        maxLength: MAX_TOKEN_LENGTH,
-        description:
-          'Required for start; optional for restart (kept when absent); ignored by stop.',
-      },
-    },
-  },
-  CommandAccepted: {
-    type: 'object',
-    required: ['accepted', 'command', 'listener_id', 'hinted'],
-    properties: {
-      accepted: { const: true },
-      command: { enum: ['start', 'stop', 'restart'] },
-      listener_id: listenerId,
-      generation: { type: 'integer', description: 'start/restart: the new desired generation' },
-      existed: { type: 'boolean', description: 'stop: whether the listener was desired' },
-      hinted: { type: 'boolean', description: 'false: hint not published, leader resyncs' },
-    },
-  },
-  Instances: {
-    type: 'object',
-    required: ['count', 'instances', 'lock_holder', 'epoch'],
-    properties: {
-      count: { type: 'integer' },
-      instances: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['id', 'ttl', 'ttl_ms', 'role'],
-          properties: {
-            id: { type: 'string' },
-            ttl: { type: 'integer', description: 'seconds left, rounded up' },
-            ttl_ms: { type: 'integer' },
-            role: { enum: ['waiting', 'leader', 'draining', 'released'] },
-            epoch: { type: 'integer' },
-            meta: { type: 'object' },
-            last_seen_ms_ago: { type: 'integer' },
-            assigned: { type: 'integer', description: 'sharded: listeners assigned to it' },
-            owned: { type: 'integer', description: 'sharded: listeners it owns now' },
-          },
-        },
-      },
-      lock_holder: { type: ['string', 'null'] },
-      lock_holder_alive: { type: 'boolean' },
-      lock_ttl_ms: { type: 'integer' },
-      epoch: { type: 'integer' },
-    },
-  },
-  Owners: {
-    type: 'object',
-    additionalProperties: {
-      type: 'object',
-      required: ['owner', 'owner_alive', 'fence'],
-      properties: {
-        owner: { type: 'string' },
-        owner_alive: { type: 'boolean' },
-        fence: { type: 'integer' },
-        assigned_to: { type: ['string', 'null'], description: 'sharded: its assignee' },
-      },
-    },
-  },
-  Listener: {
-    type: 'object',
-    required: ['listener_id', 'desired', 'generation', 'owner', 'owner_alive', 'fence', 'status'],
-    properties: {
-      listener_id: listenerId,
-      desired: { type: 'boolean' },
-      generation: { type: ['integer', 'null'] },
-      owner: { type: ['string', 'null'] },
-      owner_alive: { type: 'boolean' },
-      fence: { type: 'integer' },
-      status: {
-        oneOf: [
-          { type: 'null' },
-          {
-            type: 'object',
-            properties: {
-              state: { type: 'string' },
-              owner: { type: ['string', 'null'] },
-              fence: { type: 'integer' },
-              since: { type: 'integer', description: 'clock time in ms' },
-              attempts: { type: 'integer' },
-              last_error: { type: ['string', 'null'] },
-            },
-          },
-        ],
-      },
-    },
-  },
-  Listeners: {
-    type: 'object',
-    required: ['count', 'listeners'],
-    properties: {
-      count: { type: 'integer' },
-      listeners: { type: 'array', items: ref('Listener') },
-    },
-  },
-};
+    });
+  }
+  return out;
+}
 
 /** Builds the OpenAPI document served at `/openapi.json`. */
 export function openApiDocument() {
@@ -210,12 +125,87 @@ export function openApiDocument() {
             'Server-sent events: `hello`, then `inspection` records; `dropped` {dropped:n} when the client reads too slowly',
           security: [{ bearer: [] }],
           responses: {
-            '200': {
-              description: 'Event stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
-            },
+            '200': EVENT_STREAM,
             ...adminErrors,
             '503': error('TOO_MANY_STREAMS: 16 inspection streams are open already (Retry-After)'),
+          },
+        },
+      },
+      '/admin/instances/{id}/actors': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        ...adminGet(
+          "Another instance's live actors, fetched from the admin address it registered (meta.admin_url)",
+          { type: 'object' },
+          { '404': error('NOT_FOUND'), '503': error('PEER_UNAVAILABLE') },
+        ),
+      },
+      '/admin/instances/{id}/inspect': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary:
+            "Another instance's inspection stream, passed through (this instance's own: 307 to /admin/inspect)",
+          security: [{ bearer: [] }],
+          responses: {
+            '200': EVENT_STREAM,
+            '307': { description: 'To /admin/inspect' },
+            '404': error('NOT_FOUND'),
+            ...adminErrors,
+            '503': error('PEER_UNAVAILABLE or TOO_MANY_STREAMS'),
+          },
+        },
+      },
+      '/admin/rates': adminGet(
+        'Per-second rates (emitted, duplicate, stale, handoffs) from a ring of samples; sampling runs while read',
+        { type: 'object' },
+      ),
+      '/admin/ui': {
+        get: {
+          summary: 'Redirects (308) to /admin/ui/',
+          responses: { '308': { description: 'To /admin/ui/' } },
+        },
+      },
+      '/admin/ui/': {
+        get: {
+          summary:
+            'The dashboard page (strict CSP; loopback-only without ADMIN_TOKEN; the page asks for the token when set)',
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '404': error('NOT_FOUND: the dashboard is not built'),
+          },
+        },
+      },
+      '/admin/ui/*': {
+        get: {
+          summary: 'Dashboard assets (hashed names under assets/ are immutable)',
+          responses: { '200': { description: 'Asset' }, '404': error('NOT_FOUND') },
+        },
+      },
+      '/admin/events': {
+        get: {
+          summary: `A page of the events stream, oldest first; with listener_id, at most ${MAX_EVENTS_SCAN} entries are read per request (follow \`next\`)`,
+          security: [{ bearer: [] }],
+          parameters: eventParameters(true),
+          responses: {
+            '200': { description: 'OK', content: json(ref('Events')) },
+            '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
+            ...adminErrors,
+          },
+        },
+      },
+      '/admin/events/stream': {
+        get: {
+          summary:
+            'Server-sent events that follow the stream: `hello`, then `event` (one Event, SSE id = stream id); `unavailable`/`recovered` around a store outage. Resumes after Last-Event-ID.',
+          security: [{ bearer: [] }],
+          parameters: eventParameters(false),
+          responses: {
+            '200': EVENT_STREAM,
+            '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
+            ...adminErrors,
+            '503': error('TOO_MANY_STREAMS: 16 event streams are open already (Retry-After)'),
           },
         },
       },
@@ -227,7 +217,8 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: registered with a reachable store',
+          summary:
+            'Readiness: registered, and the last heartbeat succeeded less than 3/4 of INSTANCE_TTL_MS ago',
           responses: {
             '200': { description: 'Ready', content: json({ type: 'object' }) },
             '503': error('NOT_READY'),

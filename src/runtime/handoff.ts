@@ -30,6 +30,8 @@ export interface ClaimDeps {
   linkOf(listenerId: string): ListenerLink | undefined;
   /** A claim succeeded (fence bumped): the previous owner should let go. */
   claimed(listenerId: string, fence: number): void;
+  /** An overlap claim succeeded unconfirmed, with `buffered` messages that may be older. */
+  unconfirmed?(listenerId: string, buffered: number): void;
 }
 
 const OVERLAP_POLL_MS = 10;
@@ -124,6 +126,22 @@ export class ClaimProtocol {
       await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
     }
     if (signal.aborted) return null;
-    return done(await claim(expectedOwner), false);
+    const result = await claim(expectedOwner);
+    if (result.ok) this.unconfirmed(listenerId);
+    return done(result, false);
+  }
+
+  /**
+   * The product decision on an unconfirmed overlap claim (issue 11, point 8): no loss wins over
+   * order. What we buffered is still emitted, though some of it may be older than what the old
+   * owner emitted last, so the stream may show those messages out of order; counted and logged.
+   */
+  private unconfirmed(listenerId: string): void {
+    const buffered = this.deps.linkOf(listenerId)?.pendingCount() ?? 0;
+    this.deps.logger.info(
+      { event: LOG_EVENTS.listenerHandoffUnconfirmed, listener_id: listenerId, buffered },
+      'overlap claim without confirmation: buffered messages may land after newer ones',
+    );
+    this.deps.unconfirmed?.(listenerId, buffered);
   }
 }

@@ -1,14 +1,30 @@
 /**
  * A listener's upstream session and output pipe. Messages from the upstream queue here in arrival
  * order; while the listener is not yet the owner (overlap warming) they only buffer; once it owns
- * the listener at a fence, one pump emits them through the store's fenced, deduplicated emit,
- * one at a time so the events stream keeps the upstream's order.
+ * the listener at a fence, one pump emits them through the store's fenced, deduplicated emit in
+ * runs of up to RUN_MAX messages (one script call per run, in order), so the events stream keeps
+ * the upstream's order and a backlog drains at a run per round trip.
+ *
+ * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue (only
+ * `close()`, when the actor ends, forgets it), and a full queue pauses the socket (the TCP window
+ * pushes back on the upstream) until it drains below half. Only an overlap successor's warming
+ * buffer, which nobody depends on yet, drops its oldest message when full: counted and logged.
  */
 import { type Clock, sleep } from '../clock.js';
-import type { StoreClient } from '../store/client.js';
+import { LOG_EVENTS, type Logger } from '../log.js';
+import type { MessageResult } from '../metrics.js';
+import type { RunMessage, StoreClient } from '../store/client.js';
+import type { EmitResult } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
-import { messageIdOf } from './sink.js';
+import { MessageQueue } from './message-queue.js';
+import { binaryMessageIdOf, messageIdOf } from './sink.js';
+
+/** BINARY_FRAMES: emit binary frames base64-encoded (with `encoding`), or drop them, counted. */
+export type BinaryFrames = 'base64' | 'drop';
+
+/** `result` of one message as counted in `baton_messages_total`. */
+export type LinkResult = MessageResult;
 
 /** What a link tells its runtime. */
 export interface LinkHooks {
@@ -16,11 +32,8 @@ export interface LinkHooks {
   upstreamClosed(listenerId: string, failure: UpstreamFailure): void;
   /** The store refused our fence: someone else owns the listener now. */
   fenceStale(listenerId: string): void;
-  /** One message's emit outcome, for metrics. */
-  emitted(
-    listenerId: string,
-    result: 'emitted' | 'duplicate' | 'stale' | 'no_id' | 'dropped',
-  ): void;
+  /** `count` messages had this outcome (one call per run and result, for metrics). */
+  emitted(listenerId: string, result: LinkResult, count?: number): void;
 }
 
 export interface LinkDeps {
@@ -30,40 +43,55 @@ export interface LinkDeps {
   instanceId: string;
   messageIdField: string;
   maxBuffered: number;
+  binaryFrames: BinaryFrames;
+  logger: Logger;
   hooks: LinkHooks;
 }
 
-interface Pending {
-  msgId: string;
-  payload: string;
-}
+type Pending = RunMessage;
 
 /** One shared abort reason: `abort()` without one builds a DOMException (a stack) per close. */
 const CLOSED = Object.freeze(new Error('listener link closed'));
 const EMIT_RETRY_MIN_MS = 50;
 const EMIT_RETRY_MAX_MS = 2_000;
+/** Most messages of one listener in one emit script (K of issue 11). */
+export const RUN_MAX = 64;
 
 export class ListenerLink {
   private session: UpstreamSession | null = null;
-  private pending: Pending[] = [];
+  private readonly pending = new MessageQueue<Pending>();
   private fence: number | null = null;
   private pumping = false;
-  /** Bumped on every close, so callbacks and pumps of an older session know they are stale. */
+  /** Bumped on every session close, so callbacks of an older session know they are stale. */
   private sessionSeq = 0;
-  /** Aborted on close, to cut short an emit retry wait of the closed session. */
+  /** Bumped when emitting ends (close, stale fence), so an older pump knows it is stale. */
+  private emitSeq = 0;
+  /** Aborted on close, to cut short an emit retry wait of the closed link. */
   private closeController = new AbortController();
   /** Wakes `whenBuffered`'s caller: on the next message, or on close. */
   private bufferedWaiter: (() => void) | null = null;
+  /** The socket is paused because the queue is full while owned. */
+  private paused = false;
+  /** Messages dropped in the current warming overflow episode (logged once, at its start). */
+  private overflowDropped = 0;
+  /** A dropped binary frame is logged once per listener, not once per frame. */
+  private binaryDropLogged = false;
 
   constructor(
     readonly listenerId: string,
     private readonly deps: LinkDeps,
   ) {}
 
-  /** Reads the token and opens the upstream session; rejects with UpstreamError on failure. */
-  async open(signal: AbortSignal): Promise<void> {
-    this.close();
+  /**
+   * Reads the token and opens the upstream session; rejects with UpstreamError on failure, also
+   * when the session ended before this resolved (its first frames can carry a close). With
+   * `fence` (we own the listener already) what arrives is emitted at once, not held until live.
+   */
+  async open(signal: AbortSignal, fence: number | null = null): Promise<void> {
+    this.closeSession();
+    if (fence !== null) this.emitAt(fence);
     const seq = this.sessionSeq;
+    let endedEarly: UpstreamFailure | null = null;
     const token = await this.deps.store.readToken(this.listenerId);
     if (token === null) {
       throw new UpstreamError({ code: 'NOT_DESIRED', message: 'listener has no desired state' });
@@ -75,11 +103,19 @@ export class ListenerLink {
       listenerId: this.listenerId,
       token,
       signal,
-      onMessage: (text) => {
-        if (seq === this.sessionSeq) this.receive(text);
+      onMessage: (data) => {
+        if (seq === this.sessionSeq) this.receive(data);
       },
       onClose: (failure) => {
         if (seq !== this.sessionSeq) return;
+        this.paused = false;
+        if (failure.code === 'MESSAGE_TOO_LARGE') {
+          this.deps.hooks.emitted(this.listenerId, 'too_large');
+        }
+        if (this.session === null) {
+          endedEarly = failure; // the actor is still connecting: it would not hear of it
+          return;
+        }
         this.session = null;
         this.deps.hooks.upstreamClosed(this.listenerId, failure);
       },
@@ -88,23 +124,38 @@ export class ListenerLink {
       session.close();
       throw new UpstreamError({ code: 'ABORTED', message: 'connect abandoned' });
     }
+    if (endedEarly !== null) throw new UpstreamError(endedEarly);
     this.session = session;
+    // A backlog that survived the reconnect may still be over the mark: push back at once.
+    if (this.fence !== null && this.pending.length >= this.deps.maxBuffered) this.pause();
   }
 
   /** Starts emitting at `fence`, beginning with what was buffered while warming. */
   startEmitting(fence: number): void {
+    this.emitAt(fence);
+    if (this.pending.length >= this.deps.maxBuffered) this.pause();
+    void this.pump(this.emitSeq);
+  }
+
+  private emitAt(fence: number): void {
+    if (this.fence !== fence) this.emitSeq += 1;
     this.fence = fence;
-    void this.pump(this.sessionSeq);
+    this.overflowDropped = 0;
   }
 
   /** The msg_id of the oldest message not yet emitted, or null (overlap handoff confirmation). */
   oldestPendingId(): string | null {
-    return this.pending[0]?.msgId || null;
+    return this.pending.peek()?.msgId || null;
   }
 
   /** How many messages are waiting to be emitted. */
   pendingCount(): number {
     return this.pending.length;
+  }
+
+  /** Whether reading from the socket is paused for backpressure (tests, the probe). */
+  isPaused(): boolean {
+    return this.paused;
   }
 
   /**
@@ -125,49 +176,113 @@ export class ListenerLink {
     });
   }
 
-  /** Closes the session and forgets unemitted messages: whoever owns next re-reads the upstream. */
-  close(): void {
+  /**
+   * Closes the upstream session only (a reconnect follows): what was received stays queued and,
+   * while we hold the fence, the pump keeps emitting it.
+   */
+  closeSession(): void {
     this.sessionSeq += 1;
+    const session = this.session;
+    this.session = null;
+    this.paused = false;
+    session?.close();
+  }
+
+  /** Closes the session and forgets unemitted messages: the actor ended, the fence is gone. */
+  close(): void {
+    this.closeSession();
+    this.emitSeq += 1;
     if (this.pumping) {
       this.closeController.abort(CLOSED);
       this.closeController = new AbortController();
     }
-    const session = this.session;
-    this.session = null;
-    this.pending = [];
+    this.pending.clear();
     this.fence = null;
+    this.overflowDropped = 0;
     this.bufferedWaiter?.();
-    session?.close();
   }
 
-  private receive(text: string): void {
-    const msgId = messageIdOf(text, this.deps.messageIdField);
-    if (this.pending.length >= this.deps.maxBuffered) {
-      this.pending.shift();
-      this.deps.hooks.emitted(this.listenerId, 'dropped');
+  private receive(data: string | Uint8Array): void {
+    const entry = typeof data === 'string' ? this.textEntry(data) : this.binaryEntry(data);
+    if (entry === null) return;
+    if (this.fence === null && this.pending.length >= this.deps.maxBuffered) this.overflow();
+    this.pending.push(entry);
+    this.bufferedWaiter?.();
+    if (this.fence === null) return;
+    // Owned: never drop. A frame ws had already read may still arrive after the pause.
+    if (!this.paused && this.pending.length >= this.deps.maxBuffered) this.pause();
+    if (!this.pumping) void this.pump(this.emitSeq);
+  }
+
+  /** Warming buffer full: drop the oldest (we are not the owner; the old owner still emits it). */
+  private overflow(): void {
+    this.pending.shift();
+    this.deps.hooks.emitted(this.listenerId, 'dropped');
+    if (this.overflowDropped++ === 0) {
+      this.deps.logger.warn(
+        {
+          event: LOG_EVENTS.listenerOverflow,
+          listener_id: this.listenerId,
+          max_buffered: this.deps.maxBuffered,
+        },
+        'warming buffer full: dropping the oldest messages (logged once per episode)',
+      );
     }
-    this.pending.push({ msgId, payload: text });
-    this.bufferedWaiter?.();
-    if (this.fence !== null) void this.pump(this.sessionSeq);
   }
 
-  /** Emits pending messages one at a time; store errors are retried with backoff. */
+  private pause(): void {
+    if (this.paused || this.session === null) return;
+    this.paused = true;
+    this.session.pause?.();
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && this.pending.length <= this.deps.maxBuffered >> 1) {
+      this.paused = false;
+      this.session?.resume?.();
+    }
+  }
+
+  /** Emits pending messages a run at a time; store errors are retried with backoff. */
+
+  private textEntry(text: string): Pending {
+    return { msgId: messageIdOf(text, this.deps.messageIdField), payload: text };
+  }
+
+  /** A binary frame as bytes (base64), never as decoded text; or null when BINARY_FRAMES=drop. */
+  private binaryEntry(bytes: Uint8Array): Pending | null {
+    if (this.deps.binaryFrames === 'base64') {
+      const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const msgId = binaryMessageIdOf(bytes, this.deps.messageIdField);
+      return { msgId, payload: payload.toString('base64'), encoding: 'base64' };
+    }
+    this.deps.hooks.emitted(this.listenerId, 'binary_dropped');
+    if (!this.binaryDropLogged) {
+      this.binaryDropLogged = true;
+      this.deps.logger.warn(
+        { event: LOG_EVENTS.listenerBinaryDropped, listener_id: this.listenerId },
+        'dropping binary frames (BINARY_FRAMES=drop); logged once per listener',
+      );
+    }
+    return null;
+  }
+
+  /** Emits pending messages a run at a time; store errors are retried with backoff. */
   private async pump(seq: number): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     const signal = this.closeController.signal;
     let retryMs = EMIT_RETRY_MIN_MS;
     try {
-      while (seq === this.sessionSeq && this.fence !== null && this.pending.length > 0) {
-        const next = this.pending[0]!;
-        let result: Awaited<ReturnType<StoreClient['emit']>>;
+      while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
+        const run = this.pending.head(RUN_MAX);
+        let results: EmitResult[];
         try {
-          result = await this.deps.store.emit(
+          results = await this.deps.store.emitRun(
             this.listenerId,
             this.deps.instanceId,
             this.fence,
-            next.msgId,
-            next.payload,
+            run,
           );
         } catch {
           await sleep(this.deps.clock, retryMs, signal).catch(() => undefined);
@@ -175,25 +290,47 @@ export class ListenerLink {
           continue;
         }
         retryMs = EMIT_RETRY_MIN_MS;
-        if (seq !== this.sessionSeq) return;
-        if (result.result === 'stale') {
-          this.fence = null;
-          this.deps.hooks.emitted(this.listenerId, 'stale');
-          this.deps.hooks.fenceStale(this.listenerId);
-          return;
-        }
-        this.pending.shift();
-        this.deps.hooks.emitted(
-          this.listenerId,
-          result.result === 'duplicate' ? 'duplicate' : next.msgId === '' ? 'no_id' : 'emitted',
-        );
+        if (seq !== this.emitSeq) return;
+        if (!this.settle(run, results)) return;
       }
     } finally {
       this.pumping = false;
-      // A newer session may have queued work while this (older) pump was still winding down.
-      if (seq !== this.sessionSeq && this.fence !== null && this.pending.length > 0) {
-        void this.pump(this.sessionSeq);
+      // A newer fence may have queued work while this (older) pump was still winding down.
+      if (seq !== this.emitSeq && this.fence !== null && this.pending.length > 0) {
+        void this.pump(this.emitSeq);
       }
     }
+  }
+
+  /**
+   * Takes a run's emitted and duplicate messages off the queue and counts them; false at a stale
+   * refusal (everything from it on stays queued, and the fence is given up).
+   */
+  private settle(run: readonly Pending[], results: readonly EmitResult[]): boolean {
+    let emitted = 0;
+    let duplicate = 0;
+    let noId = 0;
+    let done = 0;
+    for (; done < run.length; done++) {
+      const result = results[done]!.result;
+      if (result === 'stale') break;
+      if (result === 'duplicate') duplicate++;
+      else if (run[done]!.msgId === '') noId++;
+      else emitted++;
+    }
+    this.pending.drop(done);
+    const { hooks } = this.deps;
+    if (emitted > 0) hooks.emitted(this.listenerId, 'emitted', emitted);
+    if (duplicate > 0) hooks.emitted(this.listenerId, 'duplicate', duplicate);
+    if (noId > 0) hooks.emitted(this.listenerId, 'no_id', noId);
+    if (done < run.length) {
+      this.fence = null;
+      this.emitSeq += 1;
+      hooks.emitted(this.listenerId, 'stale');
+      hooks.fenceStale(this.listenerId);
+      return false;
+    }
+    this.resumeIfDrained();
+    return true;
   }
 }

@@ -15,6 +15,7 @@ import {
 import {
   type ClaimInput,
   type ClaimOutput,
+  type ConnectInput,
   type ListenerInput,
   type ListenerMachine,
   listenerMachine,
@@ -26,7 +27,7 @@ import type { Rng } from '../rng.js';
 import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { ClaimProtocol } from './handoff.js';
-import { type LinkHooks, ListenerLink } from './link.js';
+import { type BinaryFrames, type LinkHooks, ListenerLink } from './link.js';
 import type { LocalListener } from './plan.js';
 import { StatusMirror } from './status-mirror.js';
 
@@ -35,6 +36,10 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** How long a session must stay open before the backoff starts over. */
+  backoffResetMs: number;
+  /** What to do with binary frames: emit them base64-encoded, or drop them, counted. */
+  binaryFrames: BinaryFrames;
   messageIdField: string;
   maxBufferedMessages: number;
   /** Longest an overlap takeover waits for the old owner's output to catch up before claiming. */
@@ -52,6 +57,8 @@ export interface PoolHooks extends LinkHooks {
     context: ListenerSnapshot,
   ): void;
   inspect(rootId: string, event: InspectionEvent): void;
+  /** An overlap claim went ahead unconfirmed (see ClaimProtocol): metrics. */
+  handoffUnconfirmed?(listenerId: string, buffered: number): void;
 }
 
 /** What the pool's actors run on (store, upstream, clock) and report to (hooks). */
@@ -89,6 +96,8 @@ interface Handle {
   link: ListenerLink;
   state: string | null;
   since: number;
+  /** The attempt count last mirrored: a reset in `live` is written though the state stays. */
+  statusAttempts: number;
   status: StatusMirror;
   /** The inspection observer attached to this actor's system, while someone inspects. */
   inspection: Subscription | null;
@@ -111,22 +120,25 @@ export class ListenerPool {
       handoffConfirmMs: options.handoffConfirmMs,
       linkOf: (id) => this.handles.get(id)?.link,
       claimed: (id, fence) => deps.hooks.claimed(id, fence),
+      unconfirmed: (id, buffered) => deps.hooks.handoffUnconfirmed?.(id, buffered),
     });
     const bound = listenerMachine.provide({
       actors: {
         claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
           claims.claim(input, signal),
         ),
-        connect: fromPromise<void, { listenerId: string }>(({ input, signal }) =>
-          this.link(input.listenerId).open(signal),
+        connect: fromPromise<void, ConnectInput>(({ input, signal }) =>
+          this.link(input.listenerId).open(signal, input.fence ?? null),
         ),
       },
       delays: {
         CONNECT_TIMEOUT: options.connectTimeoutMs,
+        BACKOFF_RESET: options.backoffResetMs,
         BACKOFF: ({ context }) => this.backoffMs(context.attempts, context.fatal),
       },
       actions: {
         closeSession: ({ context }) => this.handles.get(context.listenerId)?.link.close(),
+        suspendSession: ({ context }) => this.handles.get(context.listenerId)?.link.closeSession(),
         startEmitting: ({ context }, params: { fence: number }) =>
           this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
       },
@@ -148,6 +160,8 @@ export class ListenerPool {
       instanceId: this.deps.instanceId,
       messageIdField: this.deps.options.messageIdField,
       maxBuffered: this.deps.options.maxBufferedMessages,
+      binaryFrames: this.deps.options.binaryFrames,
+      logger: this.deps.logger,
       hooks: this.deps.hooks,
     });
     const actor = createActor(this.machine, {
@@ -161,6 +175,7 @@ export class ListenerPool {
       link,
       state: null,
       since: this.deps.clock.now(),
+      statusAttempts: 0,
       status: new StatusMirror(
         this.deps.store,
         listenerId,
@@ -291,12 +306,14 @@ export class ListenerPool {
     snapshot: ReturnType<Handle['actor']['getSnapshot']>,
   ) {
     const state = listenerStateName(snapshot.value);
-    if (state === handle.state) return;
     const from = handle.state;
+    // Same state, new attempt count (a session became stable): only the status changes.
+    if (state === from && snapshot.context.attempts === handle.statusAttempts) return;
+    handle.statusAttempts = snapshot.context.attempts;
+    if (state !== from) handle.since = this.deps.clock.now();
     handle.state = state;
-    handle.since = this.deps.clock.now();
     const described = this.describe(listenerId, handle);
-    this.deps.hooks.stateChanged(listenerId, from, state, described);
+    if (state !== from) this.deps.hooks.stateChanged(listenerId, from, state, described);
     handle.status.update(described);
   }
 

@@ -8,7 +8,7 @@ import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/in
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
 import { type Clock, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { type Metrics, messageCounters } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
@@ -20,7 +20,7 @@ import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planOwnershipLoss } from './plan.js';
-import { Presence } from './presence.js';
+import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
@@ -82,7 +82,7 @@ export class BatonRuntime implements InstanceView {
   private readonly leadership: Leadership;
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
-  private readonly presence: Presence;
+  private readonly registryEntry: RegistryEntry;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
   /** A drain ran (leader or sharded share): finalize does not drain again. */
@@ -98,9 +98,10 @@ export class BatonRuntime implements InstanceView {
     // Per-listener claims, token reads, status writes and emits travel in batches.
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
-    this.presence = new Presence(deps, options.instanceTtlMs, () => this.info());
+    this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
+    const counters = deps.metrics ? messageCounters(deps.metrics) : null;
     this.pool = new ListenerPool({
       ...deps,
       instanceId: options.instanceId,
@@ -110,9 +111,8 @@ export class BatonRuntime implements InstanceView {
       hooks: {
         upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
-        emitted: (_id, result) => {
-          if (result !== 'dropped') deps.metrics?.messages.inc({ result });
-        },
+        emitted: (_id, result, count = 1) => counters?.[result].inc(count),
+        handoffUnconfirmed: () => deps.metrics?.handoffUnconfirmed.inc(),
         claimed: (id) => this.leadership.claimed(id),
         stateChanged: (id, from, to, snapshot) => {
           tally.changed(id, from, to, snapshot);
@@ -153,19 +153,19 @@ export class BatonRuntime implements InstanceView {
     if (role === this.currentRole) return;
     this.currentRole = role;
     if (role !== 'leader') this.deps.metrics?.leader.set(0);
-    if (role !== 'released') void this.presence.heartbeat();
+    if (role !== 'released') void this.registryEntry.heartbeat();
   }
 
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
-    await this.presence.register();
+    await this.registryEntry.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
-    this.presence.schedule();
+    this.registryEntry.schedule();
     this.actor.start();
     this.leadership.startShare();
   }
@@ -206,7 +206,11 @@ export class BatonRuntime implements InstanceView {
   }
 
   isReady(): boolean {
-    return this.presence.ready();
+    return this.registryEntry.ready();
+  }
+
+  notReadyReason(): string | null {
+    return this.registryEntry.notReadyReason();
   }
 
   machineDefinitions(): Record<string, unknown> {
@@ -317,7 +321,7 @@ export class BatonRuntime implements InstanceView {
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
     this.drained = true;
-    await this.presence.heartbeat();
+    await this.registryEntry.heartbeat();
     if (this.sharded()) {
       // While we still hold the lock, reassign our own listeners (the registry says draining
       // now); the next leader continues from that stored plan.
@@ -338,7 +342,7 @@ export class BatonRuntime implements InstanceView {
     this.drained = true;
     this.leadership.endShare();
     this.currentRole = 'draining';
-    await this.presence.heartbeat();
+    await this.registryEntry.heartbeat();
     await this.deps.store.publish({ type: 'resync' }).catch(() => undefined);
     const listeners = this.pool.size();
     this.deps.logger.info({ event: LOG_EVENTS.drainStart, listeners }, 'draining share');
@@ -377,7 +381,7 @@ export class BatonRuntime implements InstanceView {
   }
 
   private stopBackground(): void {
-    this.presence.stop();
+    this.registryEntry.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;

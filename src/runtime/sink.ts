@@ -3,9 +3,31 @@
  * The emit itself is the store's fenced, deduplicated `emit` (see ListenerLink's pump).
  */
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The message id of a binary frame: that of its bytes read as JSON text when they are valid
+ * UTF-8 (upstreams that send JSON in binary frames exist), else ''. Only the id is read this way:
+ * the payload is emitted as the exact bytes.
+ */
+export function binaryMessageIdOf(bytes: Uint8Array, field: string): string {
+  // Cheap pre-check on the raw bytes first, as for text: '{' after optional ASCII whitespace.
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++;
+  if (bytes[i] !== 0x7b) return '';
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return '';
+  }
+  return messageIdOf(text, field);
+}
+
 /**
  * The message id of an upstream text message: the top-level JSON field `field` when it is a
  * non-empty string or a finite number, else '' (emitted without dedup and counted as no_id).
+ * Never truncated: ids that differ only in their last character are different messages.
  */
 export function messageIdOf(text: string, field: string): string {
   // Cheap pre-check: most non-JSON payloads are rejected without a parse.
@@ -18,7 +40,7 @@ export function messageIdOf(text: string, field: string): string {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return '';
   const value = (parsed as Record<string, unknown>)[field];
-  if (typeof value === 'string') return value.slice(0, 512);
+  if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return '';
 }

@@ -37,8 +37,10 @@ export interface InstanceView {
   role(): InstanceRole;
   /** The epoch it leads at, or null. */
   epoch(): number | null;
-  /** True once registered with a reachable store (drives /readyz). */
+  /** True while registered with a store that answers heartbeats in time (drives /readyz). */
   isReady(): boolean;
+  /** Why the instance is not ready (the `/readyz` 503 message), or null when it is. */
+  notReadyReason?(): string | null;
   /** Drawable machine definitions (`machine.toJSON()`), by machine id. */
   machineDefinitions(): Record<string, unknown>;
   /** Snapshots of this instance's live actors. */

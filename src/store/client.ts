@@ -44,6 +44,8 @@ class Batcher<Req, Res> {
   constructor(
     private readonly send: (requests: Req[]) => Promise<Res[]>,
     private readonly options: BatchingOptions,
+    /** How much of `maxBatch` one request takes (a run of emits counts its messages). */
+    private readonly weight: (request: Req) => number = () => 1,
   ) {}
 
   add(request: Req): Promise<Res> {
@@ -51,6 +53,18 @@ class Batcher<Req, Res> {
       this.queue.push({ request, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** How many queued requests the next batch takes: at least one, then up to `maxBatch` weight. */
+  private batchLength(): number {
+    let total = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      total += this.weight(this.queue[n]!.request);
+      if (n > 0 && total > this.options.maxBatch) break;
+      n += 1;
+    }
+    return n;
   }
 
   private schedule(): void {
@@ -64,7 +78,7 @@ class Batcher<Req, Res> {
 
   private flush(): void {
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.batchLength());
       this.inFlight += 1;
       this.send(batch.map((w) => w.request))
         .then(
@@ -81,6 +95,32 @@ class Batcher<Req, Res> {
         });
     }
   }
+}
+
+/** One message of a run (see `PerListenerCalls.emitRun`). */
+export type RunMessage = Omit<EmitRequest, 'listenerId' | 'owner' | 'fence'>;
+
+/** Several messages of one listener at one fence, in order. */
+interface EmitRun {
+  listenerId: string;
+  owner: string;
+  fence: number;
+  messages: readonly RunMessage[];
+}
+
+/** Flattens runs into one emitMany call (their order kept) and splits the results back. */
+async function emitRuns(inner: CoordinationStore, runs: EmitRun[]): Promise<EmitResult[][]> {
+  const requests: EmitRequest[] = [];
+  for (const { listenerId, owner, fence, messages } of runs) {
+    for (const m of messages) requests.push({ ...m, listenerId, owner, fence });
+  }
+  const results = await inner.emitMany(requests);
+  let at = 0;
+  return runs.map((run) => {
+    const part = results.slice(at, at + run.messages.length);
+    at += run.messages.length;
+    return part;
+  });
 }
 
 /** The per-listener calls the runtime makes, each travelling in a batch. */
@@ -106,7 +146,19 @@ export interface PerListenerCalls {
     fence: number,
     msgId: string,
     payload: string,
+    /** 'base64' for a binary frame's base64-encoded bytes. */
+    encoding?: 'base64',
   ): Promise<EmitResult>;
+  /**
+   * Several messages of one listener at one fence, in order, in one script with the runs emitted
+   * beside it: a listener catching up costs one round trip per run, not one per message.
+   */
+  emitRun(
+    listenerId: string,
+    owner: string,
+    fence: number,
+    messages: readonly RunMessage[],
+  ): Promise<EmitResult[]>;
 }
 
 /** What the runtime talks to: the store's operations plus the batched per-listener calls. */
@@ -124,14 +176,22 @@ export function storeClient(
     (entries) => inner.writeStatuses(entries),
     o,
   );
-  const emits = new Batcher<EmitRequest, EmitResult>((r) => inner.emitMany(r), o);
+  const emits = new Batcher<EmitRun, EmitResult[]>(
+    (runs) => emitRuns(inner, runs),
+    o,
+    (run) => run.messages.length,
+  );
   const batched: PerListenerCalls = {
     claimListener: (listenerId, instanceId, epoch, expectedOwner, afterEmitted, assignment) =>
       claims.add({ listenerId, instanceId, epoch, expectedOwner, afterEmitted, assignment }),
     readToken: (listenerId) => tokens.add(listenerId),
     writeStatus: (listenerId, status) => statuses.add({ listenerId, status }),
-    emit: (listenerId, owner, fence, msgId, payload) =>
-      emits.add({ listenerId, owner, fence, msgId, payload }),
+    emit: (listenerId, owner, fence, msgId, payload, encoding) =>
+      emits
+        .add({ listenerId, owner, fence, messages: [{ msgId, payload, encoding }] })
+        .then((results) => results[0]!),
+    emitRun: (listenerId, owner, fence, messages) =>
+      emits.add({ listenerId, owner, fence, messages }),
   };
   return Object.assign(forwardingStore(inner), batched);
 }

@@ -267,6 +267,17 @@ export class MemoryState implements SyncStore {
     return out;
   }
 
+  readEventsBefore(beforeId: string, limit: number): EventEntry[] {
+    this.check();
+    const out: EventEntry[] = [];
+    if (!(limit > 0)) return out; // as readEvents: no count reads nothing
+    for (let i = this.events.length - 1; i >= 0 && out.length < limit; i--) {
+      const entry = this.events[i]!;
+      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
+    }
+    return out;
+  }
+
   publish(hint: Hint): void {
     this.check();
     const json = JSON.stringify(hint);
@@ -325,6 +336,7 @@ export class MemoryState implements SyncStore {
     if (code === 'DUPLICATE') return { result: 'duplicate' };
     const { listenerId, msgId, fence, owner, payload } = r;
     const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
+    if (r.encoding) entry.encoding = r.encoding;
     this.events.push(entry);
     // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
     if (this.events.length > this.options.eventsMaxLen) {

@@ -4,8 +4,10 @@
  * reads are plain commands or read-only scripts when they need a consistent snapshot. Hints go
  * over Pub/Sub on a second connection, created on the first `subscribe`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { readAssignments, writeAssignments } from './redis-assignments.js';
+import { createRedisClient } from './redis-connection.js';
 import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
@@ -50,6 +52,10 @@ const OK = Object.freeze({ ok: true as const });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const ignore = () => {};
 
+/** Whether hints use sharded Pub/Sub: a Cluster client created with `shardedSubscribers`. */
+const shardedPubSub = (client: Client): client is Cluster =>
+  client instanceof Cluster && client.options.shardedSubscribers === true;
+
 /** CoordinationStore on Redis (standalone or cluster with a hash-tagged prefix), via ioredis 5. */
 export class RedisStore implements CoordinationStore {
   /** Effective options: defaults spread once under the caller's, validated, frozen. */
@@ -82,11 +88,11 @@ export class RedisStore implements CoordinationStore {
     return new RedisStore(RedisStore.client(url, redisOptions), valid);
   }
 
-  private static client(url: string, redisOptions: RedisOptions = {}): Redis {
-    const client = new Redis(url, { ...coordinatorRedisOptions, ...redisOptions });
-    // Without a listener ioredis prints every reconnect failure; they surface as rejected calls.
-    client.on('error', ignore);
-    return client;
+  private static client(url: string, redisOptions: RedisOptions = {}): Client {
+    return createRedisClient(
+      { mode: 'standalone', url, ...(url.startsWith('rediss:') ? { tls: {} } : {}) },
+      { ...coordinatorRedisOptions, ...redisOptions },
+    );
   }
 
   async acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult> {
@@ -230,33 +236,12 @@ export class RedisStore implements CoordinationStore {
     }));
   }
 
-  async writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {
-    const k = this.keys;
-    const keys = [k.lock, k.epoch, k.assignments, k.assignmentGenerations, k.assignmentGeneration];
-    const args = [instanceId, String(epoch)];
-    for (const c of changes) args.push(c.listenerId, c.instanceId ?? '');
-    const out = await this.scripts.run('write-assignments', keys, args);
-    if (!out.ok) return refused('write-assignments', out);
-    return { ok: true as const, generation: integerOf('write-assignments', out.value) };
+  writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {
+    return writeAssignments(this.scripts, this.keys, instanceId, epoch, changes);
   }
 
-  async readAssignments(): Promise<AssignmentState> {
-    const k = this.keys;
-    const keys = [k.assignments, k.assignmentGenerations, k.assignmentGeneration];
-    const reply = replyValue(
-      'read-assignments',
-      await this.scripts.run('read-assignments', keys, []),
-    );
-    if (!Array.isArray(reply)) throw new StoreReplyError('read-assignments', reply);
-    const generations = new Map(pairs('read-assignments', reply[2]));
-    const entries = pairs('read-assignments', reply[1])
-      .map(([listenerId, instanceId]) => ({
-        listenerId,
-        instanceId: String(instanceId),
-        generation: integerOf('read-assignments', generations.get(listenerId) ?? 0),
-      }))
-      .sort((a, b) => byId(a.listenerId, b.listenerId));
-    return { generation: integerOf('read-assignments', reply[0]), entries };
+  readAssignments(): Promise<AssignmentState> {
+    return readAssignments(this.scripts, this.keys);
   }
 
   async writeStatuses(entries: readonly StatusEntry[]) {
@@ -288,7 +273,7 @@ export class RedisStore implements CoordinationStore {
     const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
     for (const r of requests) {
       keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload);
+      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
     }
     const replies = await this.scripts.batch('emit', keys, args, requests.length);
     return replies.map((r): EmitResult => {
@@ -312,21 +297,22 @@ export class RedisStore implements CoordinationStore {
     if (!(limit > 0)) return [];
     const count = Math.ceil(limit);
     const rows = await this.live().xrange(this.keys.events, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(([id, flat]) => {
-      const f = new Map(pairs('readEvents', flat) as [string, string][]);
-      return {
-        id,
-        listenerId: f.get('listener_id') ?? '',
-        msgId: f.get('msg_id') ?? '',
-        fence: Number(f.get('fence') ?? 0),
-        owner: f.get('owner') ?? '',
-        payload: f.get('payload') ?? '',
-      };
-    });
+    return rows.map(eventEntry);
+  }
+
+  async readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]> {
+    if (!(limit > 0)) return [];
+    const end = beforeId === '+' ? '+' : `(${beforeId}`;
+    const count = Math.ceil(limit);
+    const rows = await this.live().xrevrange(this.keys.events, end, '-', 'COUNT', count);
+    return rows.map(eventEntry);
   }
 
   async publish(hint: Hint): Promise<void> {
-    await this.live().publish(this.keys.hints, JSON.stringify(hint));
+    const client = this.live();
+    // On Cluster, sharded Pub/Sub: the channel lives on its slot's shard instead of every node.
+    if (shardedPubSub(client)) await client.spublish(this.keys.hints, JSON.stringify(hint));
+    else await client.publish(this.keys.hints, JSON.stringify(hint));
   }
 
   async subscribe(onHint: (hint: Hint) => void) {
@@ -365,9 +351,12 @@ export class RedisStore implements CoordinationStore {
     // Connection trouble surfaces as rejected calls and missed hints (only hints: the runtime
     // resyncs on a timer); ioredis reconnects and resubscribes by itself.
     sub.on('error', ignore);
-    sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
+    const sharded = shardedPubSub(sub);
+    const event = sharded ? 'smessage' : 'message';
+    sub.on(event, (channel: string, message: string) => this.deliver(channel, message));
     this.subscriber = sub;
-    this.subscribed = sub.subscribe(this.keys.hints).then(ignore, (error: unknown) => {
+    const subscribing = sharded ? sub.ssubscribe(this.keys.hints) : sub.subscribe(this.keys.hints);
+    this.subscribed = subscribing.then(ignore, (error: unknown) => {
       this.subscribed = undefined;
       this.subscriber = undefined;
       sub.disconnect();
@@ -390,4 +379,18 @@ export class RedisStore implements CoordinationStore {
       queueMicrotask(() => handler(JSON.parse(message) as Hint));
     }
   }
+}
+
+/** One XRANGE/XREVRANGE row as an entry (fields the stream lacks read as empty or 0). */
+function eventEntry([id, flat]: [string, string[]]): EventEntry {
+  const f = new Map(pairs('readEvents', flat) as [string, string][]);
+  return {
+    id,
+    listenerId: f.get('listener_id') ?? '',
+    msgId: f.get('msg_id') ?? '',
+    fence: Number(f.get('fence') ?? 0),
+    owner: f.get('owner') ?? '',
+    payload: f.get('payload') ?? '',
+    ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
+  };
 }

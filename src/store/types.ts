@@ -80,6 +80,8 @@ export interface EventEntry {
   fence: number;
   owner: string;
   payload: string;
+  /** 'base64': `payload` is a binary frame's bytes, base64-encoded (stream field `encoding`). */
+  encoding?: 'base64';
 }
 
 /** One claim of a batch (see `claimListeners`). */
@@ -133,6 +135,8 @@ export interface EmitRequest {
   fence: number;
   msgId: string;
   payload: string;
+  /** 'base64' for a binary frame's base64-encoded bytes; absent for text. */
+  encoding?: 'base64';
 }
 
 export type EmitResult =
@@ -238,6 +242,11 @@ export interface CoordinationStore {
   wasEmitted(listenerId: string, msgId: string): Promise<boolean>;
   /** Events after `afterId` (exclusive; '0' = from the start), oldest first. */
   readEvents(afterId: string, limit: number): Promise<EventEntry[]>;
+  /**
+   * Up to `limit` events before `beforeId` (exclusive; '+' = from the newest), newest first: the
+   * latest entries, and backward paging from the oldest id returned (Redis XREVRANGE).
+   */
+  readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]>;
 
   // Hints (Pub/Sub).
   publish(hint: Hint): Promise<void>;
@@ -278,6 +287,7 @@ const operationSet: Record<StoreOperation, true> = {
   emitMany: true,
   wasEmitted: true,
   readEvents: true,
+  readEventsBefore: true,
   publish: true,
   subscribe: true,
   close: true,

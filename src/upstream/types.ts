@@ -6,7 +6,7 @@
 
 /** Why an upstream session ended or could not start. */
 export interface UpstreamFailure {
-  /** Stable code: 'UPSTREAM_REFUSED' (HTTP 401/403 on upgrade), 'UPSTREAM_HTTP_ERROR', 'UPSTREAM_CLOSED', 'UPSTREAM_ERROR', 'PING_TIMEOUT', 'ABORTED'. */
+  /** Stable code: 'UPSTREAM_REFUSED' (HTTP 401/403 on upgrade), 'UPSTREAM_HTTP_ERROR', 'UPSTREAM_CLOSED', 'UPSTREAM_ERROR', 'PING_TIMEOUT', 'MESSAGE_TOO_LARGE', 'ABORTED'. */
   code: string;
   /** Human-readable detail; never contains the token or the full URL with the token. */
   message: string;
@@ -21,8 +21,11 @@ export interface ConnectRequest {
   token: string;
   /** Aborting closes the connection (or abandons the attempt) at once. */
   signal: AbortSignal;
-  /** Called for every text message, in order, once the session is open. */
-  onMessage(text: string): void;
+  /**
+   * Called for every message, in order, once the session is open: a text frame as a string, a
+   * binary frame as its bytes (never decoded, so no byte is altered).
+   */
+  onMessage(data: string | Uint8Array): void;
   /** Called once when an open session ends for any reason other than `close()` by us. */
   onClose(failure: UpstreamFailure): void;
 }
@@ -31,6 +34,10 @@ export interface ConnectRequest {
 export interface UpstreamSession {
   /** Closes the connection; `onClose` is not called for a close we asked for. */
   close(): void;
+  /** Stops reading from the connection (backpressure); messages already read may still arrive. */
+  pause?(): void;
+  /** Reads from the connection again after `pause()`. */
+  resume?(): void;
 }
 
 export interface UpstreamConnector {

@@ -25,6 +25,11 @@ export interface WsConnectorOptions {
   pingIntervalMs: number;
   /** After our `close()`, how long the upstream gets to answer the close frame. Default 1000. */
   closeGraceMs?: number;
+  /**
+   * MAX_MESSAGE_BYTES: a larger frame ends the session with MESSAGE_TOO_LARGE before ws buffers
+   * it (ws's `maxPayload`). Default 1 MiB.
+   */
+  maxMessageBytes?: number;
   logger?: Logger;
   /** Where every attempt's result and every open's duration are recorded (the service's metrics). */
   metrics?: ConnectMetrics;
@@ -34,8 +39,8 @@ export interface WsConnectorOptions {
 export type ConnectMetrics = Pick<Metrics, 'connectAttempts' | 'connectDuration'>;
 
 /**
- * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages are decoded
- * as UTF-8 text too (upstreams that send JSON in binary frames exist), never dropped silently.
+ * A connector over `ws`. Text messages reach `onMessage` as strings; binary messages as their
+ * bytes, never decoded (a UTF-8 decode would replace invalid sequences and damage them).
  */
 export function createWsConnector(options: WsConnectorOptions): UpstreamConnector {
   if (!Number.isInteger(options.pingIntervalMs) || options.pingIntervalMs <= 0) {
@@ -43,6 +48,7 @@ export function createWsConnector(options: WsConnectorOptions): UpstreamConnecto
   }
   const settings = Object.freeze({
     closeGraceMs: 1000,
+    maxMessageBytes: 1024 * 1024,
     ...options,
     logger: options.logger ?? silentLogger(),
   });
@@ -101,6 +107,7 @@ function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSessi
     ws = new WebSocket(upstreamUrlFor(settings.urlTemplate, req.listenerId, req.token), {
       perMessageDeflate: false,
       followRedirects: false,
+      maxPayload: settings.maxMessageBytes,
     });
   } catch (err) {
     // ws's "Invalid URL: <url>" would carry the token: report only the error's kind.
@@ -232,9 +239,8 @@ function openSession(
   });
   ws.on('message', (data, isBinary) => {
     if (ended) return;
-    const text = toText(data);
     try {
-      req.onMessage(text);
+      req.onMessage(isBinary ? toBytes(data) : toBytes(data).toString('utf8'));
     } catch (err) {
       // The caller's bug must not tear down ws internals; it is logged, the session goes on.
       log().error(
@@ -244,7 +250,14 @@ function openSession(
     }
   });
   ws.on('error', (err) =>
-    endByUpstream(() => failure('UPSTREAM_ERROR', `socket error: ${err.message}`)),
+    endByUpstream(() =>
+      (err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+        ? failure(
+            'MESSAGE_TOO_LARGE',
+            `a frame exceeded MAX_MESSAGE_BYTES (${settings.maxMessageBytes} bytes)`,
+          )
+        : failure('UPSTREAM_ERROR', `socket error: ${err.message}`),
+    ),
   );
   ws.on('close', (code, reason) => {
     if (graceTimer !== undefined) clock.cancel(graceTimer);
@@ -258,13 +271,22 @@ function openSession(
   if (req.signal.aborted) closeByUs();
   else pingTimer = clock.schedule(tick, settings.pingIntervalMs);
 
-  return { close: closeByUs };
+  return {
+    close: closeByUs,
+    // Backpressure: ws stops reading the socket, so the kernel's TCP window fills upstream.
+    pause: () => {
+      if (!ended) ws.pause();
+    },
+    resume: () => {
+      if (!ended) ws.resume();
+    },
+  };
 }
 
-function toText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+function toBytes(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
 /** ws.terminate(), which must never throw out of an event handler. */

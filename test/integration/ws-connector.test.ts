@@ -41,6 +41,8 @@ async function failureOf(promise: Promise<UpstreamSession>): Promise<UpstreamFai
 
 interface Probe {
   messages: string[];
+  /** Binary frames, as delivered (bytes). */
+  binary: Uint8Array[];
   closes: UpstreamFailure[];
   controller: AbortController;
   connect(): Promise<UpstreamSession>;
@@ -49,6 +51,7 @@ interface Probe {
 function probe(connector: UpstreamConnector, token: string, listenerId = 'L1'): Probe {
   const p: Probe = {
     messages: [],
+    binary: [],
     closes: [],
     controller: new AbortController(),
     connect: () =>
@@ -56,7 +59,10 @@ function probe(connector: UpstreamConnector, token: string, listenerId = 'L1'): 
         listenerId,
         token,
         signal: p.controller.signal,
-        onMessage: (text) => p.messages.push(text),
+        onMessage: (data) => {
+          if (typeof data === 'string') p.messages.push(data);
+          else p.binary.push(data);
+        },
         onClose: (failure) => p.closes.push(failure),
       }),
   };
@@ -88,13 +94,16 @@ describe('ws connector against a real upstream', () => {
     expect(p.closes).toEqual([]);
   });
 
-  it('decodes binary frames as UTF-8 text', async () => {
+  it('delivers binary frames as their exact bytes, never decoded as text', async () => {
     const p = probe(connector, 'tok-bin');
     const session = await p.connect();
     await waitFor('the upstream connection', () => upstream.connections('tok-bin') === 1);
-    upstream.send('tok-bin', Buffer.from('{"id":"b-1","text":"héllo"}', 'utf8'));
-    await waitFor('the binary frame', () => p.messages.some((m) => m.includes('b-1')));
-    expect(p.messages).toContain('{"id":"b-1","text":"héllo"}');
+    // Not valid UTF-8: a decode would have replaced 0xff and 0xc3 with U+FFFD.
+    const bytes = Buffer.from([0x7b, 0xff, 0x00, 0xc3, 0x28, 0x7d]);
+    upstream.send('tok-bin', bytes);
+    await waitFor('the binary frame', () => p.binary.length > 0);
+    expect(Buffer.from(p.binary[0]!).equals(bytes)).toBe(true);
+    expect(p.messages.some((m) => !m.startsWith('{"id":"tok-bin-'))).toBe(false);
     session.close();
   });
 

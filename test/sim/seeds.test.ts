@@ -11,10 +11,11 @@ import { type SimOptions, STANDARD } from '../../sim/scenario.js';
 
 const SHORT: Omit<SimOptions, 'seed'> = { ...STANDARD, minutes: 3, instances: 3, listeners: 20 };
 
-async function expectPasses(options: SimOptions, repro: string): Promise<void> {
+async function expectPasses(options: SimOptions, repro: string) {
   const r = await runSeed(options);
   const why = r.ok ? '' : `${r.failure}\n  reproduce: ${repro}\n${r.tail.join('\n')}`;
   expect(r.ok, why).toBe(true);
+  return r;
 }
 
 describe('simulation seeds', () => {
@@ -51,7 +52,19 @@ describe('simulation seeds', () => {
   // messages older than those of an old owner whose session was younger: reordered, not lost).
   it('regression seeds pass', async () => {
     for (const seed of [59, 170, 271, 664]) {
-      await expectPasses({ ...STANDARD, seed }, `npm run sim -- --seed ${seed}`);
+      const r = await expectPasses({ ...STANDARD, seed }, `npm run sim -- --seed ${seed}`);
+      if (seed === 59 || seed === 664) {
+        // The reorder these seeds found is the documented decision (docs/handoff.md): the
+        // successor's unconfirmed claims are counted in baton_handoff_unconfirmed_total, each
+        // one a claim that replaced an owner.
+        const unconfirmed = r.counters.get('handoff.unconfirmed');
+        const replacing = ['overlap', 'sequential', 'failover', 'reclaim'].reduce(
+          (sum, kind) => sum + r.counters.get(`handoff.${kind}`),
+          0,
+        );
+        expect(unconfirmed, `seed ${seed}`).toBeGreaterThan(0);
+        expect(unconfirmed).toBeLessThanOrEqual(replacing);
+      }
     }
   });
 });

@@ -265,6 +265,24 @@ export function describeSpecContract(open: OpenStore): void {
       expect(await s.readEvents('0', 1.5)).toHaveLength(1);
     });
 
+    it('reads the latest events newest first, and pages backward before an id', async () => {
+      const { store: s } = await open();
+      expect(await s.readEventsBefore('+', 5)).toEqual([]);
+      await owned(s); // p1
+      for (let i = 2; i <= 5; i += 1) await s.emit('l', 'a', 1, `m${i}`, `p${i}`);
+      const all = await s.readEvents('0', 100);
+      const latest = await s.readEventsBefore('+', 2);
+      expect(latest.map((e) => e.payload)).toEqual(['p5', 'p4']);
+      expect(latest).toEqual([all[4], all[3]]);
+      // Exclusive of the id given: the page before p4 starts at p3 and ends at the stream's start.
+      const older = await s.readEventsBefore(latest[1]!.id, 10);
+      expect(older.map((e) => e.payload)).toEqual(['p3', 'p2', 'p1']);
+      expect(await s.readEventsBefore(all[0]!.id, 10)).toEqual([]);
+      for (const limit of [0, -1, Number.NaN])
+        expect(await s.readEventsBefore('+', limit)).toEqual([]);
+      expect(await s.readEventsBefore('+', 1.5)).toHaveLength(2);
+    });
+
     it('keeps at least the newest eventsMaxLen events, oldest first', async () => {
       const { store: s } = await open({ eventsMaxLen: 3 });
       await owned(s); // p1

@@ -90,6 +90,22 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
 
     describeSpecContract(open);
 
+    /**
+     * From 0.6 of a window after `msgId` was emitted to its end: still remembered one ms before
+     * (where the clock is exact), forgotten after.
+     */
+    const restOfWindow = async (h: Awaited<ReturnType<typeof open>>, W: number, msgId: string) => {
+      const s = h.store;
+      if (h.exact) {
+        await h.advance(W * 0.4 - 1);
+        expect(await s.wasEmitted('l', msgId)).toBe(true);
+        await h.advance(1);
+      } else {
+        await h.advance(W * 0.4);
+      }
+      await eventually(async () => expect(await s.wasEmitted('l', msgId)).toBe(false));
+    };
+
     /** A store where `a` leads at epoch 1 and owns `l` at fence 1. */
     const withOwnedListener = async (options: Partial<StoreOptions> = {}) => {
       const h = await open(options);
@@ -440,6 +456,143 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
         );
       });
 
+      it('emits runs of several messages per listener in order; after a stale fence all are refused', async () => {
+        const h = await withOwnedListener();
+        const s = h.store;
+        await s.setDesired('k', 'tok-k');
+        expect(await s.claimListener('k', 'a', 1)).toEqual({ ok: true, fence: 1 });
+        const run = (listenerId: string, fence: number, ids: string[]) =>
+          ids.map((msgId) => ({
+            listenerId,
+            owner: 'a',
+            fence,
+            msgId,
+            payload: `${listenerId}-${msgId}`,
+          }));
+        const first = await s.emitMany([
+          ...run('l', 1, ['1', '2', '3']),
+          ...run('k', 1, ['1', '2']),
+        ]);
+        expect(first.map((r) => r.result)).toEqual(Array(5).fill('emitted'));
+        // l is claimed again (fence 2) while a run at fence 1 is on its way: that run is refused whole.
+        expect(await s.claimListener('l', 'a', 1, 'a')).toEqual({ ok: true, fence: 2 });
+        const second = await s.emitMany([
+          ...run('l', 2, ['4', '5']),
+          ...run('l', 1, ['6', '7']),
+          ...run('k', 1, ['3']),
+        ]);
+        expect(second).toEqual([
+          { result: 'emitted', entryId: expect.any(String) },
+          { result: 'emitted', entryId: expect.any(String) },
+          { result: 'stale', currentFence: 2 },
+          { result: 'stale', currentFence: 2 },
+          { result: 'emitted', entryId: expect.any(String) },
+        ]);
+        const events = await s.readEvents('0', 20);
+        expect(events.map((e) => e.payload)).toEqual([
+          'l-1',
+          'l-2',
+          'l-3',
+          'k-1',
+          'k-2',
+          'l-4',
+          'l-5',
+          'k-3',
+        ]);
+        expect(events.map((e) => e.fence)).toEqual([1, 1, 1, 1, 1, 2, 2, 1]);
+      });
+
+      it('drops duplicates inside one run, the first copy kept, and ids already in the window', async () => {
+        const h = await withOwnedListener();
+        const s = h.store;
+        expect((await s.emit('l', 'a', 1, 'm0', 'p0')).result).toBe('emitted');
+        const ids = ['m1', 'm0', 'm1', '', 'm2', 'm2', ''];
+        const results = await s.emitMany(
+          ids.map((msgId, i) => ({
+            listenerId: 'l',
+            owner: 'a',
+            fence: 1,
+            msgId,
+            payload: `p${i}`,
+          })),
+        );
+        expect(results.map((r) => r.result)).toEqual([
+          'emitted',
+          'duplicate',
+          'duplicate',
+          'emitted',
+          'emitted',
+          'duplicate',
+          'emitted',
+        ]);
+        expect((await s.readEvents('0', 20)).map((e) => e.payload)).toEqual([
+          'p0',
+          'p0',
+          'p3',
+          'p4',
+          'p6',
+        ]);
+        for (const id of ['m0', 'm1', 'm2']) expect(await s.wasEmitted('l', id)).toBe(true);
+      });
+
+      it('applies the dedupMaxEntries cap message by message inside one run', async () => {
+        const h = await withOwnedListener({ dedupMaxEntries: 2 });
+        const s = h.store;
+        // x, y fill the window; z evicts x, so the x after it is new again, and evicts y.
+        const results = await s.emitMany(
+          ['x', 'y', 'z', 'x', 'y', 'x'].map((msgId) => ({
+            listenerId: 'l',
+            owner: 'a',
+            fence: 1,
+            msgId,
+            payload: msgId,
+          })),
+        );
+        expect(results.map((r) => r.result)).toEqual([
+          'emitted',
+          'emitted',
+          'emitted',
+          'emitted',
+          'emitted',
+          'duplicate',
+        ]);
+        expect(await s.wasEmitted('l', 'z')).toBe(false);
+        expect(await s.wasEmitted('l', 'x')).toBe(true);
+        expect(await s.wasEmitted('l', 'y')).toBe(true);
+      });
+
+      it('remembers an id of a run for exactly the window, and the run renews the window', async () => {
+        const W = 500;
+        const h = await withOwnedListener({ dedupWindowMs: W });
+        const s = h.store;
+        const one = (msgId: string) => ({
+          listenerId: 'l',
+          owner: 'a',
+          fence: 1,
+          msgId,
+          payload: msgId,
+        });
+        expect((await s.emitMany([one('m1'), one('m2')])).map((r) => r.result)).toEqual([
+          'emitted',
+          'emitted',
+        ]);
+        await h.advance(W * 0.6);
+        // Still within the window: both duplicates; a new id in the same run renews the key.
+        expect((await s.emitMany([one('m1'), one('m3'), one('m2')])).map((r) => r.result)).toEqual([
+          'duplicate',
+          'emitted',
+          'duplicate',
+        ]);
+        await restOfWindow(h, W, 'm1');
+        // m1, m2 fell out of the window; m3 (emitted later) is still in it.
+        expect(await s.wasEmitted('l', 'm3')).toBe(true);
+        expect((await s.emitMany([one('m2'), one('m3'), one('m1')])).map((r) => r.result)).toEqual([
+          'emitted',
+          'duplicate',
+          'emitted',
+        ]);
+      });
+
       it('writes statuses and reads tokens in batches', async () => {
         const h = await open();
         const s = h.store;
@@ -560,14 +713,7 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
         await h.advance(W * 0.6);
         expect(await s.emit('l', 'a', 1, 'm1', 'again')).toEqual({ result: 'duplicate' });
         expect(await s.wasEmitted('l', 'm1')).toBe(true);
-        if (h.exact) {
-          await h.advance(W * 0.4 - 1);
-          expect(await s.wasEmitted('l', 'm1')).toBe(true);
-          await h.advance(1);
-        } else {
-          await h.advance(W * 0.4);
-        }
-        await eventually(async () => expect(await s.wasEmitted('l', 'm1')).toBe(false));
+        await restOfWindow(h, W, 'm1');
         expect(h.now() - start).toBeGreaterThanOrEqual(W);
         expect((await s.emit('l', 'a', 1, 'm1', 'after')).result).toBe('emitted');
         expect(await s.emit('l', 'a', 1, 'm1', 'after')).toEqual({ result: 'duplicate' });
@@ -670,4 +816,16 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
       await expect(h.store.subscribe(() => {})).rejects.toThrow(/closed/i);
     });
   });
+}
+
+/** The harness of a store on a real server: real time passes, TTLs are read with 1 s slack. */
+export function realTimeHarness(store: CoordinationStore): StoreHarness {
+  return {
+    store,
+    exact: false,
+    ttlSlackMs: 1_000,
+    advance: (ms) => delay(ms),
+    now: () => Date.now(),
+    close: () => store.close(),
+  };
 }

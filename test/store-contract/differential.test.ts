@@ -65,6 +65,7 @@ const ttl = fc.constantFrom(...TTLS);
 const expiryTtl = fc.constantFrom(...EXPIRY_TTLS);
 /** Offsets from the current epoch / fence: mostly right, sometimes stale or ahead. */
 const delta = fc.constantFrom(0, 0, 0, 0, 0, -1, 1);
+const binary = fc.constantFrom(false, false, false, true);
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
 /** The operations, drawing TTLs from `ttl`; `wait` steps only where `waits` is non-zero. */
@@ -108,7 +109,11 @@ const operations = (ttl: fc.Arbitrary<number>, waits: number) =>
       fc.record({ op: fc.constant('writeStatus' as const), listener, who: owner, delta }),
     ),
     weighted(1, fc.record({ op: fc.constant('readStatuses' as const) })),
-    weighted(10, fc.record({ op: fc.constant('emit' as const), listener, who: owner, delta, msg })),
+    weighted(
+      10,
+      // `binary`: a binary frame's emit, whose entry must carry encoding=base64 on both stores.
+      fc.record({ op: fc.constant('emit' as const), listener, who: owner, delta, msg, binary }),
+    ),
     weighted(
       2,
       fc.record({
@@ -126,6 +131,14 @@ const operations = (ttl: fc.Arbitrary<number>, waits: number) =>
       fc.record({
         op: fc.constant('readEvents' as const),
         after: fc.integer({ min: -1, max: 8 }),
+        limit: fc.integer({ min: 0, max: 4 }),
+      }),
+    ),
+    weighted(
+      1,
+      fc.record({
+        op: fc.constant('readEventsBefore' as const),
+        before: fc.integer({ min: -1, max: 8 }),
         limit: fc.integer({ min: 0, max: 4 }),
       }),
     ),
@@ -205,7 +218,8 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
     case 'readStatuses':
       return [...(await s.readStatuses())];
     case 'emit': {
-      const result = await s.emit(o.listener, o.who, fence, o.msg, `payload-${o.msg}`);
+      const encoding = o.binary ? ('base64' as const) : undefined;
+      const result = await s.emit(o.listener, o.who, fence, o.msg, `payload-${o.msg}`, encoding);
       if (result.result !== 'emitted') return result;
       side.eventIds.push(result.entryId);
       return { ...result, entryId: ordinal(result.entryId) };
@@ -231,6 +245,12 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
     case 'readEvents': {
       const after = o.after < 0 ? '0' : (side.eventIds[o.after] ?? '0');
       const events = await s.readEvents(after, o.limit);
+      return events.map((e) => ({ ...e, id: ordinal(e.id) }));
+    }
+    case 'readEventsBefore': {
+      // -1 (or an id not written yet): from the newest entry.
+      const before = o.before < 0 ? '+' : (side.eventIds[o.before] ?? '+');
+      const events = await s.readEventsBefore(before, o.limit);
       return events.map((e) => ({ ...e, id: ordinal(e.id) }));
     }
     case 'wait':

@@ -19,7 +19,7 @@ import {
   startRedisServer,
 } from '../support/redis-server.js';
 import { singles } from '../support/singles.js';
-import { describeStoreContract, eventually } from './contract.js';
+import { describeStoreContract, eventually, realTimeHarness } from './contract.js';
 
 const LONG = 60_000;
 let server: RedisServer;
@@ -37,14 +37,7 @@ afterAll(async () => {
 describeStoreContract('redis', async (options) => {
   stores += 1;
   const store = RedisStore.connect(server.url, { prefix: `${filePrefix}:${stores}`, ...options });
-  return {
-    store,
-    exact: false,
-    ttlSlackMs: 1_000,
-    advance: (ms) => delay(ms),
-    now: () => Date.now(),
-    close: () => store.close(),
-  };
+  return realTimeHarness(store);
 });
 
 /** Runs one of every operation; returns what a caller would see. */

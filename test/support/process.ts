@@ -57,6 +57,8 @@ export interface BatonProcessOptions {
   startTimeoutMs?: number;
   /** Script to run instead of `src/main.ts` (the benchmark's seed-like baseline). */
   script?: string;
+  /** Arguments after the script (e.g. `['demo-feed', '--port', '0']` for `src/cli/main.ts`). */
+  args?: string[];
   /** Run the script with plain `node`, without tsx (a compiled build: `dist/src/main.js`). */
   compiled?: boolean;
   /** Log event that says the process is up; default `server.listening` (with its `port`). */
@@ -137,7 +139,7 @@ export class BatonProcess {
     };
     const script = options.script ?? 'src/main.ts';
     const loader = options.compiled ? [] : ['--import', 'tsx'];
-    const args = [...(options.nodeArgs ?? []), ...loader, script];
+    const args = [...(options.nodeArgs ?? []), ...loader, script, ...(options.args ?? [])];
     const child = spawn(process.execPath, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env,

@@ -24,6 +24,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** Start a local server even when REDIS_URL is set (restart and cluster tests need one). */
   local?: boolean;
+  /** A config file to load first (sentinels need one they can rewrite). */
+  configFile?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -64,7 +66,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       },
     };
   }
-  const args = options.args ?? [];
+  const args = [...(options.configFile ? [options.configFile] : []), ...(options.args ?? [])];
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const port = await freePort();
@@ -87,7 +89,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 /** A port that was free a moment ago (listen on 0, read it, close). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -103,7 +105,12 @@ function freePort(): Promise<number> {
 
 async function launch(port: number, extra: string[]): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A config file has to come first on redis-server's command line.
+  const [config, rest] =
+    extra[0]?.startsWith('--') === false ? [[extra[0]], extra.slice(1)] : [[], extra];
+  const child = spawn('redis-server', [...config, ...args, ...rest], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {

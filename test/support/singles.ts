@@ -26,8 +26,10 @@ export function singles(store: CoordinationStore): SingleStore {
     readToken: async (listenerId) => (await store.readTokens([listenerId]))[0]!,
     writeStatus: async (listenerId, status) =>
       (await store.writeStatuses([{ listenerId, status }]))[0]!,
-    emit: async (listenerId, owner, fence, msgId, payload) =>
-      (await store.emitMany([{ listenerId, owner, fence, msgId, payload }]))[0]!,
+    emit: async (listenerId, owner, fence, msgId, payload, encoding) =>
+      (await store.emitMany([{ listenerId, owner, fence, msgId, payload, encoding }]))[0]!,
+    emitRun: (listenerId, owner, fence, messages) =>
+      store.emitMany(messages.map((m) => ({ ...m, listenerId, owner, fence }))),
   };
   return Object.assign(forwardingStore(store), calls);
 }

@@ -40,7 +40,7 @@ describe('loadConfig defaults', () => {
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({}, ids);
     expect(c).toStrictEqual({
-      http: { port: 3333, host: '0.0.0.0', adminToken: undefined },
+      http: { port: 3333, host: '0.0.0.0', adminToken: undefined, advertiseUrl: undefined },
       store: {
         redisUrl: undefined,
         prefix: 'sxt',
@@ -48,12 +48,27 @@ describe('loadConfig defaults', () => {
         dedupMaxEntries: 10000,
         eventsMaxLen: 1000000,
       },
+      redis: {
+        sentinels: undefined,
+        sentinelName: 'mymaster',
+        sentinelUsername: undefined,
+        sentinelPassword: undefined,
+        clusterNodes: undefined,
+        username: undefined,
+        password: undefined,
+        tlsCa: undefined,
+        tlsCert: undefined,
+        tlsKey: undefined,
+      },
+      replication: { minReplicas: 'auto', timeoutMs: 1000 },
       instance: { instanceId: 'instance-4242-1700000000123', instanceTtlMs: 60000, resyncMs: 5000 },
       lock: { lockTtlMs: 30000, lockRenewMs: 15000, lockRetryMs: 5000, renewDeadlineMs: 20000 },
       listener: {
         connectTimeoutMs: 30000,
         backoffBaseMs: 500,
         backoffMaxMs: 30000,
+        backoffResetMs: 30000,
+        binaryFrames: 'base64',
         messageIdField: 'id',
       },
       handoff: {
@@ -65,8 +80,8 @@ describe('loadConfig defaults', () => {
         maxConcurrentTakeovers: 200,
         joinDelayMs: 2000,
       },
-      upstream: { urlTemplate: undefined, pingIntervalMs: 15000 },
-      log: { level: 'info' },
+      upstream: { urlTemplate: undefined, pingIntervalMs: 15000, maxMessageBytes: 1048576 },
+      log: { level: 'info', format: undefined },
       warmup: { listeners: 200 },
     });
   });
@@ -98,6 +113,7 @@ describe('loadConfig defaults', () => {
         INSTANCE_ID: 'pod-a_1.x:9',
         UPSTREAM_URL: 'wss://feed.example.com/s/{listener_id}?token={token}',
         ADMIN_TOKEN: 's3cret',
+        ADVERTISE_URL: 'https://baton-a.internal:3333',
         LOCK_TTL_MS: '9000',
         LOCK_RENEW_MS: '3000',
         LOCK_RETRY_MS: '1000',
@@ -111,6 +127,8 @@ describe('loadConfig defaults', () => {
         LOG_LEVEL: 'silent',
         BACKOFF_BASE_MS: '100',
         BACKOFF_MAX_MS: '200',
+        BACKOFF_RESET_MS: '700',
+        BINARY_FRAMES: 'drop',
         PING_INTERVAL_MS: '1000',
         DEDUP_WINDOW_MS: '60000',
         DEDUP_MAX_ENTRIES: '64',
@@ -122,7 +140,12 @@ describe('loadConfig defaults', () => {
       ids,
     );
     expect(c).toMatchObject({
-      http: { port: 0, host: '127.0.0.1', adminToken: 's3cret' },
+      http: {
+        port: 0,
+        host: '127.0.0.1',
+        adminToken: 's3cret',
+        advertiseUrl: 'https://baton-a.internal:3333',
+      },
       store: {
         redisUrl: 'redis://localhost:6379/2',
         prefix: '{baton}',
@@ -136,6 +159,8 @@ describe('loadConfig defaults', () => {
         connectTimeoutMs: 5000,
         backoffBaseMs: 100,
         backoffMaxMs: 200,
+        backoffResetMs: 700,
+        binaryFrames: 'drop',
         messageIdField: 'msgId',
       },
       handoff: {
@@ -155,6 +180,12 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig validation', () => {
+  it('refuses a BINARY_FRAMES mode other than base64 or drop', () => {
+    expect(errorFor({ BINARY_FRAMES: 'utf8' }).message).toBe(
+      'BINARY_FRAMES must be "base64" or "drop" (got "utf8")',
+    );
+  });
+
   it('gives the example message for a non-numeric duration', () => {
     expect(errorFor({ LOCK_TTL_MS: 'abc' }).message).toBe(
       'LOCK_TTL_MS must be an integer number of milliseconds > 0 (got "abc")',
@@ -208,6 +239,20 @@ describe('loadConfig validation', () => {
     expect(err.variable).toBe(variable);
     expect(err.message.startsWith(`${variable} must`)).toBe(true);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('takes ADVERTISE_URL as an http(s) URL without credentials, quoting a refusal redacted', () => {
+    expect(loadConfig({ ADVERTISE_URL: 'http://10.0.0.7:3333' }, ids).http.advertiseUrl).toBe(
+      'http://10.0.0.7:3333',
+    );
+    expect(loadConfig({}, ids).http.advertiseUrl).toBeUndefined();
+    expect(errorFor({ ADVERTISE_URL: 'ws://peer:3333' }).message).toBe(
+      'ADVERTISE_URL must be an http:// or https:// URL without credentials (got "ws://peer:3333/")',
+    );
+    expect(errorFor({ ADVERTISE_URL: 'peer:3333' }).variable).toBe('ADVERTISE_URL');
+    const withPassword = errorFor({ ADVERTISE_URL: 'http://admin:hunter2@peer:3333' }).message;
+    expect(withPassword).toMatch(/^ADVERTISE_URL must be an http/);
+    expect(withPassword).not.toContain('hunter2');
   });
 
   it('accepts a hash-tagged key prefix inside a longer prefix', () => {
@@ -320,6 +365,11 @@ const DOCUMENTED_DEFAULTS = {
   MESSAGE_ID_FIELD: 'id',
   LOG_LEVEL: 'info',
   DEDUP_MAX_ENTRIES: '10000',
+  MAX_MESSAGE_BYTES: '1048576',
+  BINARY_FRAMES: 'base64',
+  BACKOFF_RESET_MS: '30000',
+  REDIS_SENTINEL_NAME: 'mymaster',
+  REDIS_MIN_REPLICAS: 'auto',
 } as const;
 
 /** Every variable DESIGN.md's Configuration section names. */
@@ -333,12 +383,7 @@ const DESIGN_CONTRACT = [
   ...['REDIS_MIN_REPLICAS', 'ADVERTISE_URL', 'LOG_FORMAT'],
 ];
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
-const NOT_YET_IMPLEMENTED = new Set([
-  'PRESENCE_GRACE_MS',
-  ...['MAX_MESSAGE_BYTES', 'BINARY_FRAMES', 'BACKOFF_RESET_MS', 'REDIS_SENTINELS'],
-  ...['REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_MIN_REPLICAS', 'ADVERTISE_URL'],
-  'LOG_FORMAT',
-]);
+const NOT_YET_IMPLEMENTED = new Set(['PRESENCE_GRACE_MS']);
 
 const envs = settingEntries().map((e) => e.setting);
 
@@ -352,7 +397,7 @@ describe('the settings table', () => {
   it('has the defaults DESIGN.md documents', () => {
     expect(loadConfig(DOCUMENTED_DEFAULTS, ids)).toStrictEqual(loadConfig({}, ids));
     // Changing one documented value changes the config: the comparison above can fail.
-    expect(loadConfig({ ...DOCUMENTED_DEFAULTS, DEDUP_MAX_ENTRIES: '9999' }, ids)).not.toEqual(
+    expect(loadConfig({ ...DOCUMENTED_DEFAULTS, DEDUP_MAX_ENTRIES: '10001' }, ids)).not.toEqual(
       loadConfig({}, ids),
     );
     expect(CONFIG_DEFAULTS).toStrictEqual(loadConfig({}, { pid: 0, now: 0 }));
@@ -382,6 +427,20 @@ describe('the settings table', () => {
     OWNERSHIP: 'shared',
     UPSTREAM_URL: 'http://h/{token}',
     LOG_LEVEL: 'loud',
+    LOG_FORMAT: 'yaml',
+    BINARY_FRAMES: 'utf8',
+    REDIS_SENTINELS: 'a',
+    REDIS_SENTINEL_NAME: 'a b',
+    REDIS_SENTINEL_USERNAME: 'a b',
+    REDIS_SENTINEL_PASSWORD: 'a b',
+    REDIS_CLUSTER_NODES: 'h:0',
+    REDIS_USERNAME: 'a b',
+    REDIS_PASSWORD: 'a b',
+    REDIS_TLS_CA: 'a b',
+    REDIS_TLS_CERT: 'a b',
+    REDIS_TLS_KEY: 'a b',
+    REDIS_MIN_REPLICAS: 'one',
+    ADVERTISE_URL: 'ws://peer:3333',
   };
   it.each(envs.map((s) => [s.env, s.kind === 'int' ? 'x' : BAD_STRING[s.env]]))(
     'a bad %s=%j fails with one line naming it',
@@ -418,6 +477,51 @@ describe('cross-field rules, one by one', () => {
     },
   );
 
+  it.each([
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_CLUSTER_NODES: 'c:1' },
+      'REDIS_URL',
+      'give exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES; got REDIS_URL and REDIS_CLUSTER_NODES',
+    ],
+    [
+      { REDIS_SENTINELS: 's:1', REDIS_TLS_KEY: '/k' },
+      'REDIS_TLS_KEY',
+      'REDIS_TLS_CERT and REDIS_TLS_KEY go together: give both or none',
+    ],
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_USERNAME: 'u' },
+      'REDIS_URL',
+      'with REDIS_URL, put user and password in the URL (redis://user:password@host:port), not REDIS_USERNAME/REDIS_PASSWORD',
+    ],
+    [
+      { REDIS_URL: 'redis://h:1', REDIS_TLS_CA: '/ca' },
+      'REDIS_URL',
+      'REDIS_TLS_* files need a rediss:// REDIS_URL (TLS)',
+    ],
+  ])('Redis presence rule: %j fails with one line', (env, variable, line) => {
+    const err = errorFor(env);
+    expect(err.variable).toBe(variable);
+    expect(err.problems).toEqual([line]);
+    expect(err.message).toBe(line);
+  });
+
+  it('accepts each Redis topology alone, with its credentials and TLS files', () => {
+    const secret = 'pw-not-shown';
+    const c = loadConfig(
+      { REDIS_SENTINELS: 's1:1,[::1]:2', REDIS_PASSWORD: secret, REDIS_TLS_CA: '/ca' },
+      ids,
+    );
+    expect(c.redis.sentinels).toEqual([
+      { host: 's1', port: 1 },
+      { host: '::1', port: 2 },
+    ]);
+    expect(loadConfig({ REDIS_URL: 'rediss://h:1', REDIS_TLS_CA: '/ca' }, ids).redis.tlsCa).toBe(
+      '/ca',
+    );
+    const err = errorFor({ REDIS_PASSWORD: `${secret} x` });
+    expect(err.message).not.toContain(secret);
+  });
+
   it('requires DEDUP_WINDOW_MS > HANDOFF_CONFIRM_MS (a repeat during a handoff is still caught)', () => {
     const err = errorFor({ DEDUP_WINDOW_MS: '5000', HANDOFF_CONFIRM_MS: '5000' });
     expect(err.variable).toBe('DEDUP_WINDOW_MS');
@@ -425,6 +529,14 @@ describe('cross-field rules, one by one', () => {
     expect(errorFor({ HANDOFF_CONFIRM_MS: '120000' }).variable).toBe('DEDUP_WINDOW_MS');
     const c = loadConfig({ DEDUP_WINDOW_MS: '5001', HANDOFF_CONFIRM_MS: '5000' }, ids);
     expect(c.store.dedupWindowMs).toBe(5001);
+  });
+
+  it('requires MAX_BUFFERED_MESSAGES <= DEDUP_MAX_ENTRIES (a replayed buffer is still deduplicated)', () => {
+    const err = errorFor({ MAX_BUFFERED_MESSAGES: '101', DEDUP_MAX_ENTRIES: '100' });
+    expect(err.variable).toBe('MAX_BUFFERED_MESSAGES');
+    expect(err.message).toContain('DEDUP_MAX_ENTRIES');
+    const c = loadConfig({ MAX_BUFFERED_MESSAGES: '100', DEDUP_MAX_ENTRIES: '100' }, ids);
+    expect(c.handoff.maxBufferedMessages).toBe(100);
   });
 });
 
@@ -442,6 +554,8 @@ describe('handing groups to their consumers', () => {
       connectTimeoutMs: 30000,
       backoffBaseMs: 500,
       backoffMaxMs: 30000,
+      backoffResetMs: 30000,
+      binaryFrames: 'base64',
       messageIdField: 'id',
       handoffMode: 'sequential',
       handoffConfirmMs: 2000,
@@ -460,7 +574,8 @@ describe('handing groups to their consumers', () => {
   });
 
   it('gives the store DEDUP_MAX_ENTRIES, which bounds its dedup window', async () => {
-    const c = loadConfig({ DEDUP_MAX_ENTRIES: '2', KEY_PREFIX: 'p', EVENTS_MAXLEN: '9' }, ids);
+    const env = { DEDUP_MAX_ENTRIES: '2', MAX_BUFFERED_MESSAGES: '2', KEY_PREFIX: 'p' };
+    const c = loadConfig({ ...env, EVENTS_MAXLEN: '9' }, ids);
     expect(storeOptions(c)).toStrictEqual({
       prefix: 'p',
       dedupWindowMs: 120000,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AUTH, type Fixture, fixture, storeState } from '../support/http-fixture.js';
+import { AUTH, command, type Fixture, fixture, storeState } from '../support/http-fixture.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -9,6 +9,53 @@ const secret = fc.stringMatching(/^[a-f0-9]{16}$/).map((hex) => `tok-${hex}`);
 const validId = fc.stringMatching(/^[A-Za-z0-9._-]{1,128}$/);
 const anything = fc.oneof(fc.jsonValue(), fc.constant(undefined));
 
+/** C0 controls, DEL, C1 controls (U+0085 among them) and lone surrogates: always refused. */
+function hasForbiddenChar(token: string): boolean {
+  // Iterating by code point: a surrogate pair is one astral character, a lone one stays alone.
+  for (const ch of token) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff)) return true;
+  }
+  return false;
+}
+const forbiddenChar = fc.oneof(
+  fc.integer({ min: 0x00, max: 0x1f }),
+  fc.constant(0x7f),
+  fc.integer({ min: 0x80, max: 0x9f }),
+  fc.integer({ min: 0xd800, max: 0xdfff }),
+);
+/** Characters that look odd but are not controls: accepted and stored as sent. */
+const oddButAllowed = fc.constantFrom(
+  '\ufeff',
+  '\u00a0',
+  '\u2028',
+  '\u200b',
+  '\u00ad',
+  ' ',
+  '\u{1f600}',
+);
+/** A token with hostile characters spliced in: C1 controls, BOMs, surrogates, DEL... */
+const hostileToken = fc
+  .tuple(
+    secret,
+    fc.array(
+      fc.oneof(
+        forbiddenChar.map((c) => String.fromCharCode(c)),
+        oddButAllowed,
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+    fc.nat(),
+  )
+  .map(([base, extras, at]) => {
+    let out = base;
+    for (const extra of extras) {
+      const i = at % (out.length + 1);
+      out = out.slice(0, i) + extra + out.slice(i);
+    }
+    return out;
+  });
+
 /** Command-like objects: mostly plausible, with random junk in random fields. */
 const commandish = fc
   .tuple(
@@ -16,7 +63,7 @@ const commandish = fc
       {
         command: fc.oneof(fc.constantFrom('start', 'stop', 'restart'), fc.string(), anything),
         listener_id: fc.oneof(validId, fc.string({ maxLength: 140 }), anything),
-        sxtToken: fc.oneof(secret, fc.string(), anything),
+        sxtToken: fc.oneof(secret, fc.string(), anything, hostileToken),
       },
       { requiredKeys: [] },
     ),
@@ -36,6 +83,9 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.string({ minLength: 17_000, maxLength: 17_100 }) },
   { weight: 1, arbitrary: commandish.map((v) => JSON.stringify(v).slice(0, -1)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+  // A UTF-8 byte order mark before the JSON (ignored), or a BOM inside it (a plain character).
+  { weight: 1, arbitrary: commandish.map((v) => `\ufeff${JSON.stringify(v)}`) },
+  { weight: 1, arbitrary: commandish.map((v) => `{"\ufeffcommand":${JSON.stringify(v)}}`) },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 
@@ -54,8 +104,51 @@ const KNOWN = [
   '/openapi.json',
 ];
 const pathChar = fc.constantFrom(...'abcAZ09-._~%/:@!$&()*+,;=?#'.split(''));
+/** One way of spelling a known path differently: percent-encoding, dot segments, slashes, case. */
+const variantOf = fc
+  .tuple(
+    fc.constantFrom(...KNOWN),
+    fc.nat(),
+    fc.constantFrom(
+      'pct',
+      'dot',
+      'dotdot',
+      'pct-dot',
+      'slash2',
+      'trailing',
+      'upper',
+      'pct2f',
+      'double-pct',
+    ),
+  )
+  .map(([known, at, how]) => {
+    const i = 1 + (at % (known.length - 1));
+    const ch = known[i]!;
+    const hex = `%${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    switch (how) {
+      case 'pct':
+        return ch === '/' ? known : known.slice(0, i) + hex + known.slice(i + 1);
+      case 'dot':
+        return known.replace(/\/(?=[^/]*$)/, '/./');
+      case 'dotdot':
+        return known.replace(/\/(?=[^/]*$)/, '/x/../');
+      case 'pct-dot':
+        return known.replace(/\/(?=[^/]*$)/, '/%2e/');
+      case 'slash2':
+        return known.replace(/\/(?=[^/]*$)/, '//');
+      case 'trailing':
+        return `${known}/`;
+      case 'upper':
+        return known.toUpperCase();
+      case 'pct2f':
+        return known.replace(/\/(?=[^/]*$)/, '%2F');
+      default:
+        return ch === '/' ? known : `${known.slice(0, i)}%25${hex.slice(1)}${known.slice(i + 1)}`;
+    }
+  });
 const path = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...KNOWN) },
+  { weight: 3, arbitrary: variantOf },
   {
     weight: 2,
     arbitrary: fc.string({ unit: pathChar, maxLength: 140 }).map((s) => `/admin/listeners/${s}`),
@@ -144,7 +237,13 @@ async function send(f: Fixture, r: Req) {
   return { status: res.status, text: await res.text() };
 }
 
-async function checkRequest(f: Fixture, hints: unknown[], r: Req, seen?: Map<number, number>) {
+async function checkRequest(
+  f: Fixture,
+  hints: unknown[],
+  r: Req,
+  seen?: Map<number, number>,
+  tokenGuarded = true,
+) {
   const before = await storeState(f.store);
   const hintsBefore = hints.length;
   const { status, text } = await send(f, r);
@@ -162,8 +261,42 @@ async function checkRequest(f: Fixture, hints: unknown[], r: Req, seen?: Map<num
   for (const token of typeof r.body === 'string' ? (r.body.match(/tok-[a-f0-9]{16}/g) ?? []) : []) {
     expect(text).not.toContain(token);
   }
+  if (status >= 200 && status < 300) {
+    // However the path is spelled, only the public routes answer without the admin token.
+    if (tokenGuarded && r.headers.authorization !== AUTH.authorization) {
+      expect(PUBLIC).toContain(routeOf(r.path));
+    }
+    // Nothing accepted carries a token with a control character or a lone surrogate.
+    const sent = sentToken(r.body);
+    if (sent !== undefined && /"command":"(start|restart)"/.test(text)) {
+      expect(hasForbiddenChar(sent)).toBe(false);
+    }
+  }
   expect(f.view.subscriberCount()).toBe(0);
   expect(f.appStore.tokenReads).toBe(0);
+}
+
+const PUBLIC = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
+
+/** The path a router sees: dot segments resolved, then percent-decoded once. */
+function routeOf(path: string): string {
+  const { pathname } = new URL(path, 'http://x');
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
+/** The sxtToken of a JSON body, if it has a string one. */
+function sentToken(body: Req['body']): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(body.replace(/^\ufeff/, '')) as { sxtToken?: unknown };
+    return typeof parsed?.sxtToken === 'string' ? parsed.sxtToken : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function seeded(overrides: Parameters<typeof fixture>[0] = {}) {
@@ -199,9 +332,111 @@ describe('HTTP fuzz', () => {
     await fc.assert(
       fc.asyncProperty(request, addresses, async (r, address) => {
         const { f, hints } = await seeded({ adminToken: null, remoteAddress: () => address });
-        await checkRequest(f, hints, r);
+        await checkRequest(f, hints, r, undefined, false);
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+/** The documented normalisation (docs/api.md, "Paths"), case by case. */
+describe('path normalisation', () => {
+  const stop = { command: 'stop', listener_id: 'zz' };
+  it.each([
+    ['/admin/command', 202],
+    ['/admin/%63ommand', 202],
+    ['/admin/c%6Fmmand', 202],
+    ['/%61dmin/command', 202],
+    ['/admin/./command', 202],
+    ['/admin/%2e/command', 202],
+    ['/admin/x/../command', 202],
+    ['/admin/command?x=1', 202],
+    ['/admin//command', 404],
+    ['/admin/command/', 404],
+    ['/ADMIN/command', 404],
+    ['/admin%2Fcommand', 404],
+    ['/admin/%2563ommand', 404],
+    ['/admin/command;x', 404],
+  ] as const)('POST %s with the admin token -> %i', async (path, expected) => {
+    const f = fixture();
+    expect((await f.call(path, command(stop))).status).toBe(expected);
+  });
+
+  it.each(['/admin/%63ommand', '/%61dmin/command', '/admin/x/../command', '/admin/%2e/command'])(
+    'POST %s without the admin token -> 401 (the guard sees the normalised path)',
+    async (path) => {
+      const f = fixture();
+      const init = command(stop, { authorization: 'Bearer wrong' });
+      expect((await f.call(path, init)).status).toBe(401);
+    },
+  );
+
+  it('a path parameter is percent-decoded once, then validated', async () => {
+    const f = fixture();
+    await f.store.setDesired('l1', 'tok-0000000000000000');
+    const ok = await f.call('/admin/listeners/l%31', { headers: AUTH });
+    expect([ok.status, ok.json.listener_id]).toEqual([200, 'l1']);
+    const slash = await f.call('/admin/listeners/l1%2F', { headers: AUTH });
+    expect([slash.status, slash.json.error.code]).toEqual([400, 'INVALID_LISTENER_ID']);
+  });
+});
+
+describe('token characters (docs/api.md: C0, C1 and DEL refused)', () => {
+  const start = (sxtToken: string) => command({ command: 'start', listener_id: 'x1', sxtToken });
+  it('random hostile tokens: refused exactly when they hold a C0/C1 control, DEL or lone surrogate', async () => {
+    const f = fixture();
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(hostileToken, async (token) => {
+        await f.store.removeDesired('x1');
+        const res = await f.call('/admin/command', start(token));
+        if (hasForbiddenChar(token)) {
+          refused += 1;
+          expect([res.status, res.json.error.code]).toEqual([400, 'INVALID_TOKEN']);
+          expect((await f.store.readTokens(['x1']))[0]).toBeNull();
+        } else {
+          expect(res.status).toBe(202);
+          expect((await f.store.readTokens(['x1']))[0]).toBe(token);
+        }
+        expect(res.text).not.toContain(token);
+      }),
+      { numRuns: 400 },
+    );
+    expect(refused).toBeGreaterThan(50);
+  });
+
+  it.each([
+    ['U+0085 (NEL, C1)', 'tok\u0085en'],
+    ['U+0080 (C1)', '\u0080token'],
+    ['U+009F (C1)', 'token\u009f'],
+    ['U+0000', 'to\u0000ken'],
+    ['U+001F', 'to\u001fken'],
+    ['U+007F (DEL)', 'to\u007fken'],
+    ['a lone high surrogate', 'to\ud800ken'],
+    ['a lone low surrogate', 'token\udc00'],
+  ])('%s -> 400 INVALID_TOKEN, nothing written', async (_name, token) => {
+    const f = fixture();
+    const res = await f.call('/admin/command', start(token));
+    expect([res.status, res.json.error.code]).toEqual([400, 'INVALID_TOKEN']);
+    expect((await f.store.readTokens(['x1']))[0]).toBeNull();
+  });
+
+  it.each([
+    ['a BOM inside', 'tok\ufeffen'],
+    ['a leading BOM', '\ufefftoken'],
+    ['U+00A0', 'tok\u00a0en'],
+    ['U+2028', 'tok\u2028en'],
+    ['a surrogate pair', 'tok\u{1f600}en'],
+    ['U+00A0 after the C1 range', '\u00a0'],
+  ])('%s -> accepted and stored exactly as sent', async (_name, token) => {
+    const f = fixture();
+    expect((await f.call('/admin/command', start(token))).status).toBe(202);
+    expect((await f.store.readTokens(['x1']))[0]).toBe(token);
+  });
+
+  it('a UTF-8 byte order mark before the JSON body is ignored', async () => {
+    const f = fixture();
+    const body = `\ufeff${JSON.stringify({ command: 'start', listener_id: 'x1', sxtToken: 't' })}`;
+    expect((await f.call('/admin/command', command(body))).status).toBe(202);
   });
 });

@@ -55,6 +55,8 @@ describe('tokens never leave the API', () => {
       '/admin/listeners/l1',
       '/admin/machines',
       '/admin/actors',
+      '/admin/events',
+      '/admin/events?listener_id=l1',
       '/healthz',
       '/readyz',
       '/metrics',

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { CENSOR, createLogger, LOG_EVENTS, scrubUrls, silentLogger } from '../../src/log.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  CENSOR,
+  createLogger,
+  LOG_EVENTS,
+  prettyLine,
+  scrubUrls,
+  silentLogger,
+} from '../../src/log.js';
 
 const TOKEN = 'tok_9f8e7d6c5b4a';
 
@@ -136,6 +144,57 @@ describe('LOG_EVENTS', () => {
         'demo.mode',
         'server.listening',
       ]),
+    );
+  });
+});
+
+describe('LOG_FORMAT=pretty', () => {
+  function prettyLogger() {
+    const chunks: string[] = [];
+    const destination = { write: (s: string) => void chunks.push(s) };
+    const clock = new ManualClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    const logger = createLogger({
+      level: 'info',
+      instanceId: 'i1',
+      destination,
+      clock,
+      format: 'pretty',
+    });
+    return { logger, text: () => chunks.join('') };
+  }
+
+  it('writes one readable line per entry: time, level, event, message, then key=value', () => {
+    const { logger, text } = prettyLogger();
+    logger.info(
+      { event: LOG_EVENTS.listenerLive, listener_id: 'demo-1', fence: 2 },
+      'listener live',
+    );
+    logger.warn({ detail: { a: 1 }, note: 'two words' }, 'careful');
+    expect(text()).toBe(
+      '03:04:05.678 INFO  listener.live listener live listener_id=demo-1 fence=2\n' +
+        '03:04:05.678 WARN  careful detail={"a":1} note="two words"\n',
+    );
+  });
+
+  it("keeps the JSON format's protections: secret fields censored, URLs scrubbed", () => {
+    const { logger, text } = prettyLogger();
+    logger.info({ sxtToken: TOKEN }, `connecting to wss://feed.example/ws?token=${TOKEN}`);
+    expect(text()).not.toContain(TOKEN);
+    expect(text()).toContain(`sxtToken=${CENSOR}`);
+  });
+
+  it('passes a line that is not a JSON object through unchanged', () => {
+    expect(prettyLine('plain text')).toBe('plain text');
+    expect(prettyLine('[1,2]')).toBe('[1,2]');
+  });
+
+  it('LOG_FORMAT is a config variable: json, pretty, or unset (TTY decides); anything else fails', () => {
+    const id = { pid: 1, now: 2 };
+    expect(loadConfig({}, id).log.format).toBeUndefined();
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, id).log.format).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, id).log.format).toBe('json');
+    expect(() => loadConfig({ LOG_FORMAT: 'yaml' }, id)).toThrow(
+      /^LOG_FORMAT must be "json" or "pretty"/,
     );
   });
 });

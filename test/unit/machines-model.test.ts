@@ -221,7 +221,13 @@ describe('machines provide every delay they name', () => {
   it('the runtime provides every delay each machine definition names', () => {
     const clock = new ManualClock();
     const runtime = new BatonRuntime(
-      { ...FAST, instanceId: 'delays-1', lockRenewMs: 310, connectTimeoutMs: 620 },
+      {
+        ...FAST,
+        instanceId: 'delays-1',
+        lockRenewMs: 310,
+        connectTimeoutMs: 620,
+        backoffResetMs: 930,
+      },
       {
         store: new MemoryStore(clock),
         connector: { connect: () => Promise.reject(new Error('not used')) },
@@ -439,6 +445,24 @@ describe('key paths reach the states the protocol requires', () => {
   ] as const)('listener: %s', async (_name, steps, expected, input) => {
     expect((await lis([...steps] as EventObject[], input)).value).toEqual(expected);
   });
+
+  it('listener: attempts reset only after a session stayed live for BACKOFF_RESET', async () => {
+    const connected = done(invokeId(listenerMachine, 'connect', 'owned'));
+    const closed = USER_EVENTS.listener![2]!;
+    const backoff = afterEvent(listenerMachine, 'BACKOFF', 'owned');
+    const stable = afterEvent(listenerMachine, 'BACKOFF_RESET', 'owned');
+    // Connect-then-close twice: each short session counts, live does not reset the count.
+    const flapping = await lis([claimed(), connected, closed, backoff, connected]);
+    expect(flapping.value).toEqual({ owned: 'live' });
+    expect(flapping.context.attempts).toBe(2);
+    const afterClose = await lis([claimed(), connected, closed, backoff, connected, closed]);
+    expect(afterClose.value).toEqual({ owned: 'backoff' });
+    expect(afterClose.context.attempts).toBe(2);
+    // A session that stayed up for BACKOFF_RESET: the count starts over, still live.
+    const settled = await lis([claimed(), connected, closed, backoff, connected, stable]);
+    expect(settled.value).toEqual({ owned: 'live' });
+    expect(settled.context.attempts).toBe(0);
+  });
 });
 
 describe('the runtime binds the onError edge', () => {
@@ -462,6 +486,8 @@ describe('the runtime binds the onError edge', () => {
         connectTimeoutMs: 1_000,
         backoffBaseMs: 100,
         backoffMaxMs: 1_000,
+        backoffResetMs: 30_000,
+        binaryFrames: 'base64',
         messageIdField: 'id',
         maxBufferedMessages: 100,
         handoffConfirmMs: 1_000,

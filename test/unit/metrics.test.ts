@@ -14,11 +14,13 @@ describe('createMetrics', () => {
     baton_handoffs_total: ['counter', ['mode']],
     baton_handoff_duration_seconds: ['histogram', []],
     baton_messages_total: ['counter', ['result']],
+    baton_handoff_unconfirmed_total: ['counter', []],
     baton_reconcile_runs_total: ['counter', []],
     baton_assigned_listeners: ['gauge', ['instance']],
     baton_assignment_generation: ['gauge', []],
     baton_listener_moves_total: ['counter', ['reason']],
     baton_assignment_imbalance: ['gauge', []],
+    baton_replication_wait_failures_total: ['counter', ['operation']],
   } as const;
 
   it('registers every Baton metric under its contract name and type', async () => {

@@ -11,8 +11,10 @@ export function serviceRoutes(d: ResolvedDeps) {
   return new Hono()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', (c) => {
-      if (!d.view.isReady())
-        throw new BatonError('NOT_READY', 'not registered with a reachable store');
+      if (!d.view.isReady()) {
+        const why = d.view.notReadyReason?.() ?? 'not registered with a reachable store';
+        throw new BatonError('NOT_READY', why);
+      }
       return c.json({ status: 'ready', instance_id: d.view.instanceId, role: d.view.role() });
     })
     .get('/metrics', async (c) => {

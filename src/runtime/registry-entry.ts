@@ -1,34 +1,44 @@
 /**
  * An instance's entry in the registry: registered at start, refreshed every third of its TTL
  * (re-registered if it expired, e.g. after a pause), and on every role change, so peers see our
- * role (a draining owner means a handoff, not a failover). Readiness follows the last write.
+ * role (a draining owner means a handoff, not a failover). Readiness follows these writes and
+ * ages between them (`Readiness`), so a store that stops answering ends it in time.
  */
 import type { Clock, TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { CoordinationStore, InstanceInfo } from '../store/types.js';
+import { Readiness } from './readiness.js';
 
-/** Keeps one instance's registry entry fresh. */
-export class Presence {
+/** Keeps one instance's registry entry fresh, and knows whether it can still be trusted. */
+export class RegistryEntry {
   private timer: TimerId | null = null;
-  private ok = false;
+  private readonly readiness: Readiness;
 
   constructor(
     private readonly deps: { store: CoordinationStore; clock: Clock; logger: Logger },
     private readonly ttlMs: number,
     /** The entry as it should read now (id, role, epoch, meta). */
     private readonly info: () => InstanceInfo,
-  ) {}
+  ) {
+    this.readiness = new Readiness(deps.clock, ttlMs);
+  }
 
-  /** Whether the last registry write succeeded (the readiness probe). */
+  /** Whether the entry is confirmed recently enough to take traffic (the readiness probe). */
   ready(): boolean {
-    return this.ok;
+    return this.readiness.reason() === null;
+  }
+
+  /** Null when ready, else why not (one sentence for the `/readyz` body). */
+  notReadyReason(): string | null {
+    return this.readiness.reason();
   }
 
   /** First registration; a failure is retried by the heartbeats. */
   async register(): Promise<void> {
+    const sentAt = this.deps.clock.now();
     try {
       await this.deps.store.registerInstance(this.info(), this.ttlMs);
-      this.ok = true;
+      this.readiness.succeeded(sentAt);
       this.deps.logger.info({ event: LOG_EVENTS.instanceRegistered }, 'registered');
     } catch (err) {
       this.deps.logger.warn(
@@ -50,13 +60,17 @@ export class Presence {
 
   /** Refreshes the registry entry (and role); re-registers if we had been presumed dead. */
   async heartbeat(): Promise<void> {
-    const { store } = this.deps;
+    const { store, clock } = this.deps;
+    const sentAt = clock.now();
     try {
       const result = await store.heartbeatInstance(this.info(), this.ttlMs);
       if (!result.ok) await store.registerInstance(this.info(), this.ttlMs);
-      this.ok = true;
+      this.readiness.succeeded(sentAt);
+      // A reply held up by a network that just healed vouches only for when it was sent: send a
+      // fresh one now, so readiness returns with the store, not a heartbeat period later.
+      if (this.timer !== null && this.readiness.reason() !== null) void this.heartbeat();
     } catch {
-      this.ok = false;
+      this.readiness.lost();
     }
   }
 
@@ -64,6 +78,6 @@ export class Presence {
   stop(): void {
     if (this.timer !== null) this.deps.clock.cancel(this.timer);
     this.timer = null;
-    this.ok = false;
+    this.readiness.lost();
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * `--trace-out FILE`: a seed's inspection records from every process, as JSON lines, for the
+ * dashboard's replay view. The first line describes the run; each next line is one record with
+ * the process (`proc`) that produced it, in the order the simulator delivered them.
+ */
+import { appendFileSync, writeFileSync } from 'node:fs';
+import type { InspectionRecord } from '../src/runtime/view.js';
+
+/** The first line of a trace file. */
+export interface TraceHeader {
+  kind: 'baton-trace';
+  version: 1;
+  seed: number;
+  command: string;
+}
+
+/** Writes records to `path` in batches (one write per 1,000 lines), starting with the header. */
+export class TraceWriter {
+  private pending: string[] = [];
+  /** Records written so far (the header not counted). */
+  count = 0;
+
+  constructor(
+    private readonly path: string,
+    header: TraceHeader,
+  ) {
+    writeFileSync(path, `${JSON.stringify(header)}\n`);
+  }
+
+  /** Adds one record of process `proc`; bound, so it can be handed out as a callback. */
+  readonly add = (proc: string, record: InspectionRecord): void => {
+    let line: string;
+    try {
+      line = JSON.stringify({ proc, ...record });
+    } catch {
+      line = JSON.stringify({ proc, ...record, value: '[unserialisable]' });
+    }
+    this.pending.push(line);
+    this.count += 1;
+    if (this.pending.length >= 1000) this.flush();
+  };
+
+  /** Writes what is buffered. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    appendFileSync(this.path, `${this.pending.join('\n')}\n`);
+    this.pending = [];
+  }
+}
