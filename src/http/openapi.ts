@@ -2,7 +2,6 @@
  * The OpenAPI 3.1 description of Baton's HTTP API, written by hand next to the routes it
  * describes. A unit test checks that every route the app serves is listed here.
  */
-
 import { listenerId, ref, schemas } from './openapi-schemas.js';
 import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
 
