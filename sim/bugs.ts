@@ -82,7 +82,11 @@ export const PLANTED_BUGS = {
   'lease-from-reply': { runtimePlants: [leaseFromReply] },
   /** (e) The overlap takeover claims without waiting for the old owner's output. */
   'claim-no-confirm': { runtimePlants: [claimWithoutConfirm] },
-} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants'>>;
+  /** (f) Sharded: a claim succeeds without the claimer being the assignee. */
+  'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
+  /** (g) Sharded: a plan is stored without the lock check at the writer's epoch. */
+  'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
+} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
 
@@ -95,9 +99,10 @@ export function isPlantedBug(name: string): name is PlantedBugName {
 export function withBugs(options: SimOptions, names: readonly PlantedBugName[]): SimOptions {
   let out = options;
   for (const name of names) {
-    const bug: Pick<SimOptions, 'storeBugs' | 'runtimePlants'> = PLANTED_BUGS[name];
+    const bug: Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'> = PLANTED_BUGS[name];
     out = {
       ...out,
+      ...(bug.ownership ? { ownership: bug.ownership } : {}),
       ...(bug.storeBugs ? { storeBugs: { ...out.storeBugs, ...bug.storeBugs } } : {}),
       ...(bug.runtimePlants
         ? { runtimePlants: [...(out.runtimePlants ?? []), ...bug.runtimePlants] }

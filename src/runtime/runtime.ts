@@ -6,19 +6,20 @@
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/instance.js';
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
-import { type Clock, sleep, toXStateClock } from '../clock.js';
+import { type Clock, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import { type Metrics, messageCounters } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
+import { type DrainDeps, waitForClaims, waitForClaimsWithin } from './drain.js';
 import { toInspectionRecord } from './inspection.js';
 import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
-import { planDrain, planOwnershipLoss } from './plan.js';
+import { planOwnershipLoss } from './plan.js';
 import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
@@ -35,6 +36,12 @@ export interface RuntimeOptions extends PoolOptions {
   drainTimeoutMs: number;
   resyncMs: number;
   handoffMode: 'overlap' | 'sequential';
+  /** `single`: the leader runs every listener; `sharded`: the leader assigns, all run a share. */
+  ownership: 'single' | 'sharded';
+  /** Sharded: most takeovers this instance has in flight at a time. */
+  maxConcurrentTakeovers: number;
+  /** Sharded: how long the leader must have seen an instance before it assigns it listeners. */
+  joinDelayMs: number;
   /** Non-secret details shown in the registry entry (host, port, version...). */
   meta?: Record<string, string | number | boolean>;
 }
@@ -58,9 +65,6 @@ export interface RuntimeDeps {
   };
 }
 
-/** How often a draining instance checks whether its listeners were claimed (hints are faster). */
-const DRAIN_POLL_MS = 100;
-
 /** One Baton process: start, shut down or crash it, and read what it believes. */
 export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
@@ -81,6 +85,8 @@ export class BatonRuntime implements InstanceView {
   private readonly registryEntry: RegistryEntry;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
+  /** A drain ran (leader or sharded share): finalize does not drain again. */
+  private drained = false;
   private finished: Promise<void>;
   private readonly deps: RuntimeDeps;
 
@@ -101,6 +107,7 @@ export class BatonRuntime implements InstanceView {
       instanceId: options.instanceId,
       options,
       epoch: () => this.leaderEpoch(),
+      assignment: this.sharded() ? () => this.leadership.assignmentGeneration() : undefined,
       hooks: {
         upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
@@ -120,7 +127,8 @@ export class BatonRuntime implements InstanceView {
       ...deps,
       options,
       leadership: this.leadership,
-      stopListeners: () => this.pool.stopAll(),
+      // Sharded, a non-leader runs listeners too: stepping down is not a reason to stop them.
+      stopListeners: () => (this.sharded() ? undefined : this.pool.stopAll()),
       drain: (epoch, signal) => this.drain(epoch, signal),
       finalize: (epoch) => this.finalize(epoch),
     });
@@ -159,6 +167,12 @@ export class BatonRuntime implements InstanceView {
     }
     this.registryEntry.schedule();
     this.actor.start();
+    this.leadership.startShare();
+  }
+
+  /** Whether this instance runs its assigned share (OWNERSHIP=sharded). */
+  private sharded(): boolean {
+    return this.options.ownership === 'sharded';
   }
 
   /** Graceful stop (SIGTERM): drain or release, then resolve once released. */
@@ -268,6 +282,7 @@ export class BatonRuntime implements InstanceView {
         break;
       case 'desired':
       case 'resync':
+      case 'assigned':
         this.leadership.trigger();
         break;
       case 'claimed':
@@ -299,43 +314,54 @@ export class BatonRuntime implements InstanceView {
 
   /** Rolling deploy, old side: announce draining, free the lock, wait until successors claimed. */
   private async drain(epoch: number, signal: AbortSignal): Promise<void> {
-    const { store, clock, logger } = this.deps;
+    const { store, logger } = this.deps;
     // XState starts this actor before subscribers see the `draining` snapshot, so `currentRole`
     // still says leader here: set it, so the registry says draining before the successor can
     // lead (and a successor takes over make-before-break, not as a failover).
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
-    // DRAIN_TIMEOUT_MS aborts us; finalize then stops what is left before this loop wakes up.
-    let leftAtTimeout = 0;
-    signal.addEventListener('abort', () => {
-      leftAtTimeout = this.pool.size();
-    });
+    this.drained = true;
     await this.registryEntry.heartbeat();
+    if (this.sharded()) {
+      // While we still hold the lock, reassign our own listeners (the registry says draining
+      // now); the next leader continues from that stored plan.
+      this.leadership.endShare();
+      await this.leadership.planWhileDraining(epoch).catch(() => undefined);
+    }
     await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
-    while (!signal.aborted && this.pool.size() > 0) {
-      const instances = await store.listInstances().catch(() => null);
-      const step = () => planDrain({ self: this.instanceId, instances, running: this.pool.size() });
-      if (step() === 'no-successor') {
-        logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
-        return;
-      }
-      await this.checkOwnership();
-      if (step() === 'handed-off') break;
-      await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
-    }
-    // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
-    const remaining = signal.aborted ? leftAtTimeout : this.pool.size();
-    logger.info(
-      { event: LOG_EVENTS.drainDone, handed_off: remaining === 0, remaining },
-      remaining === 0 ? 'every listener handed off' : `drain timed out with ${remaining} listeners`,
-    );
+    await waitForClaims(this.drainDeps(), signal);
+  }
+
+  /**
+   * Sharded, a non-leader's SIGTERM (the machine goes from waiting straight to finalizing): say
+   * so in the registry, ask the leader to replan, and serve until claimed or DRAIN_TIMEOUT_MS.
+   */
+  private async drainShare(): Promise<void> {
+    this.drained = true;
+    this.leadership.endShare();
+    this.currentRole = 'draining';
+    await this.registryEntry.heartbeat();
+    await this.deps.store.publish({ type: 'resync' }).catch(() => undefined);
+    const listeners = this.pool.size();
+    this.deps.logger.info({ event: LOG_EVENTS.drainStart, listeners }, 'draining share');
+    await waitForClaimsWithin(this.drainDeps(), Math.floor(this.options.drainTimeoutMs * 0.9));
+  }
+
+  private drainDeps(): DrainDeps {
+    return {
+      ...this.deps,
+      instanceId: this.instanceId,
+      running: () => this.pool.size(),
+      checkOwnership: () => this.checkOwnership(),
+    };
   }
 
   /** Last step of any shutdown: stop, give back what we own, unregister. */
   private async finalize(epoch: number | null): Promise<void> {
     const { store } = this.deps;
+    if (this.sharded() && !this.drained && this.pool.size() > 0) await this.drainShare();
     this.pool.stopAll();
     const owners = await store.readOwners().catch(() => []);
     const mine = owners.filter((o) => o.owner === this.instanceId);

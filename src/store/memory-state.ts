@@ -7,11 +7,14 @@
  */
 import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
   type AcquireResult,
+  type AssignmentState,
+  type AssignmentWrite,
   type ClaimRequest,
   type ClaimResult,
   type DesiredListener,
@@ -52,6 +55,7 @@ export class MemoryState implements SyncStore {
   private readonly owners = new Map<string, string>();
   private readonly fences = new Map<string, number>();
   private readonly statuses = new Map<string, string>();
+  private readonly assignments = new MemoryAssignments();
   private readonly dedup: DedupWindows;
   private readonly events: EventEntry[] = [];
   private lastEventMs = 0;
@@ -204,6 +208,22 @@ export class MemoryState implements SyncStore {
     }));
   }
 
+  writeAssignments(
+    instanceId: string,
+    epoch: number,
+    changes: readonly AssignmentWrite[],
+  ): { ok: true; generation: number } | Refused {
+    this.check();
+    const code = firstRefusal('writeAssignments', this.lockChecks(instanceId, epoch));
+    if (code) return refuse(code);
+    return { ok: true, generation: this.assignments.write(changes) };
+  }
+
+  readAssignments(): AssignmentState {
+    this.check();
+    return this.assignments.read();
+  }
+
   writeStatuses(entries: readonly StatusEntry[]): ({ ok: true } | Refused)[] {
     this.check();
     return entries.map(({ listenerId, status }) => {
@@ -286,8 +306,14 @@ export class MemoryState implements SyncStore {
 
   private claimOne(r: ClaimRequest): ClaimResult {
     const owner = this.owners.get(r.listenerId) ?? null;
+    const lock = this.lockChecks(r.instanceId, r.epoch);
+    const sharded = r.assignment !== undefined;
     const code = firstRefusal('claimListeners', {
-      ...this.lockChecks(r.instanceId, r.epoch),
+      NOT_HOLDER: () => !sharded && lock.NOT_HOLDER(),
+      STALE_EPOCH: () => !sharded && lock.STALE_EPOCH(),
+      NOT_ASSIGNED: () => sharded && !this.assignments.isAssignee(r.listenerId, r.instanceId),
+      STALE_ASSIGNMENT: () =>
+        sharded && this.assignments.assignedAfter(r.listenerId, r.assignment!),
       NOT_DESIRED: () => !this.tokens.has(r.listenerId),
       OWNER_CHANGED: () => r.expectedOwner !== undefined && owner !== r.expectedOwner,
       NOT_CAUGHT_UP: () =>

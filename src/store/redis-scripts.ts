@@ -24,6 +24,8 @@ export const SCRIPTS = [
   'claim-listeners',
   'release-listener',
   'read-owners',
+  'write-assignments',
+  'read-assignments',
   'write-statuses',
   'emit',
   'was-emitted',

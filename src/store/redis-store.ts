@@ -6,11 +6,14 @@
  */
 import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { readAssignments, writeAssignments } from './redis-assignments.js';
 import { createRedisClient } from './redis-connection.js';
 import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
+  type AssignmentState,
+  type AssignmentWrite,
   type ClaimRequest,
   type ClaimResult,
   type CoordinationStore,
@@ -198,14 +201,15 @@ export class RedisStore implements CoordinationStore {
   async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
     if (requests.length === 0) return [];
     const k = this.keys;
-    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences];
+    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences, k.assignments];
+    keys.push(k.assignmentGenerations);
     const args: (string | number)[] = [this.options.dedupWindowMs];
     for (const r of requests) {
       const { expectedOwner } = r;
       const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
       keys.push(k.dedup(r.listenerId));
       args.push(r.listenerId, r.instanceId, String(r.epoch), expectation, expectedOwner ?? '');
-      args.push(r.afterEmitted ?? '');
+      args.push(r.afterEmitted ?? '', r.assignment === undefined ? '' : String(r.assignment));
     }
     const replies = await this.scripts.batch('claim-listeners', keys, args, requests.length);
     return replies.map((reply): ClaimResult => {
@@ -230,6 +234,14 @@ export class RedisStore implements CoordinationStore {
       owner: owners.has(listenerId) ? String(owners.get(listenerId)) : null,
       fence: fences.has(listenerId) ? integerOf('read-owners', fences.get(listenerId)) : 0,
     }));
+  }
+
+  writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {
+    return writeAssignments(this.scripts, this.keys, instanceId, epoch, changes);
+  }
+
+  readAssignments(): Promise<AssignmentState> {
+    return readAssignments(this.scripts, this.keys);
   }
 
   async writeStatuses(entries: readonly StatusEntry[]) {

@@ -20,6 +20,10 @@ export const LuaCode = Object.freeze({
   DUPLICATE: -8,
   /** claim-listeners: the msg id named as caught up with was not emitted (yet). */
   NOT_CAUGHT_UP: -9,
+  /** claim-listeners, sharded: the listener is not assigned to the claimer. */
+  NOT_ASSIGNED: -10,
+  /** claim-listeners, sharded: the claimer read a plan older than the listener's assignment. */
+  STALE_ASSIGNMENT: -11,
 } as const);
 
 /** The name of a Lua refusal code: a RefusalCode, or one of the two outcomes that are not refusals. */

@@ -13,7 +13,9 @@ export type RefusalCode =
   | 'STALE_FENCE' // the caller's fence is not the listener's current fence
   | 'NOT_DESIRED' // the listener has no desired state (no token)
   | 'NOT_REGISTERED' // the instance's registry entry has expired or was never written
-  | 'NOT_CAUGHT_UP'; // overlap claim: the old owner has not emitted the named msg id yet
+  | 'NOT_CAUGHT_UP' // overlap claim: the old owner has not emitted the named msg id yet
+  | 'NOT_ASSIGNED' // sharded claim: the listener is not assigned to the claimer
+  | 'STALE_ASSIGNMENT'; // sharded claim: the claimer acts on a plan older than the assignment
 
 export type Refused = { ok: false; code: RefusalCode };
 
@@ -96,6 +98,32 @@ export interface ClaimRequest {
    * message (like an empty msg id on emit): no condition, the same as leaving it out.
    */
   afterEmitted?: string;
+  /**
+   * Sharded mode: the assignment generation the claimer read. Given, the claim is checked against
+   * the stored assignment instead of the lock (`epoch` is then not checked): the listener must be
+   * assigned to the claimer, at a generation no newer than this one.
+   */
+  assignment?: number;
+}
+
+/** One listener's stored assignment (sharded mode). */
+export interface AssignmentEntry {
+  listenerId: string;
+  instanceId: string;
+  /** The assignment generation at which this listener was last assigned. */
+  generation: number;
+}
+
+/** The stored assignment: its generation (bumped by every write) and entries sorted by id. */
+export interface AssignmentState {
+  generation: number;
+  entries: AssignmentEntry[];
+}
+
+/** One change of a plan write: `instanceId` null removes the listener's assignment. */
+export interface AssignmentWrite {
+  listenerId: string;
+  instanceId: string | null;
 }
 
 export type ClaimResult = { ok: true; fence: number } | Refused;
@@ -121,7 +149,9 @@ export type Hint =
   | { type: 'desired'; listenerId: string }
   | { type: 'lock.released'; holder: string }
   | { type: 'claimed'; owner: string; listenerIds: string[] }
-  | { type: 'resync' };
+  | { type: 'resync' }
+  /** Sharded mode: the leader stored a new assignment; every instance reconciles its share. */
+  | { type: 'assigned'; generation: number };
 
 export interface CoordinationStore {
   // Leader lock (`consumer_lock`, `consumer_lock:epoch`).
@@ -173,6 +203,20 @@ export interface CoordinationStore {
   releaseListener(listenerId: string, instanceId: string): Promise<{ ok: true } | Refused>;
   /** Every listener that has an owner or a fence, sorted by id. */
   readOwners(): Promise<OwnerEntry[]>;
+
+  // Assignments (`listener_assignments`), sharded mode.
+  /**
+   * Stores a plan's changes in one atomic step, only if `instanceId` holds the lock at `epoch`
+   * (a deposed leader's plan is refused); bumps and returns the assignment generation, which
+   * every changed entry records.
+   */
+  writeAssignments(
+    instanceId: string,
+    epoch: number,
+    changes: readonly AssignmentWrite[],
+  ): Promise<{ ok: true; generation: number } | Refused>;
+  /** The stored assignment (generation 0 and no entries before the first write). */
+  readAssignments(): Promise<AssignmentState>;
 
   // Status (`listener_status`).
   /**
@@ -236,6 +280,8 @@ const operationSet: Record<StoreOperation, true> = {
   claimListeners: true,
   releaseListener: true,
   readOwners: true,
+  writeAssignments: true,
+  readAssignments: true,
   writeStatuses: true,
   readStatuses: true,
   emitMany: true,
@@ -331,6 +377,9 @@ export function storeKeys(prefix: string) {
     instanceIndex: `${prefix}:instance_index`,
     owners: `${prefix}:listener_owners`,
     fences: `${prefix}:listener_fences`,
+    assignments: `${prefix}:listener_assignments`,
+    assignmentGenerations: `${prefix}:listener_assignment_generations`,
+    assignmentGeneration: `${prefix}:listener_assignments:generation`,
     tokens: `${prefix}:tokens`,
     generations: `${prefix}:listener_generations`,
     status: `${prefix}:listener_status`,
