@@ -114,7 +114,11 @@ export const PLANTED_BUGS = {
   'claim-no-confirm': { runtimePlants: [claimWithoutConfirm] },
   /** (f) The lease is judged on the wall clock, so a step backwards extends it. */
   'lease-on-wall-clock': { runtimePlants: [leaseOnWallClock] },
-} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants'>>;
+  /** (g) Sharded: a claim succeeds without the claimer being the assignee. */
+  'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
+  /** (h) Sharded: a plan is stored without the lock check at the writer's epoch. */
+  'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
+} as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
 
@@ -127,9 +131,10 @@ export function isPlantedBug(name: string): name is PlantedBugName {
 export function withBugs(options: SimOptions, names: readonly PlantedBugName[]): SimOptions {
   let out = options;
   for (const name of names) {
-    const bug: Pick<SimOptions, 'storeBugs' | 'runtimePlants'> = PLANTED_BUGS[name];
+    const bug: Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'> = PLANTED_BUGS[name];
     out = {
       ...out,
+      ...(bug.ownership ? { ownership: bug.ownership } : {}),
       ...(bug.storeBugs ? { storeBugs: { ...out.storeBugs, ...bug.storeBugs } } : {}),
       ...(bug.runtimePlants
         ? { runtimePlants: [...(out.runtimePlants ?? []), ...bug.runtimePlants] }

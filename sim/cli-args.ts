@@ -17,6 +17,8 @@ export interface CliOptions {
   faults: FaultType[];
   bugs: PlantedBugName[];
   mode: 'overlap' | 'sequential' | undefined;
+  /** OWNERSHIP of every simulated process (default single). */
+  ownership: 'single' | 'sharded' | undefined;
   exact: boolean;
   jobs: number;
   /** Stop at the first failure. */
@@ -31,7 +33,8 @@ export interface CliOptions {
 
 export const USAGE = `usage: npm run sim -- [--seed S | --seeds N [--from F]] [--minutes M] [--instances I]
        [--listeners L] [--faults a,b,...|none] [--bug name,...] [--mode overlap|sequential]
-       [--exact] [--jobs J] [--fail-fast] [--trace LINES] [--trace-out FILE]
+       [--ownership single|sharded] [--exact] [--jobs J] [--fail-fast] [--trace LINES]
+       [--trace-out FILE]
 faults: ${FAULT_TYPES.join(', ')}`;
 
 function int(name: string, value: string | undefined, min: number): number {
@@ -52,6 +55,7 @@ export function parseArgs(argv: readonly string[], cpus: number): CliOptions {
     faults: [...FAULT_TYPES],
     bugs: [],
     mode: undefined,
+    ownership: undefined,
     exact: false,
     jobs: Math.max(1, cpus),
     failFast: false,
@@ -109,6 +113,12 @@ export function parseArgs(argv: readonly string[], cpus: number): CliOptions {
         o.mode = v;
         break;
       }
+      case '--ownership': {
+        const v = value();
+        if (v !== 'single' && v !== 'sharded') throw new Error('--ownership: single|sharded');
+        o.ownership = v;
+        break;
+      }
       case '--exact':
         o.exact = true;
         break;
@@ -146,6 +156,7 @@ export function reproCommand(o: CliOptions, seed: number): string {
     parts.push(`--faults ${o.faults.join(',') || 'none'}`);
   if (o.bugs.length > 0) parts.push(`--bug ${o.bugs.join(',')}`);
   if (o.mode) parts.push(`--mode ${o.mode}`);
+  if (o.ownership) parts.push(`--ownership ${o.ownership}`);
   if (o.exact) parts.push('--exact');
   return parts.join(' ');
 }

@@ -55,6 +55,8 @@ export interface InvariantDeps {
   model: StoreModel;
   lockTtlMs: number;
   renewDeadlineMs: number;
+  /** OWNERSHIP=sharded: non-leaders own listeners, and convergence includes the assignment. */
+  sharded?: boolean;
 }
 
 export class Invariants {
@@ -123,7 +125,7 @@ export class Invariants {
   afterEvent(): void {
     for (const t of this.tracks.values()) {
       if (t.w.proc.state !== 'running') continue;
-      if (t.inst === 'waiting' && t.owned > 0) {
+      if (t.inst === 'waiting' && t.owned > 0 && !this.deps.sharded) {
         const ids = [...t.listeners].filter(([, l]) => l.owned).map(([id]) => id);
         this.deps.fail(`${t.w.id} stepped down to waiting but still owns ${ids.join(',')}`);
         return;
@@ -187,6 +189,28 @@ export class Invariants {
       for (const [id, l] of t.listeners) {
         if (l.state !== 'stopped' && !model.desired.has(id)) return `${id} runs on ${t.w.id}`;
       }
+    }
+    return this.deps.sharded ? this.balance() : null;
+  }
+
+  /** Sharded: every desired listener runs on its assignee, and the loads are within +-1. */
+  private balance(): string | null {
+    const { model } = this.deps;
+    const load = new Map<string, number>();
+    for (const t of this.tracks.values()) {
+      if (t.w.proc.state === 'running' && (t.inst === 'waiting' || t.inst === 'leader')) {
+        load.set(t.w.id, 0);
+      }
+    }
+    for (const id of model.desired.keys()) {
+      const owner = model.owners.get(id) ?? null;
+      if (model.assigned.get(id) !== owner)
+        return `${id}: assigned to ${model.assigned.get(id)}, owned by ${owner}`;
+      if (owner !== null && load.has(owner)) load.set(owner, load.get(owner)! + 1);
+    }
+    const values = [...load.values()];
+    if (values.length > 0 && Math.max(...values) - Math.min(...values) > 1) {
+      return `unbalanced: ${[...load].map(([id, n]) => `${id}=${n}`).join(' ')}`;
     }
     return null;
   }

@@ -24,6 +24,7 @@ function simOptions(o: CliOptions, seed: number): SimOptions {
       listeners: o.listeners,
       faults: o.faults,
       ...(o.mode ? { handoffMode: o.mode } : {}),
+      ...(o.ownership ? { ownership: o.ownership } : {}),
       ...(o.exact ? { drain: 'immediate' as const } : {}),
       traceLines: o.traceLines,
     },

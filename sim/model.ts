@@ -114,6 +114,9 @@ export class StoreModel {
   readonly owners = new Map<string, string | null>();
   readonly fences = new Map<string, number>();
   readonly desired = new Map<string, { token: string; generation: number }>();
+  /** Sharded: the stored assignment as the model saw it written, and its generation. */
+  readonly assigned = new Map<string, string>();
+  assignmentGeneration = 0;
   /** token -> seqs accepted into the stream (value 1). */
   readonly accepted = new Map<string, SeqMap>();
   private readonly sinks = new Map<string, SinkState>();
@@ -172,7 +175,13 @@ export class StoreModel {
         this.deposed(args as [string, string, number], r);
         return;
       case 'claimListener':
-        this.claimed(args as [string, string, number, string | null | undefined], r);
+        this.claimed(args as [string, string, number, string | null | undefined, number?], r);
+        return;
+      case 'writeAssignments':
+        this.planned(
+          args as [string, number, { listenerId: string; instanceId: string | null }[]],
+          r,
+        );
         return;
       case 'releaseListener': {
         const [listenerId, id] = args as [string, string];
@@ -239,15 +248,50 @@ export class StoreModel {
     this.lock = { holder: id, epoch: res.epoch, expiresAt: this.hooks.storeNow() + ttl };
   }
 
+  /** Sharded: only the lock holder's plans are stored, and the generation never goes back. */
+  private planned(
+    [id, epoch, changes]: [string, number, { listenerId: string; instanceId: string | null }[]],
+    r: { ok?: boolean; generation?: number },
+  ): void {
+    const justified = this.holds(id, epoch);
+    if (!r.ok) {
+      if (justified) this.fail(`plan by ${id}@${epoch} refused to the holder`);
+      return;
+    }
+    if (!justified) this.fail(`plan by ${id}@${epoch} stored without the lock`);
+    if ((r.generation ?? 0) <= this.assignmentGeneration) {
+      this.fail(`assignment generation went back: ${this.assignmentGeneration} -> ${r.generation}`);
+    }
+    this.assignmentGeneration = r.generation ?? 0;
+    for (const c of changes) {
+      if (c.instanceId === null) this.assigned.delete(c.listenerId);
+      else this.assigned.set(c.listenerId, c.instanceId);
+    }
+    this.counters.inc('state.assignment');
+  }
+
   private claimed(
-    [listenerId, id, epoch, expected]: [string, string, number, string | null | undefined],
+    [listenerId, id, epoch, expected, assignment]: [
+      string,
+      string,
+      number,
+      string | null | undefined,
+      number?,
+    ],
     r: { ok?: boolean; fence?: number },
   ): void {
     if (!r.ok) {
       this.counters.inc('store.claim-refused');
       return;
     }
-    if (!this.holds(id, epoch)) this.fail(`claim ${listenerId} by ${id}@${epoch} without the lock`);
+    if (assignment !== undefined) {
+      const assignee = this.assigned.get(listenerId);
+      if (assignee !== id) {
+        this.fail(`claim ${listenerId} by ${id} succeeded; it is assigned to ${assignee}`);
+      }
+    } else if (!this.holds(id, epoch)) {
+      this.fail(`claim ${listenerId} by ${id}@${epoch} without the lock`);
+    }
     if (!this.desired.has(listenerId)) this.fail(`claim ${listenerId}: not desired`);
     const from = this.owners.get(listenerId) ?? null;
     if (expected !== undefined && expected !== from) {

@@ -127,6 +127,8 @@ export class SimNetwork {
       case 'claimListeners':
         (args[0] as ClaimRequest[]).forEach((r, i) => {
           const single = [r.listenerId, r.instanceId, r.epoch, r.expectedOwner];
+          // A sharded claim names its assignment generation (single-mode args stay as they were).
+          if (r.assignment !== undefined) single.push(r.assignment);
           this.observe(caller, 'claimListener', single, results[i]);
         });
         return;

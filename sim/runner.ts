@@ -123,6 +123,7 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     model,
     lockTtlMs: r.lockTtlMs,
     renewDeadlineMs: r.renewDeadlineMs,
+    sharded: r.ownership === 'sharded',
   });
   let nemesis: Nemesis | null = null;
   const network = new SimNetwork(

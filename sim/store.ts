@@ -15,6 +15,10 @@ export interface StoreBugs {
   noFenceCheck?: boolean;
   /** Lock and ownership release delete whatever is there, without checking the holder. */
   releaseWithoutCompare?: boolean;
+  /** Sharded: a claim skips the assignee check (the store reassigns to the claimer first). */
+  claimWithoutAssignee?: boolean;
+  /** Sharded: a plan is stored whoever writes it, at whatever epoch (no lock check). */
+  planWithoutEpoch?: boolean;
 }
 
 /** `state` with the chosen bugs planted; every other operation is the state's own. */
@@ -39,6 +43,28 @@ export function withStoreBugs(state: SyncStore, bugs: StoreBugs): SyncStore {
     };
     store.releaseListener = (listenerId, instanceId) =>
       state.releaseListener(listenerId, ownerOf(listenerId)?.owner ?? instanceId);
+  }
+  if (bugs.claimWithoutAssignee) {
+    store.claimListeners = (requests) =>
+      requests.map((r) => {
+        const lock = state.readLock();
+        const entry = state.readAssignments().entries.find((e) => e.listenerId === r.listenerId);
+        if (r.assignment !== undefined && entry?.instanceId !== r.instanceId && lock.holder) {
+          const change = [{ listenerId: r.listenerId, instanceId: r.instanceId }];
+          state.writeAssignments(lock.holder, lock.epoch, change);
+        }
+        return state.claimListeners([{ ...r, assignment: r.assignment }])[0]!;
+      });
+  }
+  if (bugs.planWithoutEpoch) {
+    store.writeAssignments = (instanceId, epoch, changes) => {
+      const lock = state.readLock();
+      return state.writeAssignments(
+        lock.holder ?? instanceId,
+        lock.holder ? lock.epoch : epoch,
+        changes,
+      );
+    };
   }
   return store;
 }

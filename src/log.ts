@@ -33,6 +33,8 @@ export const LOG_EVENTS = {
   listenerHandoffUnconfirmed: 'listener.handoff_unconfirmed',
   listenerOverflow: 'listener.overflow',
   reconcileRun: 'reconcile.run',
+  assignmentPlanned: 'assignment.planned',
+  listenerMoved: 'listener.moved',
   drainStart: 'drain.start',
   drainDone: 'drain.done',
   demoMode: 'demo.mode',

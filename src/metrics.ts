@@ -18,6 +18,10 @@ export const METRIC_NAMES = Object.freeze({
   messages: 'baton_messages_total',
   handoffUnconfirmed: 'baton_handoff_unconfirmed_total',
   reconcileRuns: 'baton_reconcile_runs_total',
+  assignedListeners: 'baton_assigned_listeners',
+  assignmentGeneration: 'baton_assignment_generation',
+  listenerMoves: 'baton_listener_moves_total',
+  assignmentImbalance: 'baton_assignment_imbalance',
   replicationWaitFailures: 'baton_replication_wait_failures_total',
 });
 
@@ -96,6 +100,14 @@ export interface Metrics {
   readonly handoffUnconfirmed: Counter;
   /** Reconcile passes run by the leader. */
   readonly reconcileRuns: Counter;
+  /** Sharded, set by the leader: listeners assigned per instance in its last plan. */
+  readonly assignedListeners: Gauge<'instance'>;
+  /** Sharded: the assignment generation of the last plan this instance stored or read. */
+  readonly assignmentGeneration: Gauge;
+  /** Sharded, counted by the leader: listeners moved, by reason (join, leave, crash, balance). */
+  readonly listenerMoves: Counter<'reason'>;
+  /** Sharded, set by the leader: most minus fewest listeners assigned to one instance. */
+  readonly assignmentImbalance: Gauge;
   /** Epoch or fence bumps not used because too few replicas acknowledged them (Redis WAIT). */
   readonly replicationWaitFailures: Counter<'operation'>;
 }
@@ -178,6 +190,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     reconcileRuns: new Counter({
       name: METRIC_NAMES.reconcileRuns,
       help: 'Reconcile passes (desired vs actual) run by the leader',
+      registers,
+    }),
+    assignedListeners: new Gauge({
+      name: METRIC_NAMES.assignedListeners,
+      help: "Listeners assigned per instance in the leader's last plan (sharded)",
+      labelNames: ['instance'] as const,
+      registers,
+    }),
+    assignmentGeneration: new Gauge({
+      name: METRIC_NAMES.assignmentGeneration,
+      help: 'Assignment generation last stored or read (sharded)',
+      registers,
+    }),
+    listenerMoves: new Counter({
+      name: METRIC_NAMES.listenerMoves,
+      help: 'Listeners moved by the leader, by reason (join, leave, crash, balance)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    assignmentImbalance: new Gauge({
+      name: METRIC_NAMES.assignmentImbalance,
+      help: 'Most minus fewest listeners assigned to one instance (sharded)',
       registers,
     }),
     replicationWaitFailures: new Counter({

@@ -17,6 +17,9 @@ export interface InstanceReportEntry {
   meta?: Record<string, string | number | boolean>;
   /** Milliseconds since the last heartbeat, when the API knows INSTANCE_TTL_MS. */
   last_seen_ms_ago?: number;
+  /** Sharded (once an assignment was stored): listeners assigned to it, and owned by it now. */
+  assigned?: number;
+  owned?: number;
 }
 
 /** `GET /admin/instances`: the seed's shape, extended with lock and epoch details. */
@@ -31,8 +34,14 @@ export interface InstancesReport {
   epoch: number;
 }
 
-/** `GET /admin/owners`: listener id -> its current owner (only listeners that have one). */
-export type OwnersReport = Record<string, { owner: string; owner_alive: boolean; fence: number }>;
+/**
+ * `GET /admin/owners`: listener id -> its current owner (only listeners that have one), and,
+ * sharded (once an assignment was stored), `assigned_to`: its assignee or null.
+ */
+export type OwnersReport = Record<
+  string,
+  { owner: string; owner_alive: boolean; fence: number; assigned_to?: string | null }
+>;
 
 /** A listener status as the API shows it. */
 export interface StatusReport {
@@ -67,7 +76,16 @@ export async function instancesReport(
   store: CoordinationStore,
   instanceTtlMs?: number,
 ): Promise<InstancesReport> {
-  const [entries, lock] = await fromStore(Promise.all([store.listInstances(), store.readLock()]));
+  const [entries, lock, assignment, owners] = await fromStore(
+    Promise.all([
+      store.listInstances(),
+      store.readLock(),
+      store.readAssignments(),
+      store.readOwners(),
+    ]),
+  );
+  const assigned = tally(assignment.entries.map((a) => a.instanceId));
+  const owned = tally(owners.map((o) => o.owner));
   const instances = entries.map((e): InstanceReportEntry => {
     const out: InstanceReportEntry = {
       id: e.id,
@@ -78,6 +96,10 @@ export async function instancesReport(
     if (e.epoch !== undefined) out.epoch = e.epoch;
     if (e.meta !== undefined) out.meta = e.meta;
     if (instanceTtlMs !== undefined) out.last_seen_ms_ago = Math.max(0, instanceTtlMs - e.ttl);
+    if (assignment.generation > 0) {
+      out.assigned = assigned.get(e.id) ?? 0;
+      out.owned = owned.get(e.id) ?? 0;
+    }
     return out;
   });
   return {
@@ -92,18 +114,31 @@ export async function instancesReport(
 
 /** Builds the owners report (seed shape plus `fence`). */
 export async function ownersReport(store: CoordinationStore): Promise<OwnersReport> {
-  const [owners, entries] = await fromStore(
-    Promise.all([store.readOwners(), store.listInstances()]),
+  const [owners, entries, assignment] = await fromStore(
+    Promise.all([store.readOwners(), store.listInstances(), store.readAssignments()]),
   );
   const alive = new Set(entries.map((e) => e.id));
+  const assignee = new Map(assignment.entries.map((a) => [a.listenerId, a.instanceId]));
   // fromEntries defines own properties, so even an id like "__proto__" stays a plain key.
   return Object.fromEntries(
-    owners.flatMap((o) =>
-      o.owner === null
-        ? []
-        : [[o.listenerId, { owner: o.owner, owner_alive: alive.has(o.owner), fence: o.fence }]],
-    ),
+    owners.flatMap((o) => {
+      if (o.owner === null) return [];
+      const entry: OwnersReport[string] = {
+        owner: o.owner,
+        owner_alive: alive.has(o.owner),
+        fence: o.fence,
+      };
+      if (assignment.generation > 0) entry.assigned_to = assignee.get(o.listenerId) ?? null;
+      return [[o.listenerId, entry]];
+    }),
   );
+}
+
+/** How many times each non-null value occurs. */
+function tally(values: readonly (string | null)[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const v of values) if (v !== null) out.set(v, (out.get(v) ?? 0) + 1);
+  return out;
 }
 
 /** Every listener the store knows anything about (desired, owned, fenced or with a status). */

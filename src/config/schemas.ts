@@ -20,6 +20,10 @@ export const HANDOFF_MODES = ['overlap', 'sequential'] as const;
 /** How a rolling deploy hands listeners over. */
 export type HandoffMode = (typeof HANDOFF_MODES)[number];
 
+/** The `OWNERSHIP` values (see DESIGN.md, "Sharded ownership"). */
+export const OWNERSHIP_MODES = ['single', 'sharded'] as const;
+/** Who runs listeners: the leader alone, or every instance its assigned share. */
+export type OwnershipMode = (typeof OWNERSHIP_MODES)[number];
 /** The `BINARY_FRAMES` values: emit binary frames base64-encoded, or drop them (counted). */
 export const BINARY_FRAME_MODES = ['base64', 'drop'] as const;
 

@@ -20,6 +20,7 @@ import {
   minReplicas,
   ms,
   noSpace,
+  OWNERSHIP_MODES,
   oneOf,
   redisUrl,
   upstreamTemplate,
@@ -289,6 +290,25 @@ export const SETTINGS = {
       doc: 'per-listener buffer cap of an overlap successor',
       contract: false,
     },
+    ownership: {
+      env: 'OWNERSHIP',
+      kind: 'string',
+      schema: oneOf(OWNERSHIP_MODES).default('single'),
+      doc: '`single` (the leader runs every listener) or `sharded` (each instance runs its assigned share)',
+      contract: true,
+    },
+    maxConcurrentTakeovers: {
+      env: 'MAX_CONCURRENT_TAKEOVERS',
+      kind: 'int',
+      schema: count.default(200),
+      doc: 'sharded: most takeovers one instance has in flight at a time',
+      contract: true,
+    },
+    joinDelayMs: duration(
+      'JOIN_DELAY_MS',
+      2_000,
+      'sharded: how long the leader must have seen a new instance before it gets listeners',
+    ),
   },
   upstream: {
     urlTemplate: {

@@ -2,12 +2,10 @@
  * The OpenAPI 3.1 description of Baton's HTTP API, written by hand next to the routes it
  * describes. A unit test checks that every route the app serves is listed here.
  */
-import { LISTENER_ID_PATTERN, MAX_TOKEN_LENGTH } from '../admin/validate.js';
-import { ERROR_CODES } from '../errors.js';
+import { listenerId, ref, schemas } from './openapi-schemas.js';
 import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const error = (description: string) => ({ description, content: json(ref('Error')) });
 
 const adminErrors = {
@@ -23,158 +21,6 @@ const adminGet = (summary: string, schema: object, extra: object = {}) => ({
     responses: { '200': { description: 'OK', content: json(schema) }, ...adminErrors, ...extra },
   },
 });
-
-const listenerId = {
-  type: 'string',
-  pattern: LISTENER_ID_PATTERN.source,
-  minLength: 1,
-  maxLength: 128,
-};
-
-const schemas = {
-  Error: {
-    type: 'object',
-    required: ['error'],
-    properties: {
-      error: {
-        type: 'object',
-        required: ['code', 'message'],
-        properties: { code: { enum: [...ERROR_CODES] }, message: { type: 'string' } },
-      },
-    },
-  },
-  Command: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['command', 'listener_id'],
-    properties: {
-      command: { enum: ['start', 'stop', 'restart'] },
-      listener_id: listenerId,
-      sxtToken: {
-        type: ['string', 'null'],
-        maxLength: MAX_TOKEN_LENGTH,
-        description:
-          'Required for start; optional for restart (kept when absent); ignored by stop.',
-      },
-    },
-  },
-  CommandAccepted: {
-    type: 'object',
-    required: ['accepted', 'command', 'listener_id', 'hinted'],
-    properties: {
-      accepted: { const: true },
-      command: { enum: ['start', 'stop', 'restart'] },
-      listener_id: listenerId,
-      generation: { type: 'integer', description: 'start/restart: the new desired generation' },
-      existed: { type: 'boolean', description: 'stop: whether the listener was desired' },
-      hinted: { type: 'boolean', description: 'false: hint not published, leader resyncs' },
-    },
-  },
-  Instances: {
-    type: 'object',
-    required: ['count', 'instances', 'lock_holder', 'epoch'],
-    properties: {
-      count: { type: 'integer' },
-      instances: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['id', 'ttl', 'ttl_ms', 'role'],
-          properties: {
-            id: { type: 'string' },
-            ttl: { type: 'integer', description: 'seconds left, rounded up' },
-            ttl_ms: { type: 'integer' },
-            role: { enum: ['waiting', 'leader', 'draining', 'released'] },
-            epoch: { type: 'integer' },
-            meta: { type: 'object' },
-            last_seen_ms_ago: { type: 'integer' },
-          },
-        },
-      },
-      lock_holder: { type: ['string', 'null'] },
-      lock_holder_alive: { type: 'boolean' },
-      lock_ttl_ms: { type: 'integer' },
-      epoch: { type: 'integer' },
-    },
-  },
-  Owners: {
-    type: 'object',
-    additionalProperties: {
-      type: 'object',
-      required: ['owner', 'owner_alive', 'fence'],
-      properties: {
-        owner: { type: 'string' },
-        owner_alive: { type: 'boolean' },
-        fence: { type: 'integer' },
-      },
-    },
-  },
-  Listener: {
-    type: 'object',
-    required: ['listener_id', 'desired', 'generation', 'owner', 'owner_alive', 'fence', 'status'],
-    properties: {
-      listener_id: listenerId,
-      desired: { type: 'boolean' },
-      generation: { type: ['integer', 'null'] },
-      owner: { type: ['string', 'null'] },
-      owner_alive: { type: 'boolean' },
-      fence: { type: 'integer' },
-      status: {
-        oneOf: [
-          { type: 'null' },
-          {
-            type: 'object',
-            properties: {
-              state: { type: 'string' },
-              owner: { type: ['string', 'null'] },
-              fence: { type: 'integer' },
-              since: { type: 'integer', description: 'clock time in ms' },
-              attempts: { type: 'integer' },
-              last_error: { type: ['string', 'null'] },
-            },
-          },
-        ],
-      },
-    },
-  },
-  Event: {
-    type: 'object',
-    required: ['id', 'listener_id', 'msg_id', 'fence', 'owner', 'payload'],
-    properties: {
-      id: { type: 'string', description: 'stream id (ms-seq)' },
-      listener_id: listenerId,
-      msg_id: { type: 'string', description: 'empty when the message had no id' },
-      fence: { type: 'integer' },
-      owner: { type: 'string' },
-      payload: { type: 'string', description: 'the upstream message as received' },
-      encoding: {
-        enum: ['base64'],
-        description: 'present on binary frames: `payload` holds their bytes, base64-encoded',
-      },
-    },
-  },
-  Events: {
-    type: 'object',
-    required: ['count', 'events', 'next'],
-    properties: {
-      count: { type: 'integer' },
-      events: { type: 'array', items: ref('Event') },
-      next: { type: 'string', description: 'pass as `after` for the next page' },
-      prev: {
-        type: ['string', 'null'],
-        description: 'with `before`: pass as `before` for older entries; null at the start',
-      },
-    },
-  },
-  Listeners: {
-    type: 'object',
-    required: ['count', 'listeners'],
-    properties: {
-      count: { type: 'integer' },
-      listeners: { type: 'array', items: ref('Listener') },
-    },
-  },
-};
 
 /** The 200 answer of the server-sent-events routes. */
 const EVENT_STREAM = {

@@ -21,6 +21,11 @@ export interface ClaimDeps {
   handoffConfirmMs: number;
   /** The epoch we lead at, or null when not leader (claims need it). */
   epoch(): number | null;
+  /**
+   * Sharded mode: the assignment generation we last read, or null before the first read. Given,
+   * claims are checked against the assignment instead of the lock.
+   */
+  assignment?: (() => number | null) | undefined;
   /** The session of a listener's current actor, if it has one. */
   linkOf(listenerId: string): ListenerLink | undefined;
   /** A claim succeeded (fence bumped): the previous owner should let go. */
@@ -31,27 +36,36 @@ export interface ClaimDeps {
 
 const OVERLAP_POLL_MS = 10;
 
+/** One claim of the listener in hand, at our credentials (epoch or assignment generation). */
+type Claim = (
+  expectedOwner: string | null | undefined,
+  afterEmitted?: string,
+) => Promise<ClaimResult>;
+
 /** Runs the claims of one instance's listener actors (the listener machine's `claim`). */
 export class ClaimProtocol {
   constructor(private readonly deps: ClaimDeps) {}
 
   /** One claim for an actor; `ABORTED` when the actor left the claim while it waited. */
   async claim(input: ClaimInput, signal: AbortSignal): Promise<ClaimOutput> {
-    const epoch = this.deps.epoch();
-    if (epoch === null) return { ok: false, code: 'NOT_LEADER' };
+    const assignment = this.deps.assignment?.();
+    const epoch = this.deps.assignment ? 0 : this.deps.epoch();
+    if (epoch === null || assignment === null) return { ok: false, code: 'NOT_LEADER' };
     const { store, instanceId } = this.deps;
     const { listenerId, expectedOwner } = input;
+    const claim: Claim = (owner, afterEmitted) =>
+      store.claimListener(listenerId, instanceId, epoch, owner, afterEmitted, assignment);
     let result = input.handoff
-      ? await this.claimAfterOverlap(listenerId, epoch, expectedOwner, signal)
-      : await store.claimListener(listenerId, instanceId, epoch, expectedOwner);
+      ? await this.claimAfterOverlap(listenerId, claim, expectedOwner, signal)
+      : await claim(expectedOwner);
     // The actor left the claim (stopped, ownership lost) while we waited: claim nothing for it.
     if (result === null) return { ok: false, code: 'ABORTED' };
     if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== instanceId) {
       // Our own earlier claim may have been applied with its reply lost: then we are the owner.
-      result = await store.claimListener(listenerId, instanceId, epoch, instanceId);
+      result = await claim(instanceId);
       if (!result.ok && result.code === 'OWNER_CHANGED' && expectedOwner !== null) {
         // Or the previous owner gave it back meanwhile (a drain that timed out): nobody owns it.
-        result = await store.claimListener(listenerId, instanceId, epoch, null);
+        result = await claim(null);
       }
     }
     if (result.ok) this.deps.claimed(listenerId, result.fence);
@@ -67,11 +81,11 @@ export class ClaimProtocol {
    */
   private async claimAfterOverlap(
     listenerId: string,
-    epoch: number,
+    claim: Claim,
     expectedOwner: string | null | undefined,
     signal: AbortSignal,
   ): Promise<ClaimResult | null> {
-    const { clock, store, instanceId, logger } = this.deps;
+    const { clock, logger } = this.deps;
     const started = clock.monotonic();
     const deadline = started + this.deps.handoffConfirmMs;
     let firstBuffered: number | null = null;
@@ -106,19 +120,13 @@ export class ClaimProtocol {
       const oldest = link?.oldestPendingId() ?? null;
       if (oldest !== null) {
         attempts += 1;
-        const result = await store.claimListener(
-          listenerId,
-          instanceId,
-          epoch,
-          expectedOwner,
-          oldest,
-        );
+        const result = await claim(expectedOwner, oldest);
         if (result.ok || result.code !== 'NOT_CAUGHT_UP') return done(result, result.ok);
       }
       await sleep(clock, OVERLAP_POLL_MS, signal).catch(() => undefined);
     }
     if (signal.aborted) return null;
-    const result = await store.claimListener(listenerId, instanceId, epoch, expectedOwner);
+    const result = await claim(expectedOwner);
     if (result.ok) this.unconfirmed(listenerId);
     return done(result, false);
   }

@@ -2,66 +2,112 @@
  * The leader's controller loop: reconcile desired state (`tokens`) against listener actors and
  * ownership, on every hint and every RESYNC_MS, like a Kubernetes controller. `planReconcile`
  * decides; this class reads its inputs and executes its actions. Runs only while the instance
- * machine is in `leader` (begin/end are bound to that state's invoked actor).
+ * machine is in `leader` (begin/end are bound to that state's invoked actor). Sharded, the
+ * leader's pass plans assignments instead (assigner.ts), and a second loop, the share, runs on
+ * every instance from start to finalize: it reconciles this instance's own share (`planShare`).
  */
-import type { Clock, TimerId } from '../clock.js';
+import { type Clock, sleep, type TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { CoordinationStore } from '../store/types.js';
+import type { CoordinationStore, InstanceEntry } from '../store/types.js';
+import { Assigner } from './assigner.js';
+import { ControlLoop } from './control-loop.js';
 import type { ListenerPool } from './listener-pool.js';
-import { isTakeover, planReconcile, type ReconcileAction } from './plan.js';
+import {
+  isTakeover,
+  planReconcile,
+  planShare,
+  type ReconcileAction,
+  type ReconcileInput,
+} from './plan.js';
 
+/** What the reconcile loops act on; `ownership` picks single or sharded. */
 export interface LeadershipDeps {
   store: CoordinationStore;
   clock: Clock;
   logger: Logger;
   metrics?: Metrics;
   pool: ListenerPool;
-  options: { instanceId: string; resyncMs: number; handoffMode: 'overlap' | 'sequential' };
+  options: {
+    instanceId: string;
+    resyncMs: number;
+    handoffMode: 'overlap' | 'sequential';
+    ownership: 'single' | 'sharded';
+    maxConcurrentTakeovers: number;
+    joinDelayMs: number;
+  };
+  /** Sharded: the presence hook (see AssignerDeps.instanceDead). */
+  instanceDead?: (entry: InstanceEntry) => boolean;
 }
 
-interface Term {
-  epoch: number;
-  timer: TimerId | null;
-  running: boolean;
-  again: boolean;
-}
+/** Sharded: listener actors started per batch before yielding to renewals and heartbeats. */
+const START_BATCH = 50;
 
 /** Claims made in the last few ms are announced in one hint, so a draining owner closes fast. */
 const CLAIM_HINT_BATCH_MS = 5;
 
 export class Leadership {
-  private term: Term | null = null;
+  private readonly loop: ControlLoop<number>;
   /** Takeovers in progress: listener -> clock time the takeover started (for handoff metrics). */
   private readonly takeovers = new Map<string, { at: number; mode: string }>();
   private claimedBatch: string[] = [];
   private claimedTimer: TimerId | null = null;
+  /** Sharded only: this instance's own share, and the leader's planner. */
+  private readonly share: ControlLoop<true> | null = null;
+  private readonly assigner: Assigner | null = null;
+  private generation: number | null = null;
+  private deferred = 0;
 
-  constructor(private readonly deps: LeadershipDeps) {}
+  constructor(private readonly deps: LeadershipDeps) {
+    const failed = (err: unknown) =>
+      deps.logger.warn({ event: LOG_EVENTS.reconcileRun, err }, 'reconcile failed; will retry');
+    this.loop = new ControlLoop(
+      deps.clock,
+      deps.options.resyncMs,
+      (epoch, isCurrent) => this.reconcile(epoch, isCurrent),
+      failed,
+    );
+    if (deps.options.ownership === 'sharded') {
+      this.assigner = new Assigner({ ...deps, instanceDead: deps.instanceDead });
+      const pass = (_: true, isCurrent: () => boolean) => this.reconcileShare(isCurrent);
+      this.share = new ControlLoop(deps.clock, deps.options.resyncMs, pass, failed);
+    }
+  }
+
+  /** Sharded: starts reconciling this instance's share (from start until finalize). */
+  startShare(): void {
+    this.share?.begin(true);
+  }
+
+  /** Sharded: stops taking anything new (drain, finalize); what runs keeps running. */
+  endShare(): void {
+    this.share?.end();
+  }
+
+  /** Sharded, a draining leader: one plan at our epoch that moves our own listeners away. */
+  async planWhileDraining(epoch: number): Promise<void> {
+    await this.assigner?.plan(epoch, () => true);
+  }
+
+  /** Sharded: the assignment generation last read, which claims name; null before. */
+  assignmentGeneration(): number | null {
+    return this.generation;
+  }
 
   /** Entering `leader`: reconcile now and every RESYNC_MS. */
   begin(epoch: number): void {
-    this.end();
-    this.term = { epoch, timer: null, running: false, again: false };
-    this.scheduleResync();
-    this.trigger();
+    this.loop.begin(epoch);
   }
 
   /** Leaving `leader` (step-down, drain, shutdown): no further reconcile runs. */
   end(): void {
-    if (this.term?.timer != null) this.deps.clock.cancel(this.term.timer);
-    this.term = null;
+    this.loop.end();
   }
 
   /** Asks for a reconcile run; runs are serialised and bursts coalesce into one more run. */
   trigger(): void {
-    const term = this.term;
-    if (!term) return;
-    if (term.running) {
-      term.again = true;
-      return;
-    }
-    void this.runLoop(term);
+    this.loop.trigger();
+    this.share?.trigger();
   }
 
   /** A listener actor claimed ownership: announce it (batched) so the previous owner lets go. */
@@ -80,6 +126,8 @@ export class Leadership {
 
   /** A listener went live: if that finished a takeover, record the handoff. */
   listenerLive(listenerId: string, _from: string | null): void {
+    // Takeovers held back by MAX_CONCURRENT_TAKEOVERS start as earlier ones finish.
+    if (this.deferred > 0) this.share?.trigger();
     const takeover = this.takeovers.get(listenerId);
     if (!takeover) return;
     this.takeovers.delete(listenerId);
@@ -88,53 +136,22 @@ export class Leadership {
     this.deps.metrics?.handoffDuration.observe(seconds);
   }
 
-  private scheduleResync(): void {
-    const term = this.term;
-    if (!term) return;
-    term.timer = this.deps.clock.schedule(() => {
-      if (this.term !== term) return;
-      this.trigger();
-      this.scheduleResync();
-    }, this.deps.options.resyncMs);
-  }
-
-  private async runLoop(term: Term): Promise<void> {
-    term.running = true;
-    try {
-      do {
-        term.again = false;
-        try {
-          await this.reconcile(term);
-        } catch (err) {
-          this.deps.logger.warn(
-            { event: LOG_EVENTS.reconcileRun, err },
-            'reconcile failed; will retry',
-          );
-        }
-      } while (term.again && this.term === term);
-    } finally {
-      term.running = false;
-    }
-  }
-
   /** One pass: read the state, plan (plan.ts), execute the actions. */
-  private async reconcile(term: Term): Promise<void> {
-    const { store, pool, options, logger, metrics } = this.deps;
+  private async reconcile(epoch: number, isCurrent: () => boolean): Promise<void> {
+    if (this.assigner) {
+      this.deps.metrics?.reconcileRuns.inc();
+      if (await this.assigner.plan(epoch, isCurrent)) this.share?.trigger();
+      return;
+    }
+    const { store, pool, logger, metrics } = this.deps;
     const [desired, owners, instances] = await Promise.all([
       store.listDesired(),
       store.readOwners(),
       store.listInstances(),
     ]);
-    if (this.term !== term) return; // stepped down while reading
+    if (!isCurrent()) return; // stepped down while reading
     metrics?.reconcileRuns.inc();
-    const actions = planReconcile({
-      self: options.instanceId,
-      handoffMode: options.handoffMode,
-      desired,
-      owners,
-      instances,
-      local: pool.locals(),
-    });
+    const actions = planReconcile(this.inputOf(desired, owners, instances));
     let started = 0;
     for (const action of actions) {
       if (action.type === 'start' || action.type === 'restart') started++;
@@ -144,6 +161,47 @@ export class Leadership {
       { event: LOG_EVENTS.reconcileRun, desired: desired.length, started, running: pool.size() },
       'reconciled',
     );
+  }
+
+  /** Sharded, every instance: one pass over this instance's share, started in yielding batches. */
+  private async reconcileShare(isCurrent: () => boolean): Promise<void> {
+    const { store, pool, options, clock, logger, metrics } = this.deps;
+    const [desired, owners, assignment, instances] = await Promise.all([
+      store.listDesired(),
+      store.readOwners(),
+      store.readAssignments(),
+      store.listInstances(),
+    ]);
+    if (!isCurrent()) return;
+    this.generation = Math.max(this.generation ?? 0, assignment.generation);
+    if (this.loop.current() === null) metrics?.assignmentGeneration.set(this.generation);
+    const { actions, deferred } = planShare({
+      ...this.inputOf(desired, owners, instances),
+      assigned: new Map(assignment.entries.map((e) => [e.listenerId, e.instanceId])),
+      maxTakeovers: options.maxConcurrentTakeovers,
+    });
+    this.deferred = deferred;
+    let started = 0;
+    for (const action of actions) {
+      if (!isCurrent()) return;
+      this.execute(action);
+      if (action.type === 'start' && ++started % START_BATCH === 0) await sleep(clock, 1);
+    }
+    logger.debug(
+      { event: LOG_EVENTS.reconcileRun, share: true, started, deferred, running: pool.size() },
+      'reconciled share',
+    );
+  }
+
+  /** A planner's input from what a pass read, and the local actors as they are now. */
+  private inputOf(
+    desired: ReconcileInput['desired'],
+    owners: ReconcileInput['owners'],
+    instances: ReconcileInput['instances'],
+  ): ReconcileInput {
+    const { options, pool } = this.deps;
+    const { instanceId: self, handoffMode } = options;
+    return { self, handoffMode, desired, owners, instances, local: pool.locals() };
   }
 
   private execute(action: ReconcileAction): void {

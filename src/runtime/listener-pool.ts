@@ -72,6 +72,8 @@ export interface PoolDeps {
   options: PoolOptions;
   /** The epoch we lead at, or null when not leader (claims need it). */
   epoch(): number | null;
+  /** Sharded mode: the assignment generation claims name instead (see ClaimDeps). */
+  assignment?: (() => number | null) | undefined;
   hooks: PoolHooks;
   /** Applied to the listener machine after the pool's own bindings (see RuntimeDeps.machines). */
   extend?: (machine: ListenerMachine) => ListenerMachine;

@@ -159,3 +159,47 @@ export function planDrain(input: {
   if (instances && !instances.some(successor)) return 'no-successor';
   return input.running === 0 ? 'handed-off' : 'wait';
 }
+
+/** What a sharded instance's reconcile of its own share decides on, read once per pass. */
+export interface ShareInput extends ReconcileInput {
+  /** The stored assignment: listener -> assignee. */
+  assigned: ReadonlyMap<string, string>;
+  /** Most takeovers in flight here at a time (MAX_CONCURRENT_TAKEOVERS). */
+  maxTakeovers: number;
+}
+
+/**
+ * Sharded mode, every instance: take over what is assigned here and does not run here (claim it
+ * unowned, make-before-break from a live owner, claim first from a dead one), at most
+ * `maxTakeovers` in flight and orphans first; keep running what runs here but is assigned
+ * elsewhere until the new owner's claim moves the fence; stop and release what nobody wants.
+ * `deferred` counts the takeovers held back by the cap (the executor runs another pass later).
+ */
+export function planShare(input: ShareInput): { actions: ReconcileAction[]; deferred: number } {
+  const { self, local, assigned } = input;
+  const mine = input.desired.filter(
+    (d) => local.has(d.listenerId) || assigned.get(d.listenerId) === self,
+  );
+  // Everything else planReconcile decides holds here too: it stops what nobody wants, and
+  // releases what we own without running it (a restart of this process), unless assigned here.
+  const actions = planReconcile({ ...input, desired: mine }).map((a) =>
+    // A live owner that is not draining still serves its listener here: hand over, not fail over.
+    a.type === 'start' && a.mode === 'failover' && a.ownerRole !== null
+      ? { ...a, mode: input.handoffMode }
+      : a,
+  );
+  let inFlight = 0;
+  for (const l of local.values()) if (l.fence === null) inFlight++;
+  let room = Math.max(0, input.maxTakeovers - inFlight);
+  const starts = actions.filter((a) => a.type === 'start');
+  // A listener whose owner is gone (or none) waits for nobody: those first.
+  const orphan = (a: ReconcileAction) =>
+    a.type === 'start' && (a.mode === 'claim-unowned' || a.mode === 'failover') ? 0 : 1;
+  const allowed = new Set(
+    [...starts].sort((a, b) => orphan(a) - orphan(b)).filter(() => room-- > 0),
+  );
+  return {
+    actions: actions.filter((a) => a.type !== 'start' || allowed.has(a)),
+    deferred: starts.length - allowed.size,
+  };
+}

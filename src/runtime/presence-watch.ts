@@ -72,6 +72,13 @@ export type WatchEvent =
   | { type: 'lock.released' };
 
 /** What the holder watch runs on. */
+/** The runtime's presence setting (the `lock` group's PRESENCE_GRACE_MS). */
+export interface PresenceOptions {
+  /** Crash failover: depose a holder whose presence is gone this long (0 or absent = off). */
+  presenceGraceMs?: number;
+}
+
+/** What a holder watch needs. */
 export interface WatchDeps {
   store: CoordinationStore;
   clock: Clock;

@@ -6,28 +6,28 @@
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { type InstanceMachine, instanceMachine, roleOf } from '../../machines/instance.js';
 import { type ListenerMachine, listenerMachine } from '../../machines/listener.js';
-import { type Clock, sleep, toXStateClock } from '../clock.js';
+import { type Clock, toXStateClock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import { type Metrics, messageCounters } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
-import { StoreContactBound } from './drain-bound.js';
+import { type DrainDeps, leaderDrainBound, waitForClaims, waitForClaimsWithin } from './drain.js';
 import { toInspectionRecord } from './inspection.js';
 import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
-import { planDrain, planOwnershipLoss } from './plan.js';
-import { PresenceBeacon } from './presence-watch.js';
+import { planOwnershipLoss } from './plan.js';
+import type { PresenceOptions } from './presence-watch.js';
 import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
 
 /** One instance's settings: lock and lease timings, drain, resync, handoff, listeners. */
-export interface RuntimeOptions extends PoolOptions {
+export interface RuntimeOptions extends PoolOptions, PresenceOptions {
   instanceId: string;
   lockTtlMs: number;
   lockRenewMs: number;
@@ -37,8 +37,12 @@ export interface RuntimeOptions extends PoolOptions {
   drainTimeoutMs: number;
   resyncMs: number;
   handoffMode: 'overlap' | 'sequential';
-  /** Crash failover: depose a holder whose presence is gone this long (0 or absent = off). */
-  presenceGraceMs?: number;
+  /** `single`: the leader runs every listener; `sharded`: the leader assigns, all run a share. */
+  ownership: 'single' | 'sharded';
+  /** Sharded: most takeovers this instance has in flight at a time. */
+  maxConcurrentTakeovers: number;
+  /** Sharded: how long the leader must have seen an instance before it assigns it listeners. */
+  joinDelayMs: number;
   /** Non-secret details shown in the registry entry (host, port, version...). */
   meta?: Record<string, string | number | boolean>;
 }
@@ -62,9 +66,6 @@ export interface RuntimeDeps {
   };
 }
 
-/** How often a draining instance checks whether its listeners were claimed (hints are faster). */
-const DRAIN_POLL_MS = 100;
-
 /** One Baton process: start, shut down or crash it, and read what it believes. */
 export class BatonRuntime implements InstanceView {
   readonly instanceId: string;
@@ -83,10 +84,10 @@ export class BatonRuntime implements InstanceView {
   private readonly inspectors = new Set<(record: InspectionRecord) => void>();
   private currentRole: InstanceRole = 'waiting';
   private readonly registryEntry: RegistryEntry;
-  /** Our presence subscription: peers depose a leader whose presence is gone (crash failover). */
-  private readonly beacon: PresenceBeacon;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
+  /** A drain ran (leader or sharded share): finalize does not drain again. */
+  private drained = false;
   private finished: Promise<void>;
   private readonly deps: RuntimeDeps;
 
@@ -99,7 +100,6 @@ export class BatonRuntime implements InstanceView {
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
     this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
-    this.beacon = new PresenceBeacon({ ...deps, instanceId: options.instanceId });
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
     const counters = deps.metrics ? messageCounters(deps.metrics) : null;
@@ -108,6 +108,7 @@ export class BatonRuntime implements InstanceView {
       instanceId: options.instanceId,
       options,
       epoch: () => this.leaderEpoch(),
+      assignment: this.sharded() ? () => this.leadership.assignmentGeneration() : undefined,
       hooks: {
         upstreamClosed: (id, failure) => this.pool.upstreamClosed(id, failure),
         fenceStale: (id) => this.pool.ownershipLost(id),
@@ -127,7 +128,8 @@ export class BatonRuntime implements InstanceView {
       ...deps,
       options,
       leadership: this.leadership,
-      stopListeners: () => this.pool.stopAll(),
+      // Sharded, a non-leader runs listeners too: stepping down is not a reason to stop them.
+      stopListeners: () => (this.sharded() ? undefined : this.pool.stopAll()),
       drain: (epoch, signal) => this.drain(epoch, signal),
       finalize: (epoch) => this.finalize(epoch),
     });
@@ -164,9 +166,14 @@ export class BatonRuntime implements InstanceView {
     } catch (err) {
       logger.warn({ err }, 'could not subscribe to hints; relying on polling');
     }
-    await this.beacon.start();
     this.registryEntry.schedule();
     this.actor.start();
+    this.leadership.startShare();
+  }
+
+  /** Whether this instance runs its assigned share (OWNERSHIP=sharded). */
+  private sharded(): boolean {
+    return this.options.ownership === 'sharded';
   }
 
   /** Graceful stop (SIGTERM): drain or release, then resolve once released. */
@@ -276,6 +283,7 @@ export class BatonRuntime implements InstanceView {
         break;
       case 'desired':
       case 'resync':
+      case 'assigned':
         this.leadership.trigger();
         break;
       case 'claimed':
@@ -307,60 +315,55 @@ export class BatonRuntime implements InstanceView {
 
   /** Rolling deploy, old side: announce draining, free the lock, wait until successors claimed. */
   private async drain(epoch: number, signal: AbortSignal): Promise<void> {
-    const { store, clock, logger } = this.deps;
+    const { store, logger } = this.deps;
     // XState starts this actor before subscribers see the `draining` snapshot, so `currentRole`
     // still says leader here: set it, so the registry says draining before the successor can
     // lead (and a successor takes over make-before-break, not as a failover).
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
-    // DRAIN_TIMEOUT_MS aborts us; finalize then stops what is left before this loop wakes up.
-    let leftAtTimeout = 0;
-    signal.addEventListener('abort', () => {
-      leftAtTimeout = this.pool.size();
-    });
-    const bound = new StoreContactBound(
-      clock,
-      this.options.renewDeadlineMs,
-      this.actor.getSnapshot().context.leaseUntil,
-      () => {
-        logger.warn(
-          { event: LOG_EVENTS.drainDone, handed_off: false },
-          'store unreachable: closing',
-        );
-        this.pool.stopAll();
-      },
-    );
-    signal.addEventListener('abort', () => bound.stop());
+    this.drained = true;
+    const bound = leaderDrainBound(this.deps, this.options, this.actor, this.pool);
     await this.registryEntry.heartbeat();
+    if (this.sharded()) {
+      // While we still hold the lock, reassign our own listeners (the registry says draining
+      // now); the next leader continues from that stored plan.
+      this.leadership.endShare();
+      await this.leadership.planWhileDraining(epoch).catch(() => undefined);
+    }
     await bound.reached(() => store.releaseLock(this.instanceId, epoch)).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
-    while (!signal.aborted && this.pool.size() > 0) {
-      const instances = await bound.reached(() => store.listInstances()).catch(() => null);
-      if (bound.cut) return;
-      const step = () => planDrain({ self: this.instanceId, instances, running: this.pool.size() });
-      if (step() === 'no-successor') {
-        bound.stop();
-        logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
-        return;
-      }
-      await this.checkOwnership();
-      if (step() === 'handed-off') break;
-      await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
-    }
-    bound.stop();
-    if (bound.cut) return;
-    // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
-    const remaining = signal.aborted ? leftAtTimeout : this.pool.size();
-    logger.info(
-      { event: LOG_EVENTS.drainDone, handed_off: remaining === 0, remaining },
-      remaining === 0 ? 'every listener handed off' : `drain timed out with ${remaining} listeners`,
-    );
+    await waitForClaims({ ...this.drainDeps(), bound }, signal);
+  }
+
+  /**
+   * Sharded, a non-leader's SIGTERM (the machine goes from waiting straight to finalizing): say
+   * so in the registry, ask the leader to replan, and serve until claimed or DRAIN_TIMEOUT_MS.
+   */
+  private async drainShare(): Promise<void> {
+    this.drained = true;
+    this.leadership.endShare();
+    this.currentRole = 'draining';
+    await this.registryEntry.heartbeat();
+    await this.deps.store.publish({ type: 'resync' }).catch(() => undefined);
+    const listeners = this.pool.size();
+    this.deps.logger.info({ event: LOG_EVENTS.drainStart, listeners }, 'draining share');
+    await waitForClaimsWithin(this.drainDeps(), Math.floor(this.options.drainTimeoutMs * 0.9));
+  }
+
+  private drainDeps(): DrainDeps {
+    return {
+      ...this.deps,
+      instanceId: this.instanceId,
+      running: () => this.pool.size(),
+      checkOwnership: () => this.checkOwnership(),
+    };
   }
 
   /** Last step of any shutdown: stop, give back what we own, unregister. */
   private async finalize(epoch: number | null): Promise<void> {
     const { store } = this.deps;
+    if (this.sharded() && !this.drained && this.pool.size() > 0) await this.drainShare();
     this.pool.stopAll();
     const owners = await store.readOwners().catch(() => []);
     const mine = owners.filter((o) => o.owner === this.instanceId);
@@ -381,7 +384,6 @@ export class BatonRuntime implements InstanceView {
 
   private stopBackground(): void {
     this.registryEntry.stop();
-    this.beacon.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;

@@ -132,6 +132,8 @@ export interface PerListenerCalls {
     epoch: number,
     expectedOwner?: string | null,
     afterEmitted?: string,
+    /** Sharded mode: the assignment generation read (see `ClaimRequest.assignment`). */
+    assignment?: number,
   ): Promise<ClaimResult>;
   /** One token read, sent with the reads made beside it. */
   readToken(listenerId: string): Promise<string | null>;
@@ -180,8 +182,8 @@ export function storeClient(
     (run) => run.messages.length,
   );
   const batched: PerListenerCalls = {
-    claimListener: (listenerId, instanceId, epoch, expectedOwner, afterEmitted) =>
-      claims.add({ listenerId, instanceId, epoch, expectedOwner, afterEmitted }),
+    claimListener: (listenerId, instanceId, epoch, expectedOwner, afterEmitted, assignment) =>
+      claims.add({ listenerId, instanceId, epoch, expectedOwner, afterEmitted, assignment }),
     readToken: (listenerId) => tokens.add(listenerId),
     writeStatus: (listenerId, status) => statuses.add({ listenerId, status }),
     emit: (listenerId, owner, fence, msgId, payload, encoding) =>

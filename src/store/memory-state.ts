@@ -7,12 +7,16 @@
  */
 import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
+import { EventLog } from './memory-events.js';
 import { PresenceCounts } from './memory-presence.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
   type AcquireResult,
+  type AssignmentState,
+  type AssignmentWrite,
   type ClaimRequest,
   type ClaimResult,
   type DesiredListener,
@@ -31,6 +35,9 @@ import {
   ttlArg,
   validStoreOptions,
 } from './types.js';
+
+/** Stream id order, beside MemoryState for its callers (it lives with the event log). */
+export { compareEventIds } from './memory-events.js';
 
 interface Expiring {
   value: string;
@@ -53,10 +60,9 @@ export class MemoryState implements SyncStore {
   private readonly owners = new Map<string, string>();
   private readonly fences = new Map<string, number>();
   private readonly statuses = new Map<string, string>();
+  private readonly assignments = new MemoryAssignments();
   private readonly dedup: DedupWindows;
-  private readonly events: EventEntry[] = [];
-  private lastEventMs = 0;
-  private lastEventSeq = 0;
+  private readonly events: EventLog;
   private readonly subscribers = new Set<(hint: Hint) => void>();
   /** Presence subscribers per instance id (Redis' PUBSUB NUMSUB of its presence channel). */
   private readonly presence = new PresenceCounts();
@@ -68,6 +74,7 @@ export class MemoryState implements SyncStore {
   ) {
     this.options = validStoreOptions(options);
     this.dedup = new DedupWindows(this.options.dedupWindowMs, this.options.dedupMaxEntries);
+    this.events = new EventLog(this.options.eventsMaxLen);
   }
 
   acquireLock(instanceId: string, ttlMs: number): AcquireResult {
@@ -235,6 +242,22 @@ export class MemoryState implements SyncStore {
     }));
   }
 
+  writeAssignments(
+    instanceId: string,
+    epoch: number,
+    changes: readonly AssignmentWrite[],
+  ): { ok: true; generation: number } | Refused {
+    this.check();
+    const code = firstRefusal('writeAssignments', this.lockChecks(instanceId, epoch));
+    if (code) return refuse(code);
+    return { ok: true, generation: this.assignments.write(changes) };
+  }
+
+  readAssignments(): AssignmentState {
+    this.check();
+    return this.assignments.read();
+  }
+
   writeStatuses(entries: readonly StatusEntry[]): ({ ok: true } | Refused)[] {
     this.check();
     return entries.map(({ listenerId, status }) => {
@@ -268,25 +291,12 @@ export class MemoryState implements SyncStore {
 
   readEvents(afterId: string, limit: number): EventEntry[] {
     this.check();
-    const out: EventEntry[] = [];
-    if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
-    for (const entry of this.events) {
-      if (out.length >= limit) break;
-      if (compareEventIds(entry.id, afterId) <= 0) continue;
-      out.push(entry);
-    }
-    return out;
+    return this.events.after(afterId, limit);
   }
 
   readEventsBefore(beforeId: string, limit: number): EventEntry[] {
     this.check();
-    const out: EventEntry[] = [];
-    if (!(limit > 0)) return out; // as readEvents: no count reads nothing
-    for (let i = this.events.length - 1; i >= 0 && out.length < limit; i--) {
-      const entry = this.events[i]!;
-      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
-    }
-    return out;
+    return this.events.before(beforeId, limit);
   }
 
   publish(hint: Hint): void {
@@ -318,8 +328,14 @@ export class MemoryState implements SyncStore {
 
   private claimOne(r: ClaimRequest): ClaimResult {
     const owner = this.owners.get(r.listenerId) ?? null;
+    const lock = this.lockChecks(r.instanceId, r.epoch);
+    const sharded = r.assignment !== undefined;
     const code = firstRefusal('claimListeners', {
-      ...this.lockChecks(r.instanceId, r.epoch),
+      NOT_HOLDER: () => !sharded && lock.NOT_HOLDER(),
+      STALE_EPOCH: () => !sharded && lock.STALE_EPOCH(),
+      NOT_ASSIGNED: () => sharded && !this.assignments.isAssignee(r.listenerId, r.instanceId),
+      STALE_ASSIGNMENT: () =>
+        sharded && this.assignments.assignedAfter(r.listenerId, r.assignment!),
       NOT_DESIRED: () => !this.tokens.has(r.listenerId),
       OWNER_CHANGED: () => r.expectedOwner !== undefined && owner !== r.expectedOwner,
       NOT_CAUGHT_UP: () =>
@@ -341,13 +357,11 @@ export class MemoryState implements SyncStore {
     if (code === 'STALE_FENCE') return { result: 'stale', currentFence };
     if (code === 'DUPLICATE') return { result: 'duplicate' };
     const { listenerId, msgId, fence, owner, payload } = r;
-    const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
-    if (r.encoding) entry.encoding = r.encoding;
-    this.events.push(entry);
-    // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
-    if (this.events.length > this.options.eventsMaxLen) {
-      this.events.splice(0, this.events.length - this.options.eventsMaxLen);
-    }
+    const fields = { listenerId, msgId, fence, owner, payload };
+    const entry = this.events.append(
+      this.clock.now(),
+      r.encoding ? { ...fields, encoding: r.encoding } : fields,
+    );
     return { result: 'emitted', entryId: entry.id };
   }
 
@@ -380,18 +394,4 @@ export class MemoryState implements SyncStore {
     }
     return entry;
   }
-
-  private nextEventId(): string {
-    const ms = Math.max(this.clock.now(), this.lastEventMs);
-    this.lastEventSeq = ms === this.lastEventMs ? this.lastEventSeq + 1 : 0;
-    this.lastEventMs = ms;
-    return `${ms}-${this.lastEventSeq}`;
-  }
-}
-
-/** Orders stream ids (`ms-seq`) the way Redis does; '0' sorts first. */
-export function compareEventIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
 }

@@ -5,8 +5,11 @@
  * Cluster the channel is sharded (SSUBSCRIBE) and the prefix's hash tag puts it on the lock's node.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { replyValue, type ScriptRunner } from './redis-scripts.js';
-import { StoreReplyError } from './refusals.js';
+import { refused, replyValue, type ScriptRunner } from './redis-scripts.js';
+import { integerOf, StoreReplyError } from './refusals.js';
+import { type Refused, type storeKeys, ttlArg } from './types.js';
+
+type Keys = ReturnType<typeof storeKeys>;
 
 type Client = Redis | Cluster;
 
@@ -21,18 +24,36 @@ export function channelCounts(reply: unknown, channels: readonly string[]): numb
 }
 
 /**
- * Whether each channel has a subscriber now, in order. Through a script on `lockKey` so that on
- * Cluster the count comes from the node that holds the sharded channels (as deposeLock checks).
+ * Whether each instance's presence channel has a subscriber now, in order. Through a script on
+ * the lock key so that on Cluster the count comes from the node that holds the sharded channels
+ * (as deposeLock checks).
  */
 export async function readPresence(
   scripts: ScriptRunner,
-  lockKey: string,
-  channels: readonly string[],
+  keys: Keys,
+  instanceIds: readonly string[],
   sharded: boolean,
 ): Promise<boolean[]> {
-  if (channels.length === 0) return [];
-  const out = await scripts.run('read-presence', [lockKey], [sharded ? '1' : '0', ...channels]);
+  if (instanceIds.length === 0) return [];
+  const channels = instanceIds.map((id) => keys.presence(id));
+  const args = [sharded ? '1' : '0', ...channels];
+  const out = await scripts.run('read-presence', [keys.lock], args);
   return channelCounts(replyValue('read-presence', out), channels).map((n) => n > 0);
+}
+
+/** deposeLock on Redis: depose-lock-2.lua, with the holder's presence channel to check. */
+export async function deposeLock(
+  scripts: ScriptRunner,
+  keys: Keys,
+  sharded: boolean,
+  [instanceId, holder, ttlMs]: [string, string, number],
+): Promise<{ ok: true; epoch: number } | Refused> {
+  const channel = keys.presence(holder);
+  const args = [instanceId, holder, ttlArg(ttlMs), channel, sharded ? '1' : '0'];
+  const out = await scripts.run('depose-lock', [keys.lock, keys.epoch], args);
+  return out.ok
+    ? { ok: true, epoch: integerOf('depose-lock', out.value) }
+    : refused('depose-lock', out);
 }
 
 /**

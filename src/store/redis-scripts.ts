@@ -26,6 +26,8 @@ export const SCRIPTS = [
   'claim-listeners',
   'release-listener',
   'read-owners',
+  'write-assignments',
+  'read-assignments',
   'write-statuses',
   'emit',
   'was-emitted',
@@ -83,7 +85,7 @@ export function pairs(script: string, flat: unknown): [string, unknown][] {
 }
 
 /** One XRANGE/XREVRANGE row as an entry (fields the stream lacks read as empty or 0). */
-export function eventEntry([id, flat]: [string, string[]]): EventEntry {
+export function eventOf([id, flat]: [string, string[]]): EventEntry {
   const f = new Map(pairs('readEvents', flat) as [string, string][]);
   return {
     id,

@@ -6,19 +6,15 @@
  */
 import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { readAssignments, writeAssignments } from './redis-assignments.js';
 import { createRedisClient } from './redis-connection.js';
-import { readPresence, SubscribedChannels } from './redis-presence.js';
-import {
-  type Client,
-  eventEntry,
-  pairs,
-  refused,
-  replyValue,
-  ScriptRunner,
-} from './redis-scripts.js';
+import { deposeLock, readPresence, SubscribedChannels } from './redis-presence.js';
+import { type Client, eventOf, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
+  type AssignmentState,
+  type AssignmentWrite,
   type ClaimRequest,
   type ClaimResult,
   type CoordinationStore,
@@ -136,17 +132,11 @@ export class RedisStore implements CoordinationStore {
   }
 
   async readPresence(instanceIds: readonly string[]): Promise<boolean[]> {
-    const names = instanceIds.map((id) => this.keys.presence(id));
-    return readPresence(this.scripts, this.keys.lock, names, this.channels.sharded);
+    return readPresence(this.scripts, this.keys, instanceIds, this.channels.sharded);
   }
 
   async deposeLock(instanceId: string, holder: string, ttlMs: number) {
-    const channel = this.keys.presence(holder);
-    const args = [instanceId, holder, ttlArg(ttlMs), channel, this.channels.sharded ? '1' : '0'];
-    const out = await this.scripts.run('depose-lock', [this.keys.lock, this.keys.epoch], args);
-    return out.ok
-      ? { ok: true as const, epoch: integerOf('depose-lock', out.value) }
-      : refused('depose-lock', out);
+    return deposeLock(this.scripts, this.keys, this.channels.sharded, [instanceId, holder, ttlMs]);
   }
 
   async readLock(): Promise<LockState> {
@@ -229,14 +219,15 @@ export class RedisStore implements CoordinationStore {
   async claimListeners(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
     if (requests.length === 0) return [];
     const k = this.keys;
-    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences];
+    const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences, k.assignments];
+    keys.push(k.assignmentGenerations);
     const args: (string | number)[] = [this.options.dedupWindowMs];
     for (const r of requests) {
       const { expectedOwner } = r;
       const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
       keys.push(k.dedup(r.listenerId));
       args.push(r.listenerId, r.instanceId, String(r.epoch), expectation, expectedOwner ?? '');
-      args.push(r.afterEmitted ?? '');
+      args.push(r.afterEmitted ?? '', r.assignment === undefined ? '' : String(r.assignment));
     }
     const replies = await this.scripts.batch('claim-listeners', keys, args, requests.length);
     return replies.map((reply): ClaimResult => {
@@ -261,6 +252,14 @@ export class RedisStore implements CoordinationStore {
       owner: owners.has(listenerId) ? String(owners.get(listenerId)) : null,
       fence: fences.has(listenerId) ? integerOf('read-owners', fences.get(listenerId)) : 0,
     }));
+  }
+
+  writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {
+    return writeAssignments(this.scripts, this.keys, instanceId, epoch, changes);
+  }
+
+  readAssignments(): Promise<AssignmentState> {
+    return readAssignments(this.scripts, this.keys);
   }
 
   async writeStatuses(entries: readonly StatusEntry[]) {
@@ -316,7 +315,7 @@ export class RedisStore implements CoordinationStore {
     if (!(limit > 0)) return [];
     const count = Math.ceil(limit);
     const rows = await this.live().xrange(this.keys.events, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(eventEntry);
+    return rows.map(eventOf);
   }
 
   async readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]> {
@@ -324,7 +323,7 @@ export class RedisStore implements CoordinationStore {
     const end = beforeId === '+' ? '+' : `(${beforeId}`;
     const count = Math.ceil(limit);
     const rows = await this.live().xrevrange(this.keys.events, end, '-', 'COUNT', count);
-    return rows.map(eventEntry);
+    return rows.map(eventOf);
   }
 
   async publish(hint: Hint): Promise<void> {

@@ -20,7 +20,11 @@ export const LuaCode = Object.freeze({
   DUPLICATE: -8,
   /** claim-listeners: the msg id named as caught up with was not emitted (yet). */
   NOT_CAUGHT_UP: -9,
-  /** depose-lock: the holder's presence channel still has a subscriber (-10, -11: ownership). */
+  /** claim-listeners, sharded: the listener is not assigned to the claimer. */
+  NOT_ASSIGNED: -10,
+  /** claim-listeners, sharded: the claimer read a plan older than the listener's assignment. */
+  STALE_ASSIGNMENT: -11,
+  /** depose-lock: the holder's presence channel still has a subscriber. */
   PRESENT: -12,
 } as const);
 

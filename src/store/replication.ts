@@ -2,13 +2,16 @@
  * Fences that survive a failover. Redis replicates asynchronously: a primary that dies right
  * after an epoch or fence bump can take the bump with it, and the promoted replica then hands the
  * same number out again while a deposed owner still holds it. So after every operation that
- * bumps one (acquiring the lock, deposing a crashed holder, claiming listeners), Baton `WAIT`s
- * until enough replicas have the write, and throws when they do not: the caller treats that like
- * a Redis error (backs off and retries, or gives up leading), and the unreplicated number is never
- * acted on.
+ * bumps one (acquiring the lock, deposing a crashed holder, claiming listeners, and, sharded,
+ * writing assignments: claims name the assignment generation), Baton `WAIT`s until enough replicas
+ * have the write, and throws when they do not: the caller treats that like a Redis error (backs
+ * off and retries, or gives up leading), and the unreplicated number is never acted on.
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { ClaimRequest, ClaimResult, CoordinationStore } from './types.js';
+
+/** The waited operations, as the metric labels them. */
+export type WaitedOperation = 'acquire' | 'claim' | 'assign';
 
 /** `REDIS_MIN_REPLICAS`: a count, or `auto` (1 when the primary reports replicas, else 0). */
 export type MinReplicas = number | 'auto';
@@ -19,7 +22,7 @@ export interface ReplicationOptions {
   /** Longest wait for the replicas' acknowledgement (`REDIS_WAIT_TIMEOUT_MS`). */
   timeoutMs: number;
   /** Called on every failed wait (a metric), with the operation and the replicas that acked. */
-  onWaitFailure?: (operation: 'acquire' | 'claim', acked: number, wanted: number) => void;
+  onWaitFailure?: (operation: WaitedOperation, acked: number, wanted: number) => void;
 }
 
 /** Defaults: adapt to the topology, and wait at most one second (well under a lock TTL). */
@@ -32,7 +35,7 @@ export const defaultReplicationOptions: Readonly<ReplicationOptions> = Object.fr
 export class ReplicationWaitError extends Error {
   override readonly name = 'ReplicationWaitError';
   constructor(
-    readonly operation: 'acquire' | 'claim',
+    readonly operation: WaitedOperation,
     readonly acked: number,
     readonly wanted: number,
   ) {
@@ -68,8 +71,9 @@ export async function connectedReplicas(node: Node): Promise<number> {
 }
 
 /**
- * Wraps `store` so that acquiring or deposing the lock and claiming listeners return only once
- * `minReplicas` replicas acknowledged the bump. `client` is the store's command client (same connection), and
+ * Wraps `store` so that acquiring or deposing the lock, claiming listeners and writing
+ * assignments return only once `minReplicas` replicas acknowledged the bump. `client` is the
+ * store's command client (same connection), and
  * `lockKey` any key of the prefix (they share one slot on Cluster).
  */
 export function withReplicationWait(
@@ -79,7 +83,7 @@ export function withReplicationWait(
   options: ReplicationOptions = defaultReplicationOptions,
 ): CoordinationStore {
   const slots = new Map<string, number>();
-  const replicate = async (operation: 'acquire' | 'claim') => {
+  const replicate = async (operation: WaitedOperation) => {
     if (options.minReplicas === 0) return;
     const node = await primaryFor(client, lockKey, slots);
     const wanted =
@@ -108,6 +112,13 @@ export function withReplicationWait(
       const results = await store.claimListeners(requests);
       if (results.some((r) => r.ok)) await replicate('claim');
       return results;
+    },
+    // A lost generation bump would let the next leader hand the same generation out again with
+    // other assignees, so two instances could claim one listener at one generation.
+    writeAssignments: async (instanceId, epoch, changes) => {
+      const result = await store.writeAssignments(instanceId, epoch, changes);
+      if (result.ok) await replicate('assign');
+      return result;
     },
   };
   return new Proxy(store, {

@@ -56,7 +56,19 @@ export const storeSpec = {
   claimListeners: {
     script: 'claim-listeners',
     checks: [
-      ...lockChecks,
+      {
+        code: 'NOT_HOLDER',
+        failsWhen: 'no assignment is named and the caller does not hold the lock',
+      },
+      { code: 'STALE_EPOCH', failsWhen: 'no assignment is named and the lock is at another epoch' },
+      {
+        code: 'NOT_ASSIGNED',
+        failsWhen: 'an assignment is named and the listener is not assigned to the caller',
+      },
+      {
+        code: 'STALE_ASSIGNMENT',
+        failsWhen: 'the named assignment generation is older than the listener assignment',
+      },
       { code: 'NOT_DESIRED', failsWhen: 'the listener has no token' },
       { code: 'OWNER_CHANGED', failsWhen: 'an expected owner is given and is not the owner' },
       {
@@ -65,6 +77,7 @@ export const storeSpec = {
       },
     ],
   },
+  writeAssignments: { script: 'write-assignments', checks: lockChecks },
   releaseListener: {
     script: 'release-listener',
     checks: [{ code: 'NOT_HOLDER', failsWhen: 'the caller does not own the listener' }],

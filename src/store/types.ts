@@ -4,6 +4,7 @@
  * Throws mean the store could not be reached or answered badly (network, timeout).
  * Both implementations (`RedisStore`, `MemoryStore`) pass the same contract suite.
  */
+import type { PresenceOps } from './presence-ops.js';
 
 /** Why a store operation was refused. One stable string per Lua return code (see refusals.ts). */
 export type RefusalCode =
@@ -14,6 +15,8 @@ export type RefusalCode =
   | 'NOT_DESIRED' // the listener has no desired state (no token)
   | 'NOT_REGISTERED' // the instance's registry entry has expired or was never written
   | 'NOT_CAUGHT_UP' // overlap claim: the old owner has not emitted the named msg id yet
+  | 'NOT_ASSIGNED' // sharded claim: the listener is not assigned to the claimer
+  | 'STALE_ASSIGNMENT' // sharded claim: the claimer acts on a plan older than the assignment
   | 'PRESENT'; // deposeLock: the holder's presence channel still has a subscriber
 
 export type Refused = { ok: false; code: RefusalCode };
@@ -97,6 +100,32 @@ export interface ClaimRequest {
    * message (like an empty msg id on emit): no condition, the same as leaving it out.
    */
   afterEmitted?: string;
+  /**
+   * Sharded mode: the assignment generation the claimer read. Given, the claim is checked against
+   * the stored assignment instead of the lock (`epoch` is then not checked): the listener must be
+   * assigned to the claimer, at a generation no newer than this one.
+   */
+  assignment?: number;
+}
+
+/** One listener's stored assignment (sharded mode). */
+export interface AssignmentEntry {
+  listenerId: string;
+  instanceId: string;
+  /** The assignment generation at which this listener was last assigned. */
+  generation: number;
+}
+
+/** The stored assignment: its generation (bumped by every write) and entries sorted by id. */
+export interface AssignmentState {
+  generation: number;
+  entries: AssignmentEntry[];
+}
+
+/** One change of a plan write: `instanceId` null removes the listener's assignment. */
+export interface AssignmentWrite {
+  listenerId: string;
+  instanceId: string | null;
 }
 
 export type ClaimResult = { ok: true; fence: number } | Refused;
@@ -122,9 +151,11 @@ export type Hint =
   | { type: 'desired'; listenerId: string }
   | { type: 'lock.released'; holder: string }
   | { type: 'claimed'; owner: string; listenerIds: string[] }
-  | { type: 'resync' };
+  | { type: 'resync' }
+  /** Sharded mode: the leader stored a new assignment; every instance reconciles its share. */
+  | { type: 'assigned'; generation: number };
 
-export interface CoordinationStore {
+export interface CoordinationStore extends PresenceOps {
   // Leader lock (`consumer_lock`, `consumer_lock:epoch`).
   /** SET NX PX; on success increments the epoch. Re-acquiring one's own live lock keeps the epoch. */
   acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult>;
@@ -133,25 +164,6 @@ export interface CoordinationStore {
   /** Deletes the lock only if `instanceId` holds it at `epoch`. */
   releaseLock(instanceId: string, epoch: number): Promise<{ ok: true } | Refused>;
   readLock(): Promise<LockState>;
-
-  // Presence (Pub/Sub channel `presence:{id}`; Redis drops a dead process's subscriptions at once).
-  /**
-   * Subscribes, on the subscriber connection, to `instanceId`'s presence channel (re-subscribed
-   * after every reconnect) until the returned function or `close()` withdraws it.
-   */
-  announcePresence(instanceId: string): Promise<() => Promise<void>>;
-  /** Whether each instance's presence channel has a subscriber now, in order. */
-  readPresence(instanceIds: readonly string[]): Promise<boolean[]>;
-  /**
-   * Takes the lock for `instanceId` (TTL `ttlMs`) and bumps the epoch, only if `holder` still
-   * holds it and has no presence: crash failover without waiting for the TTL. Safe when wrong:
-   * the deposed holder's renewals and fenced writes are refused from then on.
-   */
-  deposeLock(
-    instanceId: string,
-    holder: string,
-    ttlMs: number,
-  ): Promise<{ ok: true; epoch: number } | Refused>;
 
   // Instance registry (`instances:{id}`).
   /** Writes the entry with a TTL (creates or replaces). */
@@ -193,6 +205,20 @@ export interface CoordinationStore {
   releaseListener(listenerId: string, instanceId: string): Promise<{ ok: true } | Refused>;
   /** Every listener that has an owner or a fence, sorted by id. */
   readOwners(): Promise<OwnerEntry[]>;
+
+  // Assignments (`listener_assignments`), sharded mode.
+  /**
+   * Stores a plan's changes in one atomic step, only if `instanceId` holds the lock at `epoch`
+   * (a deposed leader's plan is refused); bumps and returns the assignment generation, which
+   * every changed entry records.
+   */
+  writeAssignments(
+    instanceId: string,
+    epoch: number,
+    changes: readonly AssignmentWrite[],
+  ): Promise<{ ok: true; generation: number } | Refused>;
+  /** The stored assignment (generation 0 and no entries before the first write). */
+  readAssignments(): Promise<AssignmentState>;
 
   // Status (`listener_status`).
   /**
@@ -259,6 +285,8 @@ const operationSet: Record<StoreOperation, true> = {
   claimListeners: true,
   releaseListener: true,
   readOwners: true,
+  writeAssignments: true,
+  readAssignments: true,
   writeStatuses: true,
   readStatuses: true,
   emitMany: true,
@@ -354,6 +382,9 @@ export function storeKeys(prefix: string) {
     instanceIndex: `${prefix}:instance_index`,
     owners: `${prefix}:listener_owners`,
     fences: `${prefix}:listener_fences`,
+    assignments: `${prefix}:listener_assignments`,
+    assignmentGenerations: `${prefix}:listener_assignment_generations`,
+    assignmentGeneration: `${prefix}:listener_assignments:generation`,
     tokens: `${prefix}:tokens`,
     generations: `${prefix}:listener_generations`,
     status: `${prefix}:listener_status`,

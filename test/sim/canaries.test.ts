@@ -6,7 +6,7 @@
  * removed, or the canary proved nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { type PlantedBugName, withBugs } from '../../sim/bugs.js';
+import { PLANTED_BUGS, type PlantedBugName, withBugs } from '../../sim/bugs.js';
 import { runSeed } from '../../sim/runner.js';
 import { type SimOptions, STANDARD } from '../../sim/scenario.js';
 
@@ -23,6 +23,8 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
   { bug: 'lease-from-reply', breaks: /believes it leads epoch \d+ .* but the lock is/ },
   { bug: 'lease-on-wall-clock', breaks: /believes it leads epoch \d+ .* but the lock is/ },
   { bug: 'claim-no-confirm', breaks: /lost across a clean overlap handoff/ },
+  { bug: 'claim-no-assignee', breaks: /^claim \S+ by \S+ succeeded; it is assigned to/ },
+  { bug: 'plan-no-epoch', breaks: /^plan by \S+ stored without the lock/ },
 ];
 
 describe('planted-bug canaries', () => {
@@ -35,7 +37,10 @@ describe('planted-bug canaries', () => {
       }
       expect(found, `${bug}: no failing seed in ${BUDGET}`).not.toBeNull();
       expect(found!.failure).toMatch(breaks);
-      const clean = await runSeed({ ...SHORT, seed: found!.seed });
+      // The same seed and mode (a sharded canary runs sharded), without the bug.
+      const def = PLANTED_BUGS[bug];
+      const ownership = 'ownership' in def ? { ownership: def.ownership } : {};
+      const clean = await runSeed({ ...SHORT, ...ownership, seed: found!.seed });
       expect(clean.ok, clean.failure ?? '').toBe(true);
     });
   }

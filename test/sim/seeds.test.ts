@@ -28,6 +28,18 @@ describe('simulation seeds', () => {
     }
   });
 
+  // OWNERSHIP=sharded: every instance runs its assigned share; the model also checks that only
+  // the lock holder's plans are stored, the assignment generation never goes back, a claim
+  // succeeds only for the assignee, and after healing every listener runs on its assignee, +-1.
+  it('sharded short seeds 1-8 pass', async () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      await expectPasses(
+        { ...SHORT, ownership: 'sharded', seed },
+        `npm run sim -- --seed ${seed} --minutes 3 --instances 3 --listeners 20 --ownership sharded`,
+      );
+    }
+  });
+
   it('standard seeds 1-6 pass', async () => {
     for (let seed = 1; seed <= 6; seed++) {
       await expectPasses({ ...STANDARD, seed }, `npm run sim -- --seed ${seed}`);

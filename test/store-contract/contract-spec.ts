@@ -89,6 +89,26 @@ const scenarios: Record<string, (s: SingleStore) => Promise<unknown>> = {
     await owned(s);
     return s.claimListener('l', 'a', 1, 'a', 'm9');
   },
+  // Sharded claims: the lock is not checked (b holds none), the assignment is.
+  'claimListeners:NOT_ASSIGNED': async (s) => {
+    await s.acquireLock('a', LONG);
+    await s.writeAssignments('a', 1, [{ listenerId: 'none', instanceId: 'c' }]);
+    return s.claimListener('none', 'b', 7, 'zz', 'm9', 1);
+  },
+  'claimListeners:STALE_ASSIGNMENT': async (s) => {
+    await s.acquireLock('a', LONG);
+    await s.writeAssignments('a', 1, [{ listenerId: 'x', instanceId: 'b' }]);
+    await s.writeAssignments('a', 1, [{ listenerId: 'none', instanceId: 'b' }]);
+    return s.claimListener('none', 'b', 7, 'zz', 'm9', 1);
+  },
+  'writeAssignments:NOT_HOLDER': async (s) => {
+    await s.acquireLock('b', LONG);
+    return s.writeAssignments('a', 1, [{ listenerId: 'l', instanceId: 'a' }]);
+  },
+  'writeAssignments:STALE_EPOCH': async (s) => {
+    await s.acquireLock('a', LONG);
+    return s.writeAssignments('a', 2, [{ listenerId: 'l', instanceId: 'a' }]);
+  },
   'releaseListener:NOT_HOLDER': async (s) => {
     await owned(s);
     return s.releaseListener('l', 'b');
@@ -128,6 +148,71 @@ export function describeSpecContract(open: OpenStore): void {
     it('has no scenario for a refusal the spec does not declare', () => {
       const keys = declared.map(({ op, check }) => `${op}:${check.code}`);
       expect(Object.keys(scenarios).sort()).toEqual(keys.sort());
+    });
+  });
+
+  describe('sharded assignments', () => {
+    it('stores a plan under a new generation, which every changed entry records', async () => {
+      const { store: s } = await open();
+      expect(await s.readAssignments()).toEqual({ generation: 0, entries: [] });
+      await s.acquireLock('a', LONG);
+      const plan = [
+        { listenerId: 'y', instanceId: 'b' },
+        { listenerId: 'x', instanceId: 'a' },
+      ];
+      expect(await s.writeAssignments('a', 1, plan)).toEqual({ ok: true, generation: 1 });
+      const change = [
+        { listenerId: 'x', instanceId: null },
+        { listenerId: 'z', instanceId: 'c' },
+      ];
+      expect(await s.writeAssignments('a', 1, change)).toEqual({ ok: true, generation: 2 });
+      expect(await s.readAssignments()).toEqual({
+        generation: 2,
+        entries: [
+          { listenerId: 'y', instanceId: 'b', generation: 1 },
+          { listenerId: 'z', instanceId: 'c', generation: 2 },
+        ],
+      });
+    });
+
+    it("refuses a deposed leader's plan and keeps the stored one", async () => {
+      const { store: s } = await open();
+      await s.acquireLock('a', LONG);
+      await s.writeAssignments('a', 1, [{ listenerId: 'x', instanceId: 'a' }]);
+      await s.releaseLock('a', 1);
+      await s.acquireLock('b', LONG);
+      expect(await s.writeAssignments('a', 1, [{ listenerId: 'x', instanceId: 'c' }])).toEqual({
+        ok: false,
+        code: 'NOT_HOLDER',
+      });
+      expect((await s.readAssignments()).entries).toEqual([
+        { listenerId: 'x', instanceId: 'a', generation: 1 },
+      ]);
+    });
+
+    it('lets only the assignee claim, without the lock, and bumps the fence', async () => {
+      const { store: s } = await open();
+      await s.acquireLock('a', LONG);
+      await s.setDesired('l', 'tok');
+      await s.writeAssignments('a', 1, [{ listenerId: 'l', instanceId: 'b' }]);
+      expect(await s.claimListener('l', 'b', 0, null, '', 1)).toEqual({ ok: true, fence: 1 });
+      // The leader itself is refused in sharded form when it is not the assignee.
+      expect(await s.claimListener('l', 'a', 1, 'b', '', 1)).toEqual({
+        ok: false,
+        code: 'NOT_ASSIGNED',
+      });
+      await s.writeAssignments('a', 1, [{ listenerId: 'l', instanceId: 'c' }]);
+      // b cannot take it back (no ping-pong); c claims from b at the new generation only.
+      expect(await s.claimListener('l', 'b', 0, 'b', '', 2)).toEqual({
+        ok: false,
+        code: 'NOT_ASSIGNED',
+      });
+      expect(await s.claimListener('l', 'c', 0, 'b', '', 1)).toEqual({
+        ok: false,
+        code: 'STALE_ASSIGNMENT',
+      });
+      expect(await s.claimListener('l', 'c', 0, 'b', '', 2)).toEqual({ ok: true, fence: 2 });
+      expect(await s.readOwners()).toEqual([{ listenerId: 'l', owner: 'c', fence: 2 }]);
     });
   });
 

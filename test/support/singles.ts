@@ -12,8 +12,15 @@ export type SingleStore = CoordinationStore & PerListenerCalls;
 /** Wraps `store`: its operations unchanged, plus one-request-batch per-listener calls. */
 export function singles(store: CoordinationStore): SingleStore {
   const calls: PerListenerCalls = {
-    claimListener: async (listenerId, instanceId, epoch, expectedOwner, afterEmitted) => {
-      const claim = { listenerId, instanceId, epoch, expectedOwner, afterEmitted };
+    claimListener: async (
+      listenerId,
+      instanceId,
+      epoch,
+      expectedOwner,
+      afterEmitted,
+      assignment,
+    ) => {
+      const claim = { listenerId, instanceId, epoch, expectedOwner, afterEmitted, assignment };
       return (await store.claimListeners([claim]))[0]!;
     },
     readToken: async (listenerId) => (await store.readTokens([listenerId]))[0]!,

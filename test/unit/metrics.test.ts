@@ -16,6 +16,10 @@ describe('createMetrics', () => {
     baton_messages_total: ['counter', ['result']],
     baton_handoff_unconfirmed_total: ['counter', []],
     baton_reconcile_runs_total: ['counter', []],
+    baton_assigned_listeners: ['gauge', ['instance']],
+    baton_assignment_generation: ['gauge', []],
+    baton_listener_moves_total: ['counter', ['reason']],
+    baton_assignment_imbalance: ['gauge', []],
     baton_replication_wait_failures_total: ['counter', ['operation']],
   } as const;
 

@@ -1,5 +1,6 @@
 --[[
-  Takes ownership of listeners, in order, each for a claimer that must hold the leader lock, and
+  Takes ownership of listeners, in order, each for a claimer that must hold the leader lock (or,
+  sharded, be the listener's assignee at the assignment generation it names), and
   bumps each claimed listener's fence so that every earlier owner's writes are rejected from now
   on. One script for a whole batch: a takeover of 1,000 listeners is a few calls, not 1,000.
   Checks, per claim and in order: the claimer holds the lock, at the epoch it names, the listener
@@ -12,21 +13,26 @@
     KEYS[3] tokens key  (prefix:tokens)
     KEYS[4] owners key  (prefix:listener_owners), hash listener id -> owner instance id
     KEYS[5] fences key  (prefix:listener_fences), hash listener id -> fence
-    KEYS[5+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    KEYS[6] assignments key (prefix:listener_assignments), hash listener id -> assignee
+    KEYS[7] assignment generations key (prefix:listener_assignment_generations)
+    KEYS[7+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
     ARGV[1] dedup window in milliseconds
-    then 6 arguments per claim i:
+    then 7 arguments per claim i:
       listener id
       claimer's instance id
       epoch the claimer believes it holds
       owner expectation: '0' none, '1' must be unowned, '2' must be owned by the next argument
       expected owner (used when the expectation is '2')
       msg id that must have been emitted already ('' = no such condition)
+      assignment generation the claimer read ('' = none: the lock is checked instead)
 
   Output: an array, one entry per claim, refusals in the order of
   the checks of src/store/spec.ts (claimListeners):
     fence (integer >= 1)   the new fence; the claimer owns the listener
     -1                     NOT_HOLDER: the claimer does not hold the lock
     -2                     STALE_EPOCH: it holds the lock at another epoch
+    -10                    NOT_ASSIGNED: the listener is not assigned to the claimer
+    -11                    STALE_ASSIGNMENT: it was assigned after the generation named
     -5                     NOT_DESIRED: the listener has no token
     -3                     OWNER_CHANGED: the owner is not the expected one
     -9                     NOT_CAUGHT_UP: the named msg id was not emitted (yet)
@@ -39,11 +45,21 @@ local out = {}
 
 local function claim(i, a)
   local id = ARGV[a]
-  if holder ~= ARGV[a + 1] then
-    return -1
-  end
-  if epoch ~= tonumber(ARGV[a + 2]) then
-    return -2
+  local assignment = ARGV[a + 6]
+  if assignment == '' then
+    if holder ~= ARGV[a + 1] then
+      return -1
+    end
+    if epoch ~= tonumber(ARGV[a + 2]) then
+      return -2
+    end
+  else
+    if redis.call('HGET', KEYS[6], id) ~= ARGV[a + 1] then
+      return -10
+    end
+    if tonumber(redis.call('HGET', KEYS[7], id) or '0') > tonumber(assignment) then
+      return -11
+    end
   end
   if redis.call('HEXISTS', KEYS[3], id) == 0 then
     return -5
@@ -59,7 +75,7 @@ local function claim(i, a)
     end
   end
   if ARGV[a + 5] ~= '' then
-    local score = redis.call('ZSCORE', KEYS[5 + i], ARGV[a + 5])
+    local score = redis.call('ZSCORE', KEYS[7 + i], ARGV[a + 5])
     if not score then
       return -9
     end
@@ -76,7 +92,7 @@ local function claim(i, a)
   return fence
 end
 
-for i = 1, #KEYS - 5 do
-  out[i] = claim(i, 2 + (i - 1) * 6)
+for i = 1, #KEYS - 7 do
+  out[i] = claim(i, 2 + (i - 1) * 7)
 end
 return out
