@@ -11,7 +11,7 @@ import { assign, fromCallback, fromPromise, raise, setup } from 'xstate';
  */
 export type AcquireOutput =
   | { ok: true; epoch: number; sentAt: number }
-  | { ok: false; lockTtl?: number };
+  | { ok: false; lockTtl?: number; holder?: string };
 
 /** What the renew actor reports; network failures reject instead. */
 export type RenewOutput = { renewed: true; sentAt: number } | { renewed: false };
@@ -19,13 +19,14 @@ export type RenewOutput = { renewed: true; sentAt: number } | { renewed: false }
 export type InstanceEvent =
   | { type: 'lock.released' } // hint: the lock was just released, try at once
   | { type: 'lease.extended' } // internal: a renewal succeeded
+  | { type: 'lock.deposed'; epoch: number; sentAt: number } // the watch took a dead holder's lock
   | { type: 'shutdown' }; // SIGTERM / SIGINT
 
 export interface InstanceContext {
   instanceId: string;
   /** Epoch of the lock while leader or draining, else null. */
   epoch: number | null;
-  /** Local clock time until which leadership is safe; set from the send time of each renewal. */
+  /** Monotonic clock time until which leadership is safe; set from the send time of each renewal. */
   leaseUntil: number;
   /** How long a successful renewal (or acquire) keeps the lease: RENEW_DEADLINE_MS. */
   renewDeadlineMs: number;
@@ -33,6 +34,8 @@ export interface InstanceContext {
   renewFailures: number;
   /** While waiting: ms the holder's lock had left at our last try, when the store said so. */
   lockTtl: number | null;
+  /** While waiting: who held the lock at our last try (the presence watch follows it). */
+  lockHolder: string | null;
 }
 
 export interface InstanceInput {
@@ -57,6 +60,8 @@ export const instanceMachine = setup({
     renewLock: fromPromise<RenewOutput, { epoch: number }>(notProvided('renewLock')),
     /** Runs while leader: reconciles desired state against listener actors on hints and RESYNC. */
     reconcile: fromCallback<{ type: string }, { epoch: number }>(() => undefined),
+    /** While waiting: watches the holder's presence; sends `lock.deposed` once it took the lock. */
+    watchHolder: fromCallback<InstanceEvent, { holder: string | null }>(() => undefined),
     /** Step-down: stops every listener at once (before the lock could expire). */
     stopListeners: fromPromise<void, { epoch: number | null }>(notProvided('stopListeners')),
     /** Draining: marks us draining, releases the lock, hints, waits for successors to claim. */
@@ -93,6 +98,7 @@ export const instanceMachine = setup({
     renewDeadlineMs: input.renewDeadlineMs,
     renewFailures: 0,
     lockTtl: null,
+    lockHolder: null,
   }),
   initial: 'waiting',
   states: {
@@ -115,23 +121,46 @@ export const instanceMachine = setup({
                         leaseUntil: event.output.sentAt + context.renewDeadlineMs,
                         renewFailures: 0,
                         lockTtl: null,
+                        lockHolder: null,
                       }
                     : {},
                 ),
               },
               {
                 target: 'idle',
-                actions: assign({
-                  lockTtl: ({ event }) => (event.output.ok ? null : (event.output.lockTtl ?? null)),
-                }),
+                actions: assign(({ event }) =>
+                  event.output.ok
+                    ? {}
+                    : {
+                        lockTtl: event.output.lockTtl ?? null,
+                        lockHolder: event.output.holder ?? null,
+                      },
+                ),
               },
             ],
+            // The store is unreachable: keep watching the last holder we saw (its reads fail too).
             onError: { target: 'idle', actions: assign({ lockTtl: null }) },
           },
         },
         idle: {
           after: { LOCK_RETRY: 'trying' },
-          on: { 'lock.released': 'trying' },
+          invoke: {
+            src: 'watchHolder',
+            input: ({ context }) => ({ holder: context.lockHolder }),
+          },
+          on: {
+            'lock.released': 'trying',
+            'lock.deposed': {
+              target: '#instance.leader',
+              actions: assign(({ event, context }) => ({
+                epoch: event.epoch,
+                leaseUntil: event.sentAt + context.renewDeadlineMs,
+                renewFailures: 0,
+                lockTtl: null,
+                lockHolder: null,
+              })),
+            },
+          },
         },
       },
     },

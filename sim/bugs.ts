@@ -6,6 +6,7 @@
  * the invariants catch each one.
  */
 import { type AnyActorLogic, createActor, fromPromise, toPromise } from 'xstate';
+import type { AcquireOutput, InstanceMachine, RenewOutput } from '../machines/instance.js';
 import type { ClaimInput } from '../machines/listener.js';
 import type { RuntimePlant, SimOptions } from './scenario.js';
 
@@ -39,23 +40,52 @@ const keepListenersOnStepDown: RuntimePlant = ({ instanceId, store }) => ({
     }),
 });
 
-/** (d) The lease is measured from the reply's receipt instead of the request's send time. */
-const leaseFromReply: RuntimePlant = ({ clock }) => {
-  const fromReply = <O extends object>(output: O): O =>
-    'sentAt' in output ? { ...output, sentAt: clock.now() } : output;
+/** Instance-machine overrides that pass the lock calls' (acquire, renew) input and output through `map`. */
+function aroundLockCalls(map: {
+  input?: <I>(input: I) => I;
+  output: <O extends object>(o: O) => O;
+}) {
   return {
-    instance: (m) =>
+    instance: (m: InstanceMachine) =>
       m.provide({
         actors: {
-          acquireLock: around(m.implementations.actors.acquireLock as AnyActorLogic, {
-            output: fromReply,
-          }),
-          renewLock: around(m.implementations.actors.renewLock as AnyActorLogic, {
-            output: fromReply,
-          }),
+          acquireLock: around<{ instanceId: string }, AcquireOutput>(
+            m.implementations.actors.acquireLock as AnyActorLogic,
+            map,
+          ),
+          renewLock: around<{ epoch: number }, RenewOutput>(
+            m.implementations.actors.renewLock as AnyActorLogic,
+            map,
+          ),
         },
       }),
   };
+}
+
+/** (d) The lease is measured from the reply's receipt instead of the request's send time. */
+const leaseFromReply: RuntimePlant = ({ clock }) =>
+  aroundLockCalls({
+    output: (output) => ('sentAt' in output ? { ...output, sentAt: clock.monotonic() } : output),
+  });
+
+/**
+ * (f) The lease is judged on the wall clock: its remaining time is the wall-clock send time plus
+ * the deadline minus the wall clock now, so a wall-clock step backwards during a renewal extends
+ * it. (Expressed on the runtime's monotonic timeline: the send time moves by the step.)
+ */
+const leaseOnWallClock: RuntimePlant = ({ clock }) => {
+  const wallOffset = () => clock.now() - clock.monotonic();
+  let offsetAtSend = 0;
+  return aroundLockCalls({
+    input: (input) => {
+      offsetAtSend = wallOffset();
+      return input;
+    },
+    output: (output) =>
+      'sentAt' in output
+        ? { ...output, sentAt: (output.sentAt as number) + offsetAtSend - wallOffset() }
+        : output,
+  });
 };
 
 /** (e) The overlap takeover claims at once, without waiting for the old owner's output. */
@@ -82,9 +112,11 @@ export const PLANTED_BUGS = {
   'lease-from-reply': { runtimePlants: [leaseFromReply] },
   /** (e) The overlap takeover claims without waiting for the old owner's output. */
   'claim-no-confirm': { runtimePlants: [claimWithoutConfirm] },
-  /** (f) Sharded: a claim succeeds without the claimer being the assignee. */
+  /** (f) The lease is judged on the wall clock, so a step backwards extends it. */
+  'lease-on-wall-clock': { runtimePlants: [leaseOnWallClock] },
+  /** (g) Sharded: a claim succeeds without the claimer being the assignee. */
   'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
-  /** (g) Sharded: a plan is stored without the lock check at the writer's epoch. */
+  /** (h) Sharded: a plan is stored without the lock check at the writer's epoch. */
   'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 

@@ -47,7 +47,8 @@ const ARMABLE: readonly StoreOp[] = [
 
 export class Nemesis {
   private readonly rng;
-  private readonly armed = new Map<string, { op: StoreOp; pauseMs: number }>();
+  /** Pauses aimed right after a send; `stepMs` also steps the wall clock then (a VM resumed). */
+  private readonly armed = new Map<string, { op: StoreOp; pauseMs: number; stepMs?: number }>();
   private deploying = false;
   private killNextHandoff = false;
   private healed = false;
@@ -87,6 +88,11 @@ export class Nemesis {
     if (!armed || armed.op !== op || this.healed) return;
     this.armed.delete(proc.id);
     this.d.counters.inc(`state.paused-right-after-${op}`);
+    if (armed.stepMs !== undefined) {
+      const p = this.d.fleet.all.find((x) => x.proc === proc);
+      this.d.trace.record('F', `clock ${proc.id} ${armed.stepMs}ms (frozen mid-${op})`);
+      p?.clock.step(armed.stepMs);
+    }
     this.pauseFor(proc, armed.pauseMs);
   }
 
@@ -146,11 +152,20 @@ export class Nemesis {
       }
       case 'clock-step': {
         if (!target) return;
+        if (chance(this.rng, 0.25)) {
+          // A VM frozen with a renewal in flight, its wall clock set back on resume by more than
+          // the freeze: a lease judged on the wall clock would outlive the lock.
+          const pauseMs = uniform(this.rng, ttl, 2 * ttl);
+          const stepMs = -Math.round(pauseMs + uniform(this.rng, ttl, 2 * ttl));
+          this.count(type);
+          this.armed.set(target.id, { op: 'renewLock', pauseMs, stepMs });
+          return;
+        }
         const ms = Math.round(uniform(this.rng, 1_000, 20_000)) * (chance(this.rng, 0.3) ? -1 : 1);
         this.count(type);
         this.d.trace.record('F', `clock ${target.id} ${ms}ms`);
         target.clock.step(ms);
-        faults.mark(`clock:${target.id}`);
+        faults.mark(`clock-step:${target.id}`); // leases no longer read the wall clock
         return;
       }
       case 'clock-drift': {
@@ -160,6 +175,15 @@ export class Nemesis {
         this.episode(`clock:${target.id}`, uniform(this.rng, 10_000, 120_000), () =>
           target.clock.setRate(target.baseRate),
         );
+        return;
+      }
+      case 'presence-blip': {
+        // The subscriber connection drops and reconnects: shorter or longer than the grace.
+        if (!target) return;
+        const ms = Math.round(uniform(this.rng, 50, 3_000));
+        this.count(type);
+        this.d.trace.record('F', `presence blip ${target.id} ${ms}ms`);
+        this.d.network.dropPresence(target.proc, ms);
         return;
       }
       case 'session-drop':

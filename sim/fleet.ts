@@ -137,6 +137,7 @@ export class Fleet {
     this.deps.counters.inc('fault.crash');
     p.phase = 'crashed';
     this.deps.kernel.kill(p.proc); // first, so nothing the crash triggers reaches the store
+    this.deps.network.dropPresence(p.proc); // the kernel closes its sockets: Redis sees it at once
     p.runtime.crash();
     this.deps.invariants.detach(p);
   }
@@ -168,6 +169,7 @@ export class Fleet {
     this.deps.counters.inc('fleet.exit');
     p.phase = 'exited';
     this.deps.kernel.kill(p.proc);
+    this.deps.network.dropPresence(p.proc);
     this.deps.invariants.detach(p);
   }
 }

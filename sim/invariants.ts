@@ -130,8 +130,13 @@ export class Invariants {
         this.deps.fail(`${t.w.id} stepped down to waiting but still owns ${ids.join(',')}`);
         return;
       }
-      if (t.inst === 'leader' && t.epoch !== null && t.w.clock.now() < t.leaseUntil) {
+      if (t.inst === 'leader' && t.epoch !== null && t.w.clock.monotonic() < t.leaseUntil) {
         if (this.deps.model.holds(t.w.id, t.epoch)) continue;
+        // Deposed while alive (its presence blipped): it leads until its next renewal is refused,
+        // and the fences refuse its writes meanwhile (the sink invariants check that).
+        if (this.deps.model.deposedHolders.has(`${t.w.id}@${t.epoch}`)) continue;
+        // A store clock jump expires the lock early, and a drifting clock measures the lease too
+        // long; a wall-clock step (clock-step:) must not matter, leases are monotonic.
         const since = this.deps.now() - this.deps.lockTtlMs - this.deps.renewDeadlineMs;
         if (this.deps.faults.touched(['store-clock', `clock:${t.w.id}`], since, () => 0) !== null) {
           const key = `${t.w.id}@${t.epoch}`;
@@ -142,7 +147,7 @@ export class Invariants {
         }
         const lock = this.deps.model.lock;
         this.deps.fail(
-          `${t.w.id} believes it leads epoch ${t.epoch} (lease ${t.leaseUntil - t.w.clock.now()}ms left) but the lock is ${lock ? `${lock.holder}@${lock.epoch}` : 'free'}`,
+          `${t.w.id} believes it leads epoch ${t.epoch} (lease ${Math.round(t.leaseUntil - t.w.clock.monotonic())}ms left) but the lock is ${lock ? `${lock.holder}@${lock.epoch}` : 'free'}`,
         );
         return;
       }

@@ -171,6 +171,9 @@ export class StoreModel {
         if (r.ok && op === 'releaseLock') this.lock = null;
         return;
       }
+      case 'deposeLock':
+        this.deposed(args as [string, string, number], r);
+        return;
       case 'claimListener':
         this.claimed(args as [string, string, number, string | null | undefined, number?], r);
         return;
@@ -198,6 +201,26 @@ export class StoreModel {
         this.emitted(args as [string, string, number, string], res as EmitRes);
         return;
     }
+  }
+
+  /** Holders deposed while their lock was live (`id@epoch`): alive perhaps, but fenced off. */
+  readonly deposedHolders = new Set<string>();
+
+  private deposed(
+    [id, holder, ttl]: [string, string, number],
+    r: { ok?: boolean; epoch?: number },
+  ) {
+    const lock = this.lock;
+    const held = this.live() && lock?.holder === holder;
+    if (!r.ok) return; // refused: PRESENT or NOT_HOLDER change nothing
+    if (!held) this.fail(`deposeLock of ${holder} by ${id} succeeded; it did not hold the lock`);
+    if (r.epoch !== this.lastEpoch + 1) this.fail(`deposeLock by ${id}: epoch ${r.epoch}`);
+    this.deposedHolders.add(`${holder}@${lock?.epoch}`);
+    this.epochHolder.set(r.epoch!, id);
+    this.counters.inc('state.epoch');
+    this.counters.inc('state.deposed');
+    this.lastEpoch = r.epoch!;
+    this.lock = { holder: id, epoch: r.epoch!, expiresAt: this.hooks.storeNow() + ttl };
   }
 
   private live(): boolean {

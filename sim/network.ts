@@ -64,6 +64,8 @@ export interface NetworkOptions {
 
 export class SimNetwork {
   private readonly links = new Map<string, Link>();
+  /** Each process's presence subscriptions at the store (Redis drops them with the socket). */
+  private readonly presence = new Map<string, { instanceId: string; withdraw: () => void }[]>();
   /** The synchronous store every request is applied to. */
   private readonly store: SyncStore;
 
@@ -96,6 +98,7 @@ export class SimNetwork {
       store[op] = (...args: unknown[]) => this.call(proc, clock, op, args);
     }
     store.subscribe = (onHint: (hint: Hint) => void) => this.subscribe(proc, clock, onHint);
+    store.announcePresence = (instanceId: string) => this.announce(proc, clock, instanceId);
     // The shared store outlives every process; a process closing its connection changes nothing.
     store.close = async () => undefined;
     return store as unknown as CoordinationStore;
@@ -222,6 +225,41 @@ export class SimNetwork {
       active = false;
       unsubscribe();
     };
+  }
+
+  /** Subscribes `proc`'s presence channel (one round trip); withdrawn by the caller or a crash. */
+  async announce(proc: Proc, clock: Clock, instanceId: string) {
+    await this.call(proc, clock, null, []); // the SUBSCRIBE round trip
+    if (proc.state === 'dead') throw new Error('connection closed');
+    const entry = { instanceId, withdraw: this.store.announcePresence(instanceId) };
+    const list = this.presence.get(proc.id) ?? [];
+    list.push(entry);
+    this.presence.set(proc.id, list);
+    return async () => {
+      entry.withdraw();
+      const left = (this.presence.get(proc.id) ?? []).filter((e) => e !== entry);
+      this.presence.set(proc.id, left);
+    };
+  }
+
+  /**
+   * The process's subscriber connection dropped: its presence is gone at once. With `backMs`,
+   * the client reconnects and re-subscribes that much later (ioredis' autoResubscribe).
+   */
+  dropPresence(proc: Proc, backMs?: number): void {
+    const list = this.presence.get(proc.id) ?? [];
+    for (const e of list) e.withdraw();
+    if (backMs === undefined) {
+      this.presence.delete(proc.id);
+      return;
+    }
+    this.kernel.after(backMs, null, 'net.presence-back', () => {
+      if (proc.state === 'dead') return;
+      const current = this.presence.get(proc.id) ?? [];
+      for (const e of list) {
+        if (current.includes(e)) e.withdraw = this.store.announcePresence(e.instanceId);
+      }
+    });
   }
 
   /** Global arrival time of a message sent now on `leg`, or null if it is lost. */

@@ -32,6 +32,7 @@ export const FAULT_TYPES = [
   'upstream-errors',
   'command-storm',
   'kill-mid-handoff',
+  'presence-blip',
 ] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 

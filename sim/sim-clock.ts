@@ -1,7 +1,7 @@
 /**
  * Per-process clocks over the kernel's virtual time. Each has its own offset and rate (drift) and
  * can be stepped like a wall clock under NTP: `now()` jumps, while timers keep running on the
- * monotonic rate, as Node's setTimeout does. The store's clock is one of these too (it can jump).
+ * monotonic rate, as Node's setTimeout does, and `monotonic()` never jumps. The store's clock is one of these too (it can jump).
  */
 import type { Clock, TimerId } from '../src/clock.js';
 import type { Kernel, Proc, SimEvent } from './kernel.js';
@@ -33,6 +33,11 @@ export class SimClock implements Clock {
   /** Local wall-clock time in whole ms, like Date.now(). */
   now(): number {
     return Math.floor(this.base + (this.kernel.now() - this.g0) * this.rate + this.stepped);
+  }
+
+  /** Local monotonic time: runs at the clock's rate but never jumps with `step`. */
+  monotonic(): number {
+    return this.base + (this.kernel.now() - this.g0) * this.rate;
   }
 
   schedule(fn: () => void, delayMs: number): TimerId {

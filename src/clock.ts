@@ -6,9 +6,15 @@
 /** Opaque handle of a scheduled callback. */
 export type TimerId = unknown;
 
-/** Time source and scheduler. `now()` is milliseconds on the clock's own timeline. */
+/**
+ * Time source and scheduler. `now()` is wall-clock ms (it can jump when the clock is stepped): for
+ * timestamps shown to people. `monotonic()` is ms on a timeline that never jumps (arbitrary
+ * origin): every duration and deadline (leases, timeouts) is measured on it, so a wall-clock step
+ * can never extend a lease. Timers run on the monotonic timeline.
+ */
 export interface Clock {
   now(): number;
+  monotonic(): number;
   schedule(fn: () => void, delayMs: number): TimerId;
   cancel(id: TimerId): void;
 }
@@ -19,10 +25,11 @@ export interface XStateClock {
   clearTimeout(id: unknown): void;
 }
 
-/** Real time: `Date.now()` and Node timers. Timers are unref'd only when asked. */
+/** Real time: `Date.now()`, `performance.now()` and Node timers. */
 export function systemClock(): Clock {
   return {
     now: () => Date.now(),
+    monotonic: () => performance.now(),
     schedule: (fn, delayMs) => setTimeout(fn, Math.max(0, delayMs)),
     cancel: (id) => clearTimeout(id as NodeJS.Timeout),
   };
@@ -60,7 +67,10 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
  * deadline at a time in order (unlike XState's SimulatedClock.increment, which jumps to the end).
  */
 export class ManualClock implements Clock {
+  /** The monotonic timeline, which timers run on. */
   private time: number;
+  /** Wall minus monotonic: moved only by `step`. */
+  private wallOffset = 0;
   private seq = 0;
   private readonly timers = new Map<number, { at: number; seq: number; fn: () => void }>();
 
@@ -69,7 +79,16 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.time + this.wallOffset;
+  }
+
+  monotonic(): number {
     return this.time;
+  }
+
+  /** Steps the wall clock by `ms` (negative = backwards), as NTP would; timers are unaffected. */
+  step(ms: number): void {
+    this.wallOffset += ms;
   }
 
   schedule(fn: () => void, delayMs: number): TimerId {

@@ -19,6 +19,8 @@ export const LOG_EVENTS = {
   lockRenewFailed: 'lock.renew_failed',
   lockStepDown: 'lock.step_down',
   lockReleased: 'lock.released',
+  lockDeposed: 'lock.deposed',
+  presenceFailed: 'presence.failed',
   instanceRegistered: 'instance.registered',
   listenerClaimed: 'listener.claimed',
   listenerConnecting: 'listener.connecting',

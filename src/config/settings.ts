@@ -228,6 +228,13 @@ export const SETTINGS = {
       20_000,
       'a leader with no successful renewal for this long steps down',
     ),
+    presenceGraceMs: {
+      env: 'PRESENCE_GRACE_MS',
+      kind: 'int',
+      schema: between(0, 60_000).default(1_000),
+      doc: "a waiting instance deposes a leader whose presence channel has had no subscriber this long (0 = off: wait for the lock's TTL)",
+      contract: true,
+    },
   },
   listener: {
     connectTimeoutMs: duration(

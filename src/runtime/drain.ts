@@ -6,6 +6,7 @@
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { CoordinationStore } from '../store/types.js';
+import { StoreContactBound } from './drain-bound.js';
 import { planDrain } from './plan.js';
 
 /** How often a draining instance checks whether its listeners were claimed (hints are faster). */
@@ -21,6 +22,26 @@ export interface DrainDeps {
   running(): number;
   /** Stops the local listeners someone else claimed (one read of the owners). */
   checkOwnership(): Promise<void>;
+  /** A leader's drain: closes the sockets once the store was out of reach too long. */
+  bound?: StoreContactBound;
+}
+
+/** A leader drain's bound: on the cut, logs that the store is unreachable and stops `pool`. */
+export function leaderDrainBound(
+  deps: { clock: Clock; logger: Logger },
+  options: { renewDeadlineMs: number },
+  /** The instance machine: its context has the lease the drain starts with. */
+  actor: { getSnapshot(): { context: { leaseUntil: number } } },
+  pool: { stopAll(): void },
+): StoreContactBound {
+  const leaseUntil = actor.getSnapshot().context.leaseUntil;
+  return new StoreContactBound(deps.clock, options.renewDeadlineMs, leaseUntil, () => {
+    deps.logger.warn(
+      { event: LOG_EVENTS.drainDone, handed_off: false },
+      'store unreachable: closing',
+    );
+    pool.stopAll();
+  });
 }
 
 /** Waits as the module comment says, then logs how it ended. */
@@ -31,10 +52,15 @@ export async function waitForClaims(d: DrainDeps, signal: AbortSignal): Promise<
   signal.addEventListener('abort', () => {
     leftAtTimeout = d.running();
   });
+  const bound = d.bound;
+  signal.addEventListener('abort', () => bound?.stop());
+  const list = () => store.listInstances();
   while (!signal.aborted && d.running() > 0) {
-    const instances = await store.listInstances().catch(() => null);
+    const instances = await (bound ? bound.reached(list) : list()).catch(() => null);
+    if (bound?.cut) return;
     const step = () => planDrain({ self: d.instanceId, instances, running: d.running() });
     if (step() === 'no-successor') {
+      bound?.stop();
       logger.info({ event: LOG_EVENTS.drainDone, handed_off: false }, 'no successor: stopping');
       return;
     }
@@ -42,6 +68,8 @@ export async function waitForClaims(d: DrainDeps, signal: AbortSignal): Promise<
     if (step() === 'handed-off') break;
     await sleep(clock, DRAIN_POLL_MS, signal).catch(() => undefined);
   }
+  bound?.stop();
+  if (bound?.cut) return;
   // Cut short (DRAIN_TIMEOUT_MS) with listeners still running: finalize gives them back.
   const remaining = signal.aborted ? leftAtTimeout : d.running();
   logger.info(

@@ -86,13 +86,13 @@ export class ClaimProtocol {
     signal: AbortSignal,
   ): Promise<ClaimResult | null> {
     const { clock, logger } = this.deps;
-    const started = clock.now();
+    const started = clock.monotonic();
     const deadline = started + this.deps.handoffConfirmMs;
     let firstBuffered: number | null = null;
     let attempts = 0;
     const done = (result: ClaimResult, confirmed: boolean) => {
       if (logger.isLevelEnabled('debug')) {
-        const now = clock.now();
+        const now = clock.monotonic();
         logger.debug(
           {
             event: LOG_EVENTS.listenerHandoff,
@@ -108,15 +108,15 @@ export class ClaimProtocol {
       }
       return result;
     };
-    while (clock.now() < deadline && !signal.aborted) {
+    while (clock.monotonic() < deadline && !signal.aborted) {
       const link = this.deps.linkOf(listenerId);
       if (link && link.pendingCount() === 0) {
         // Nothing buffered yet: sleep until the first message instead of polling (1,000 listeners
         // polling every 10 ms were 100,000 timers a second).
-        await link.whenBuffered(deadline - clock.now());
+        await link.whenBuffered(deadline - clock.monotonic());
         continue;
       }
-      firstBuffered ??= clock.now();
+      firstBuffered ??= clock.monotonic();
       const oldest = link?.oldestPendingId() ?? null;
       if (oldest !== null) {
         attempts += 1;

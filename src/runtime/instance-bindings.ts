@@ -4,20 +4,26 @@
  * the logs and metrics of each transition. The runtime only creates the actor from the result.
  */
 import { fromCallback, fromPromise } from 'xstate';
-import type { AcquireOutput, InstanceMachine } from '../../machines/instance.js';
+import type { AcquireOutput, InstanceEvent, InstanceMachine } from '../../machines/instance.js';
 import { instanceMachine } from '../../machines/instance.js';
 import type { Clock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rng } from '../rng.js';
 import type { CoordinationStore } from '../store/types.js';
+import { holderWatch } from './presence-watch.js';
 import type { RuntimeOptions } from './runtime.js';
 
 /** What the instance machine's implementations act on. */
 export interface InstanceBindings {
   options: Pick<
     RuntimeOptions,
-    'instanceId' | 'lockTtlMs' | 'lockRetryMs' | 'lockRenewMs' | 'drainTimeoutMs'
+    | 'instanceId'
+    | 'lockTtlMs'
+    | 'lockRetryMs'
+    | 'lockRenewMs'
+    | 'drainTimeoutMs'
+    | 'presenceGraceMs'
   >;
   store: CoordinationStore;
   clock: Clock;
@@ -32,6 +38,8 @@ export interface InstanceBindings {
   finalize(epoch: number | null): Promise<void>;
 }
 
+type WatchArgs = { input: { holder: string | null }; sendBack: (event: InstanceEvent) => void };
+
 /** Spread of the retries waiting instances make as the holder's lock expires. */
 const LOCK_EXPIRY_JITTER_MS = 20;
 
@@ -39,21 +47,30 @@ const LOCK_EXPIRY_JITTER_MS = 20;
 export function bindInstanceMachine(b: InstanceBindings): InstanceMachine {
   const { options, store, clock, logger, metrics } = b;
   const { instanceId } = options;
+  const watch = holderWatch({
+    store,
+    clock,
+    logger,
+    instanceId,
+    graceMs: options.presenceGraceMs ?? 0,
+    lockTtlMs: options.lockTtlMs,
+  });
   return instanceMachine.provide({
     actors: {
       acquireLock: fromPromise(async (): Promise<AcquireOutput> => {
         // The lease counts from the send: the lock was granted no earlier than this.
-        const sentAt = clock.now();
+        const sentAt = clock.monotonic();
         const result = await store.acquireLock(instanceId, options.lockTtlMs);
         return result.ok
           ? { ok: true, epoch: result.epoch, sentAt }
-          : { ok: false, lockTtl: result.ttl };
+          : { ok: false, lockTtl: result.ttl, holder: result.holder };
       }),
       renewLock: fromPromise(async ({ input }: { input: { epoch: number } }) => {
-        const sentAt = clock.now();
+        const sentAt = clock.monotonic();
         const result = await store.renewLock(instanceId, input.epoch, options.lockTtlMs);
         return result.ok ? { renewed: true as const, sentAt } : { renewed: false as const };
       }),
+      watchHolder: fromCallback(({ input, sendBack }: WatchArgs) => watch(input.holder, sendBack)),
       reconcile: fromCallback(({ input }: { input: { epoch: number } }) => {
         b.leadership.begin(input.epoch);
         return () => b.leadership.end();
@@ -81,7 +98,7 @@ export function bindInstanceMachine(b: InstanceBindings): InstanceMachine {
           : context.lockTtl + 1 + Math.floor(b.rng.next() * LOCK_EXPIRY_JITTER_MS),
       LOCK_RENEW: options.lockRenewMs,
       RENEW_RETRY: Math.max(1, Math.floor(Math.min(options.lockRetryMs, options.lockRenewMs) / 5)),
-      LEASE_REMAINING: ({ context }) => Math.max(0, context.leaseUntil - clock.now()),
+      LEASE_REMAINING: ({ context }) => Math.max(0, context.leaseUntil - clock.monotonic()),
       // The drain phase leaves a tenth of the budget for finalizing (release, unregister).
       DRAIN_TIMEOUT: Math.floor(options.drainTimeoutMs * 0.9),
     },

@@ -131,7 +131,7 @@ export class Leadership {
     const takeover = this.takeovers.get(listenerId);
     if (!takeover) return;
     this.takeovers.delete(listenerId);
-    const seconds = (this.deps.clock.now() - takeover.at) / 1000;
+    const seconds = (this.deps.clock.monotonic() - takeover.at) / 1000;
     this.deps.metrics?.handoffs.inc({ mode: takeover.mode });
     this.deps.metrics?.handoffDuration.observe(seconds);
   }
@@ -232,7 +232,7 @@ export class Leadership {
   /** Starts timing a takeover (for the handoff metrics) and says whom it replaces. */
   private takeover(action: Extract<ReconcileAction, { type: 'start' }>): void {
     const { listenerId, expectedOwner: owner, mode, ownerRole } = action;
-    this.takeovers.set(listenerId, { at: this.deps.clock.now(), mode });
+    this.takeovers.set(listenerId, { at: this.deps.clock.monotonic(), mode });
     this.deps.logger.info(
       {
         event: LOG_EVENTS.listenerTakeover,

@@ -2,17 +2,21 @@
  * An instance's entry in the registry: registered at start, refreshed every third of its TTL
  * (re-registered if it expired, e.g. after a pause), and on every role change, so peers see our
  * role (a draining owner means a handoff, not a failover). Readiness follows these writes and
- * ages between them (`Readiness`), so a store that stops answering ends it in time.
+ * ages between them (`Readiness`), so a store that stops answering ends it in time. Beside the
+ * entry it keeps the instance's presence subscription (crash failover, `PresenceBeacon`).
  */
 import type { Clock, TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { CoordinationStore, InstanceInfo } from '../store/types.js';
+import { PresenceBeacon } from './presence-watch.js';
 import { Readiness } from './readiness.js';
 
 /** Keeps one instance's registry entry fresh, and knows whether it can still be trusted. */
 export class RegistryEntry {
   private timer: TimerId | null = null;
   private readonly readiness: Readiness;
+  /** Our presence subscription: peers depose a leader whose presence is gone. */
+  private presence: PresenceBeacon | null = null;
 
   constructor(
     private readonly deps: { store: CoordinationStore; clock: Clock; logger: Logger },
@@ -33,8 +37,10 @@ export class RegistryEntry {
     return this.readiness.reason();
   }
 
-  /** First registration; a failure is retried by the heartbeats. */
+  /** First registration and presence; a failure is retried (heartbeats, the beacon's timer). */
   async register(): Promise<void> {
+    this.presence ??= new PresenceBeacon({ ...this.deps, instanceId: this.info().id });
+    await this.presence.start();
     const sentAt = this.deps.clock.now();
     try {
       await this.deps.store.registerInstance(this.info(), this.ttlMs);
@@ -74,8 +80,9 @@ export class RegistryEntry {
     }
   }
 
-  /** No more heartbeats; not ready any more. */
+  /** No more heartbeats, presence withdrawn; not ready any more. */
   stop(): void {
+    this.presence?.stop();
     if (this.timer !== null) this.deps.clock.cancel(this.timer);
     this.timer = null;
     this.readiness.lost();

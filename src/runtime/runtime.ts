@@ -13,20 +13,21 @@ import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
-import { type DrainDeps, waitForClaims, waitForClaimsWithin } from './drain.js';
+import { type DrainDeps, leaderDrainBound, waitForClaims, waitForClaimsWithin } from './drain.js';
 import { toInspectionRecord } from './inspection.js';
 import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
 import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planOwnershipLoss } from './plan.js';
+import type { PresenceOptions } from './presence-watch.js';
 import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
 export type { RuntimeProbe } from './view.js';
 
 /** One instance's settings: lock and lease timings, drain, resync, handoff, listeners. */
-export interface RuntimeOptions extends PoolOptions {
+export interface RuntimeOptions extends PoolOptions, PresenceOptions {
   instanceId: string;
   lockTtlMs: number;
   lockRenewMs: number;
@@ -321,6 +322,7 @@ export class BatonRuntime implements InstanceView {
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
     this.drained = true;
+    const bound = leaderDrainBound(this.deps, this.options, this.actor, this.pool);
     await this.registryEntry.heartbeat();
     if (this.sharded()) {
       // While we still hold the lock, reassign our own listeners (the registry says draining
@@ -328,10 +330,10 @@ export class BatonRuntime implements InstanceView {
       this.leadership.endShare();
       await this.leadership.planWhileDraining(epoch).catch(() => undefined);
     }
-    await store.releaseLock(this.instanceId, epoch).catch(() => undefined);
+    await bound.reached(() => store.releaseLock(this.instanceId, epoch)).catch(() => undefined);
     await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
     logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
-    await waitForClaims(this.drainDeps(), signal);
+    await waitForClaims({ ...this.drainDeps(), bound }, signal);
   }
 
   /**

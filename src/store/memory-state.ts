@@ -9,6 +9,8 @@ import type { Clock } from '../clock.js';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
+import { EventLog } from './memory-events.js';
+import { PresenceCounts } from './memory-presence.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
@@ -34,6 +36,9 @@ import {
   validStoreOptions,
 } from './types.js';
 
+/** Stream id order, beside MemoryState for its callers (it lives with the event log). */
+export { compareEventIds } from './memory-events.js';
+
 interface Expiring {
   value: string;
   expiresAt: number;
@@ -57,10 +62,10 @@ export class MemoryState implements SyncStore {
   private readonly statuses = new Map<string, string>();
   private readonly assignments = new MemoryAssignments();
   private readonly dedup: DedupWindows;
-  private readonly events: EventEntry[] = [];
-  private lastEventMs = 0;
-  private lastEventSeq = 0;
+  private readonly events: EventLog;
   private readonly subscribers = new Set<(hint: Hint) => void>();
+  /** Presence subscribers per instance id (Redis' PUBSUB NUMSUB of its presence channel). */
+  private readonly presence = new PresenceCounts();
   private closed = false;
 
   constructor(
@@ -69,6 +74,7 @@ export class MemoryState implements SyncStore {
   ) {
     this.options = validStoreOptions(options);
     this.dedup = new DedupWindows(this.options.dedupWindowMs, this.options.dedupMaxEntries);
+    this.events = new EventLog(this.options.eventsMaxLen);
   }
 
   acquireLock(instanceId: string, ttlMs: number): AcquireResult {
@@ -109,6 +115,34 @@ export class MemoryState implements SyncStore {
       epoch: this.epoch,
       ttl: lock ? lock.expiresAt - this.clock.now() : -1,
     };
+  }
+
+  announcePresence(instanceId: string): () => void {
+    this.check();
+    return this.presence.add(instanceId);
+  }
+
+  readPresence(instanceIds: readonly string[]): boolean[] {
+    this.check();
+    return instanceIds.map((id) => this.presence.has(id));
+  }
+
+  deposeLock(
+    instanceId: string,
+    holder: string,
+    ttlMs: number,
+  ): { ok: true; epoch: number } | Refused {
+    this.check();
+    ttlArg(ttlMs);
+    const lock = this.liveLock();
+    const code = firstRefusal('deposeLock', {
+      NOT_HOLDER: () => lock?.value !== holder,
+      PRESENT: () => this.presence.has(holder),
+    });
+    if (code) return refuse(code);
+    this.epoch += 1;
+    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
+    return { ok: true, epoch: this.epoch };
   }
 
   registerInstance(info: InstanceInfo, ttlMs: number): void {
@@ -257,25 +291,12 @@ export class MemoryState implements SyncStore {
 
   readEvents(afterId: string, limit: number): EventEntry[] {
     this.check();
-    const out: EventEntry[] = [];
-    if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
-    for (const entry of this.events) {
-      if (out.length >= limit) break;
-      if (compareEventIds(entry.id, afterId) <= 0) continue;
-      out.push(entry);
-    }
-    return out;
+    return this.events.after(afterId, limit);
   }
 
   readEventsBefore(beforeId: string, limit: number): EventEntry[] {
     this.check();
-    const out: EventEntry[] = [];
-    if (!(limit > 0)) return out; // as readEvents: no count reads nothing
-    for (let i = this.events.length - 1; i >= 0 && out.length < limit; i--) {
-      const entry = this.events[i]!;
-      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
-    }
-    return out;
+    return this.events.before(beforeId, limit);
   }
 
   publish(hint: Hint): void {
@@ -297,6 +318,7 @@ export class MemoryState implements SyncStore {
   close(): void {
     this.closed = true;
     this.subscribers.clear();
+    this.presence.clear();
   }
 
   /** How many listeners have a dedup window now; an expired window is gone (test visibility). */
@@ -335,13 +357,11 @@ export class MemoryState implements SyncStore {
     if (code === 'STALE_FENCE') return { result: 'stale', currentFence };
     if (code === 'DUPLICATE') return { result: 'duplicate' };
     const { listenerId, msgId, fence, owner, payload } = r;
-    const entry: EventEntry = { id: this.nextEventId(), listenerId, msgId, fence, owner, payload };
-    if (r.encoding) entry.encoding = r.encoding;
-    this.events.push(entry);
-    // Exact trim (Redis trims approximately): both keep at least the newest eventsMaxLen.
-    if (this.events.length > this.options.eventsMaxLen) {
-      this.events.splice(0, this.events.length - this.options.eventsMaxLen);
-    }
+    const fields = { listenerId, msgId, fence, owner, payload };
+    const entry = this.events.append(
+      this.clock.now(),
+      r.encoding ? { ...fields, encoding: r.encoding } : fields,
+    );
     return { result: 'emitted', entryId: entry.id };
   }
 
@@ -374,18 +394,4 @@ export class MemoryState implements SyncStore {
     }
     return entry;
   }
-
-  private nextEventId(): string {
-    const ms = Math.max(this.clock.now(), this.lastEventMs);
-    this.lastEventSeq = ms === this.lastEventMs ? this.lastEventSeq + 1 : 0;
-    this.lastEventMs = ms;
-    return `${ms}-${this.lastEventSeq}`;
-  }
-}
-
-/** Orders stream ids (`ms-seq`) the way Redis does; '0' sorts first. */
-export function compareEventIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
 }

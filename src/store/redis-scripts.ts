@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeReply, refusalOf, type ScriptOutcome, StoreReplyError } from './refusals.js';
-import type { Refused } from './types.js';
+import type { EventEntry, Refused } from './types.js';
 
 /** The scripts RedisStore runs, by the name part of `<name>-<numKeys>.lua`. */
 export const SCRIPTS = [
@@ -14,6 +14,8 @@ export const SCRIPTS = [
   'renew-lock',
   'release-lock',
   'read-lock',
+  'depose-lock',
+  'read-presence',
   'register-instance',
   'heartbeat-instance',
   'unregister-instance',
@@ -80,6 +82,20 @@ export function pairs(script: string, flat: unknown): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (let i = 0; i < flat.length; i += 2) out.push([String(flat[i]), flat[i + 1]]);
   return out;
+}
+
+/** One XRANGE/XREVRANGE row as an entry (fields the stream lacks read as empty or 0). */
+export function eventOf([id, flat]: [string, string[]]): EventEntry {
+  const f = new Map(pairs('readEvents', flat) as [string, string][]);
+  return {
+    id,
+    listenerId: f.get('listener_id') ?? '',
+    msgId: f.get('msg_id') ?? '',
+    fence: Number(f.get('fence') ?? 0),
+    owner: f.get('owner') ?? '',
+    payload: f.get('payload') ?? '',
+    ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
+  };
 }
 
 /** A decoded refusal as the contract's Refused (throws for the two non-refusal codes). */

@@ -8,7 +8,8 @@ import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import { readAssignments, writeAssignments } from './redis-assignments.js';
 import { createRedisClient } from './redis-connection.js';
-import { type Client, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
+import { deposeLock, readPresence, SubscribedChannels } from './redis-presence.js';
+import { type Client, eventOf, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
 import {
   type AcquireResult,
@@ -67,12 +68,15 @@ export class RedisStore implements CoordinationStore {
   private subscriber: Client | undefined;
   private subscribed: Promise<void> | undefined;
   private closed = false;
+  /** Hints and presence channels, kept across reconnects (presence is sharded on Cluster). */
+  private readonly channels: SubscribedChannels;
 
   /** Takes ownership of `client` (closed by `close()`), or connects to a URL. */
   constructor(client: Client | string, options: Partial<StoreOptions> = {}) {
     this.options = validStoreOptions(options);
     this.keys = storeKeys(this.options.prefix);
     this.client = typeof client === 'string' ? RedisStore.client(client) : client;
+    this.channels = new SubscribedChannels(this.client instanceof Cluster, [this.keys.hints]);
     ScriptRunner.define(this.client);
     this.scripts = new ScriptRunner(() => this.live());
   }
@@ -119,6 +123,20 @@ export class RedisStore implements CoordinationStore {
       [this.keys.lock, this.keys.epoch],
       [instanceId, String(epoch)],
     );
+  }
+
+  async announcePresence(instanceId: string) {
+    this.live();
+    await this.ensureSubscribed();
+    return this.channels.add(this.subscriber!, this.keys.presence(instanceId));
+  }
+
+  async readPresence(instanceIds: readonly string[]): Promise<boolean[]> {
+    return readPresence(this.scripts, this.keys, instanceIds, this.channels.sharded);
+  }
+
+  async deposeLock(instanceId: string, holder: string, ttlMs: number) {
+    return deposeLock(this.scripts, this.keys, this.channels.sharded, [instanceId, holder, ttlMs]);
   }
 
   async readLock(): Promise<LockState> {
@@ -297,7 +315,7 @@ export class RedisStore implements CoordinationStore {
     if (!(limit > 0)) return [];
     const count = Math.ceil(limit);
     const rows = await this.live().xrange(this.keys.events, `(${afterId}`, '+', 'COUNT', count);
-    return rows.map(eventEntry);
+    return rows.map(eventOf);
   }
 
   async readEventsBefore(beforeId: string, limit: number): Promise<EventEntry[]> {
@@ -305,7 +323,7 @@ export class RedisStore implements CoordinationStore {
     const end = beforeId === '+' ? '+' : `(${beforeId}`;
     const count = Math.ceil(limit);
     const rows = await this.live().xrevrange(this.keys.events, end, '-', 'COUNT', count);
-    return rows.map(eventEntry);
+    return rows.map(eventOf);
   }
 
   async publish(hint: Hint): Promise<void> {
@@ -347,10 +365,7 @@ export class RedisStore implements CoordinationStore {
 
   private ensureSubscribed(): Promise<void> {
     if (this.subscribed) return this.subscribed;
-    const sub = this.client.duplicate();
-    // Connection trouble surfaces as rejected calls and missed hints (only hints: the runtime
-    // resyncs on a timer); ioredis reconnects and resubscribes by itself.
-    sub.on('error', ignore);
+    const sub = this.channels.connection(this.client); // errors ignored: see SubscribedChannels
     const sharded = shardedPubSub(sub);
     const event = sharded ? 'smessage' : 'message';
     sub.on(event, (channel: string, message: string) => this.deliver(channel, message));
@@ -366,7 +381,7 @@ export class RedisStore implements CoordinationStore {
   }
 
   private deliver(channel: string, message: string): void {
-    if (channel !== this.keys.hints) return;
+    if (channel !== this.keys.hints) return; // presence channels carry no messages
     let probe: unknown;
     try {
       probe = JSON.parse(message);
@@ -379,18 +394,4 @@ export class RedisStore implements CoordinationStore {
       queueMicrotask(() => handler(JSON.parse(message) as Hint));
     }
   }
-}
-
-/** One XRANGE/XREVRANGE row as an entry (fields the stream lacks read as empty or 0). */
-function eventEntry([id, flat]: [string, string[]]): EventEntry {
-  const f = new Map(pairs('readEvents', flat) as [string, string][]);
-  return {
-    id,
-    listenerId: f.get('listener_id') ?? '',
-    msgId: f.get('msg_id') ?? '',
-    fence: Number(f.get('fence') ?? 0),
-    owner: f.get('owner') ?? '',
-    payload: f.get('payload') ?? '',
-    ...(f.get('encoding') === 'base64' ? { encoding: 'base64' as const } : {}),
-  };
 }

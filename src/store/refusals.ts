@@ -24,6 +24,8 @@ export const LuaCode = Object.freeze({
   NOT_ASSIGNED: -10,
   /** claim-listeners, sharded: the claimer read a plan older than the listener's assignment. */
   STALE_ASSIGNMENT: -11,
+  /** depose-lock: the holder's presence channel still has a subscriber. */
+  PRESENT: -12,
 } as const);
 
 /** The name of a Lua refusal code: a RefusalCode, or one of the two outcomes that are not refusals. */

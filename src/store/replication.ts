@@ -2,10 +2,10 @@
  * Fences that survive a failover. Redis replicates asynchronously: a primary that dies right
  * after an epoch or fence bump can take the bump with it, and the promoted replica then hands the
  * same number out again while a deposed owner still holds it. So after every operation that
- * bumps one (acquiring the lock, claiming listeners, and, sharded, writing assignments: claims
- * name the assignment generation), Baton `WAIT`s until enough replicas have the write, and
- * throws when they do not: the caller treats that like a Redis error (backs off and retries, or
- * gives up leading), and the unreplicated number is never acted on.
+ * bumps one (acquiring the lock, deposing a crashed holder, claiming listeners, and, sharded,
+ * writing assignments: claims name the assignment generation), Baton `WAIT`s until enough replicas
+ * have the write, and throws when they do not: the caller treats that like a Redis error (backs
+ * off and retries, or gives up leading), and the unreplicated number is never acted on.
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { ClaimRequest, ClaimResult, CoordinationStore } from './types.js';
@@ -71,8 +71,9 @@ export async function connectedReplicas(node: Node): Promise<number> {
 }
 
 /**
- * Wraps `store` so that acquiring the lock, claiming listeners and writing assignments return
- * only once `minReplicas` replicas acknowledged the bump. `client` is the store's command client (same connection), and
+ * Wraps `store` so that acquiring or deposing the lock, claiming listeners and writing
+ * assignments return only once `minReplicas` replicas acknowledged the bump. `client` is the
+ * store's command client (same connection), and
  * `lockKey` any key of the prefix (they share one slot on Cluster).
  */
 export function withReplicationWait(
@@ -98,6 +99,12 @@ export function withReplicationWait(
   const overrides: Partial<CoordinationStore> = {
     acquireLock: async (instanceId, ttlMs) => {
       const result = await store.acquireLock(instanceId, ttlMs);
+      if (result.ok) await replicate('acquire');
+      return result;
+    },
+    // Deposing a crashed holder bumps the epoch like an acquisition, and is counted as one.
+    deposeLock: async (instanceId, holder, ttlMs) => {
+      const result = await store.deposeLock(instanceId, holder, ttlMs);
       if (result.ok) await replicate('acquire');
       return result;
     },

@@ -35,6 +35,16 @@ export const storeSpec = {
   },
   renewLock: { script: 'renew-lock', checks: lockChecks },
   releaseLock: { script: 'release-lock', checks: lockChecks },
+  deposeLock: {
+    script: 'depose-lock',
+    checks: [
+      {
+        code: 'NOT_HOLDER',
+        failsWhen: 'the named holder does not hold the lock (free, expired, another)',
+      },
+      { code: 'PRESENT', failsWhen: "the holder's presence channel has a subscriber" },
+    ],
+  },
   heartbeatInstance: {
     script: 'heartbeat-instance',
     checks: [{ code: 'NOT_REGISTERED', failsWhen: 'the entry expired or was never written' }],

@@ -13,8 +13,8 @@ import {
   storeOperations,
 } from './types.js';
 
-/** The operations a synchronous store answers directly (subscribe and close differ in shape). */
-export type SyncOperation = Exclude<StoreOperation, 'subscribe' | 'close'>;
+/** The operations a synchronous store answers directly (subscribe, announcePresence and close differ in shape). */
+export type SyncOperation = Exclude<StoreOperation, 'subscribe' | 'announcePresence' | 'close'>;
 
 /** A CoordinationStore whose operations return their results instead of Promises. */
 export type SyncStore = {
@@ -24,18 +24,22 @@ export type SyncStore = {
 } & {
   /** Calls `onHint` synchronously, inside `publish`, with its own copy of each hint. */
   subscribe(onHint: (hint: Hint) => void): () => void;
+  /** Marks the instance present until the returned function is called. */
+  announcePresence(instanceId: string): () => void;
   /** Makes every later operation throw. */
   close(): void;
 };
 
 /** The synchronous operations' names, for generic wrappers. */
 export const syncOperations: readonly SyncOperation[] = Object.freeze(
-  storeOperations.filter((op): op is SyncOperation => op !== 'subscribe' && op !== 'close'),
+  storeOperations.filter(
+    (op): op is SyncOperation => op !== 'subscribe' && op !== 'announcePresence' && op !== 'close',
+  ),
 );
 
 /** A synchronous store whose every operation calls `inner`'s (see `forwarding`). */
 export function forwardingSyncStore(inner: SyncStore): SyncStore {
-  return forwarding(inner, [...syncOperations, 'subscribe', 'close']);
+  return forwarding(inner, [...syncOperations, 'subscribe', 'announcePresence', 'close']);
 }
 
 /** A deep copy (Maps included), so neither side of the adapter holds the other's objects. */
@@ -67,6 +71,10 @@ for (const op of syncOperations) {
 proto.subscribe = async function (this: object, onHint: (hint: Hint) => void) {
   const unsubscribe = inners.get(this)!.subscribe((hint) => queueMicrotask(() => onHint(hint)));
   return async () => unsubscribe();
+};
+proto.announcePresence = async function (this: object, instanceId: string) {
+  const withdraw = inners.get(this)!.announcePresence(instanceId);
+  return async () => withdraw();
 };
 proto.close = async function (this: object) {
   inners.get(this)!.close();

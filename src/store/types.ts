@@ -4,6 +4,7 @@
  * Throws mean the store could not be reached or answered badly (network, timeout).
  * Both implementations (`RedisStore`, `MemoryStore`) pass the same contract suite.
  */
+import type { PresenceOps } from './presence-ops.js';
 
 /** Why a store operation was refused. One stable string per Lua return code (see refusals.ts). */
 export type RefusalCode =
@@ -15,7 +16,8 @@ export type RefusalCode =
   | 'NOT_REGISTERED' // the instance's registry entry has expired or was never written
   | 'NOT_CAUGHT_UP' // overlap claim: the old owner has not emitted the named msg id yet
   | 'NOT_ASSIGNED' // sharded claim: the listener is not assigned to the claimer
-  | 'STALE_ASSIGNMENT'; // sharded claim: the claimer acts on a plan older than the assignment
+  | 'STALE_ASSIGNMENT' // sharded claim: the claimer acts on a plan older than the assignment
+  | 'PRESENT'; // deposeLock: the holder's presence channel still has a subscriber
 
 export type Refused = { ok: false; code: RefusalCode };
 
@@ -153,7 +155,7 @@ export type Hint =
   /** Sharded mode: the leader stored a new assignment; every instance reconciles its share. */
   | { type: 'assigned'; generation: number };
 
-export interface CoordinationStore {
+export interface CoordinationStore extends PresenceOps {
   // Leader lock (`consumer_lock`, `consumer_lock:epoch`).
   /** SET NX PX; on success increments the epoch. Re-acquiring one's own live lock keeps the epoch. */
   acquireLock(instanceId: string, ttlMs: number): Promise<AcquireResult>;
@@ -269,6 +271,9 @@ const operationSet: Record<StoreOperation, true> = {
   renewLock: true,
   releaseLock: true,
   readLock: true,
+  announcePresence: true,
+  readPresence: true,
+  deposeLock: true,
   registerInstance: true,
   heartbeatInstance: true,
   unregisterInstance: true,
@@ -386,5 +391,6 @@ export function storeKeys(prefix: string) {
     events: `${prefix}:events`,
     dedup: (listenerId: string) => `${prefix}:dedup:${listenerId}`,
     hints: `${prefix}:hints`,
+    presence: (instanceId: string) => `${prefix}:presence:${instanceId}`,
   });
 }

@@ -33,14 +33,14 @@ afterAll(async () => {
 });
 
 /** A leads with the listeners live, B waits. */
-async function leaderAndStandby(tag: string) {
+async function leaderAndStandby(tag: string, env?: Record<string, string>) {
   const prefix = randomPrefix(tag);
   const list = listeners(LISTENERS, tag);
-  const a = await e2e.spawn(`${tag}-a`, prefix);
+  const a = await e2e.spawn(`${tag}-a`, prefix, env);
   await a.waitFor((l) => l.event === 'lock.acquired', 15_000, 'lock.acquired');
   await startListeners(a, list);
   await waitAllLive(e2e.cli, prefix, a.id, list, 20_000);
-  const b = await e2e.spawn(`${tag}-b`, prefix);
+  const b = await e2e.spawn(`${tag}-b`, prefix, env);
   await b.waitFor((l) => l.event === 'instance.registered', 15_000, 'registered');
   await waitEmitting(e2e.cli, prefix, a.id, list, 10_000); // messages flowing through A
   return { prefix, list, a, b };
@@ -48,7 +48,8 @@ async function leaderAndStandby(tag: string) {
 
 describe('leader failures with real processes', () => {
   it('kill -9: the successor runs every listener within LOCK_TTL_MS + 1 s, 0 duplicated', async () => {
-    const { prefix, list, a, b } = await leaderAndStandby('kill');
+    // Presence off: the TTL path (crash failover by presence: test/e2e/presence.test.ts).
+    const { prefix, list, a, b } = await leaderAndStandby('kill', { PRESENCE_GRACE_MS: '0' });
     const killedAt = Date.now();
     a.kill();
     await a.waitExit(5_000);

@@ -4,7 +4,8 @@
  * the deposed owner and the new one hold the same fence, so a fencing sink accepts the stale
  * writer. (2) `kill -9` of the primary under two Baton instances connected through three
  * sentinels: the replica is promoted, every listener is live again on one owner, nothing is
- * duplicated, and no epoch or fence lower than one already used is handed out.
+ * duplicated, and no epoch or fence lower than one already used is handed out. (3) A deposition
+ * of a crashed lock holder (an epoch bump) the replica never got is not used either.
  */
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,24 @@ describe('the lost write: a failover drops the last fence bump', () => {
     // B wrote with fence 2; the deposed A's late write with the same fence gets through.
     expect(sinkAccepts(fenceB, acted!)).toBe(true);
     console.log('lost write without WAIT: stale writer accepted', { acted, fenceB });
+  });
+});
+
+describe('deposing a crashed holder bumps the epoch: it waits for replication too', () => {
+  it('a deposition the replica never got throws, counted as an acquire', async () => {
+    const set = await startSentinelSet({ viaRelay: true, sentinels: 0 });
+    cleanups.push(() => set.stop());
+    const prefix = randomPrefix('depose');
+    const failures: string[] = [];
+    const store = guardedStore(set.primary.port, prefix, 'auto', failures);
+    // 'crashed' never subscribed to its presence channel: the deposition goes through.
+    expect(await store.acquireLock('crashed', 60_000)).toEqual({ ok: true, epoch: 1 });
+    set.relay!.pause();
+    await expect(store.deposeLock('b', 'crashed', 60_000)).rejects.toBeInstanceOf(
+      ReplicationWaitError,
+    );
+    expect(failures).toEqual(['acquire']);
+    expect(await admin(set.primary.port, 'GET', `${prefix}:consumer_lock`)).toBe('b');
   });
 });
 

@@ -119,7 +119,8 @@ describe('runtime on Redis with a real upstream', () => {
       async () =>
         (await statusOf(p, 'c1'))?.state === 'live' && (await statusOf(p, 'c2'))?.state === 'live',
     );
-    const b = await startNode('crash-b', p);
+    // Presence off on b: this is the TTL path (crash failover by presence: presence tests).
+    const b = await startNode('crash-b', p, storeFor(p), { presenceGraceMs: 0 });
     a.crash(); // no release, no unregister: the lock and the owners hash still name crash-a
     expect(await cli.get(`${p}:consumer_lock`)).toBe('crash-a');
     const crashedAt = Date.now();
@@ -143,7 +144,7 @@ describe('runtime on Redis with a real upstream', () => {
     const slowRetry = { lockRetryMs: 10_000 };
     const a = await startNode('expiry-a', p, storeFor(p), slowRetry);
     await eventually('a leads', () => a.role() === 'leader');
-    const b = await startNode('expiry-b', p, storeFor(p), slowRetry);
+    const b = await startNode('expiry-b', p, storeFor(p), { ...slowRetry, presenceGraceMs: 0 });
     await eventually(
       'b registered',
       async () => (await cli.exists(`${p}:instances:expiry-b`)) === 1,
@@ -186,6 +187,37 @@ describe('runtime on Redis with a real upstream', () => {
     expect(lockTtl).toBeGreaterThan(0);
     expect(a.role()).toBe('waiting');
     expect(faults.failures('renewLock')).toBeGreaterThan(0);
+  });
+
+  it('a draining instance cut off from the store closes its sockets after RENEW_DEADLINE_MS, not the drain timeout', async () => {
+    const p = randomPrefix('drain-cut');
+    const admin = storeFor(p);
+    await admin.setDesired('d1', 'tok-d1');
+    await admin.setDesired('d2', 'tok-d2');
+    const faults = faulty(storeFor(p));
+    // A long drain timeout: only the store-contact bound can close the sockets early.
+    const a = await startNode('dc-a', p, faults.store, { drainTimeoutMs: 20_000 });
+    await eventually(
+      'live',
+      async () =>
+        (await statusOf(p, 'd1'))?.state === 'live' && (await statusOf(p, 'd2'))?.state === 'live',
+    );
+    // A standby's registry entry (no process), so the drain waits for a successor instead of
+    // stopping at once, and nobody else connects the tokens meanwhile.
+    await admin.registerInstance({ id: 'dc-b', role: 'waiting' }, 60_000);
+    faults.failAll();
+    const cutAt = Date.now();
+    const stopping = a.shutdown();
+    await eventually(
+      'sockets closed',
+      () => upstream.connections('tok-d1') + upstream.connections('tok-d2') === 0,
+      FAST.renewDeadlineMs + 3_000,
+      5,
+    );
+    const closedAfter = Date.now() - cutAt;
+    expect(closedAfter).toBeLessThanOrEqual(FAST.renewDeadlineMs + 500);
+    faults.heal();
+    await stopping;
   });
 
   it('a hanging upstream handshake is abandoned at the connect timeout, then retried', async () => {

@@ -21,6 +21,7 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
   },
   { bug: 'keep-ownership', breaks: /stepped down to waiting but still owns/ },
   { bug: 'lease-from-reply', breaks: /believes it leads epoch \d+ .* but the lock is/ },
+  { bug: 'lease-on-wall-clock', breaks: /believes it leads epoch \d+ .* but the lock is/ },
   { bug: 'claim-no-confirm', breaks: /lost across a clean overlap handoff/ },
   { bug: 'claim-no-assignee', breaks: /^claim \S+ by \S+ succeeded; it is assigned to/ },
   { bug: 'plan-no-epoch', breaks: /^plan by \S+ stored without the lock/ },

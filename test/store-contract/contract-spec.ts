@@ -59,6 +59,16 @@ const scenarios: Record<string, (s: SingleStore) => Promise<unknown>> = {
     await s.acquireLock('a', LONG);
     return s.releaseLock('a', 0);
   },
+  // The lock is free and the holder present: NOT_HOLDER answers.
+  'deposeLock:NOT_HOLDER': async (s) => {
+    await s.announcePresence('a');
+    return s.deposeLock('b', 'a', LONG);
+  },
+  'deposeLock:PRESENT': async (s) => {
+    await s.acquireLock('a', LONG);
+    await s.announcePresence('a');
+    return s.deposeLock('b', 'a', LONG);
+  },
   'heartbeatInstance:NOT_REGISTERED': (s) => s.heartbeatInstance({ id: 'x', role: 'leader' }, LONG),
   'setDesired:NOT_DESIRED': (s) => s.setDesired('never'),
   // Every claim check fails here; each later scenario passes one more.

@@ -62,7 +62,13 @@ describe('loadConfig defaults', () => {
       },
       replication: { minReplicas: 'auto', timeoutMs: 1000 },
       instance: { instanceId: 'instance-4242-1700000000123', instanceTtlMs: 60000, resyncMs: 5000 },
-      lock: { lockTtlMs: 30000, lockRenewMs: 15000, lockRetryMs: 5000, renewDeadlineMs: 20000 },
+      lock: {
+        lockTtlMs: 30000,
+        lockRenewMs: 15000,
+        lockRetryMs: 5000,
+        renewDeadlineMs: 20000,
+        presenceGraceMs: 1000,
+      },
       listener: {
         connectTimeoutMs: 30000,
         backoffBaseMs: 500,
@@ -193,7 +199,16 @@ describe('loadConfig validation', () => {
   });
 
   const msVars = Object.values(CONFIG_ENV).filter((v) => v.endsWith('_MS'));
-  it.each(msVars.flatMap((v) => ['abc', '0', '-5', '1.5', '1e3', '2147483648'].map((x) => [v, x])))(
+  // PRESENCE_GRACE_MS=0 is the documented "off" (tested below); every other duration must be > 0.
+  const badMs = (v: string) =>
+    ['abc', '0', '-5', '1.5', '1e3', '2147483648'].filter(
+      (x) => !(v === 'PRESENCE_GRACE_MS' && x === '0'),
+    );
+  it('PRESENCE_GRACE_MS=0 turns presence failover off; above a minute is rejected', () => {
+    expect(loadConfig({ PRESENCE_GRACE_MS: '0' }, ids).lock.presenceGraceMs).toBe(0);
+    expect(errorFor({ PRESENCE_GRACE_MS: '60001' }).variable).toBe('PRESENCE_GRACE_MS');
+  });
+  it.each(msVars.flatMap((v) => badMs(v).map((x) => [v, x])))(
     '%s=%s is rejected naming the variable',
     (variable, value) => {
       const err = errorFor({ [variable]: value });
@@ -356,6 +371,7 @@ const DOCUMENTED_DEFAULTS = {
   LOCK_RENEW_MS: '15000',
   LOCK_RETRY_MS: '5000',
   RENEW_DEADLINE_MS: '20000',
+  PRESENCE_GRACE_MS: '1000',
   INSTANCE_TTL_MS: '60000',
   CONNECT_TIMEOUT_MS: '30000',
   DRAIN_TIMEOUT_MS: '25000',
@@ -383,7 +399,7 @@ const DESIGN_CONTRACT = [
   ...['REDIS_MIN_REPLICAS', 'ADVERTISE_URL', 'LOG_FORMAT'],
 ];
 /** Contract variables no code reads yet: remove one from here when its setting is added. */
-const NOT_YET_IMPLEMENTED = new Set(['PRESENCE_GRACE_MS']);
+const NOT_YET_IMPLEMENTED = new Set<string>([]);
 
 const envs = settingEntries().map((e) => e.setting);
 
@@ -551,6 +567,7 @@ describe('handing groups to their consumers', () => {
       lockRenewMs: 15000,
       lockRetryMs: 5000,
       renewDeadlineMs: 20000,
+      presenceGraceMs: 1000,
       connectTimeoutMs: 30000,
       backoffBaseMs: 500,
       backoffMaxMs: 30000,
