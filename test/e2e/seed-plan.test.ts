@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/e2e.js';
 import { BatonProcess, killAllProcesses } from '../support/process.js';
 import { type RedisServer, randomPrefix, startRedisServer } from '../support/redis-server.js';
 import { startTestUpstream, type TestUpstream } from '../support/test-upstream.js';
@@ -68,7 +69,15 @@ describe('the seed test plan over HTTP with two processes', () => {
 
     // 4. Instance 2 on another port waits for the lock.
     const two = await BatonProcess.start({ ...common, id: 'instance-two' });
-    const waiting = await http(two, '/admin/instances');
+    // Its HTTP server listens before it registers (registration waits for the store), so poll.
+    const waiting = await until(
+      'instance-two registered beside instance-one',
+      async () => {
+        const answer = await http(two, '/admin/instances');
+        return answer.json?.count === 2 ? answer : null;
+      },
+      15_000,
+    );
     expect(waiting.json).toMatchObject({ count: 2, lock_holder: 'instance-one' });
     const roles = Object.fromEntries(
       ((waiting.json?.instances ?? []) as Array<{ id: string; role: string }>).map((i) => [
