@@ -68,7 +68,7 @@ const cases = [
 
 const loadAtStart = loadavg();
 console.log(`bench:msgid  ${ROUNDS} rounds x ${ROUND_MS} ms per reader and payload`);
-console.log('payload        bytes   scanner ns/msg   JSON.parse ns/msg   scanner/parse');
+console.log('payload            bytes   scanner ns/msg   JSON.parse ns/msg   scanner/parse');
 for (const [name, bytes] of cases) {
   for (const idLast of [false, true]) {
     const text = payload(bytes, idLast);
@@ -85,7 +85,7 @@ for (const [name, bytes] of cases) {
     const p = median(parse);
     const label = `${name}${idLast ? ' (id last)' : ''}`;
     console.log(
-      `${label.padEnd(15)}${String(text.length).padStart(5)}${s.toFixed(0).padStart(17)}${p.toFixed(0).padStart(20)}${(s / p).toFixed(2).padStart(16)}`,
+      `${label.padEnd(18)}${String(text.length).padStart(5)}${s.toFixed(0).padStart(17)}${p.toFixed(0).padStart(20)}${(s / p).toFixed(2).padStart(16)}`,
     );
   }
 }

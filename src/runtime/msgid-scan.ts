@@ -30,7 +30,7 @@ export const MAX_DEPTH = 256;
 const INVALID = -1;
 const TOO_DEEP = -2;
 
-/** Open containers below the top level (the byte of their opening bracket); reused, not reentrant. */
+/** Open containers below the top level, by their closing bracket; reused (the scan is synchronous). */
 const stack = new Uint8Array(MAX_DEPTH);
 /** Whether the string that `scanString` last passed over held a backslash escape. */
 let lastEscaped = false;
@@ -129,22 +129,29 @@ function skipWs(text: string, i: number): number {
  */
 function scanValue(text: string, i: number): number {
   let depth = 0;
+  let close = 0; // the closing bracket of the innermost open container
   for (;;) {
-    i = skipWs(text, i);
-    const c = text.charCodeAt(i);
-    if (c === LBRACE || c === LBRACKET) {
+    let c = text.charCodeAt(i);
+    if (c <= SPACE) {
+      // whitespace is rare between tokens of machine-written JSON: test before calling
+      i = skipWs(text, i);
+      c = text.charCodeAt(i);
+    }
+    if (c === QUOTE) i = scanString(text, i);
+    else if (c === MINUS || (c >= ZERO && c <= NINE)) i = scanNumber(text, i);
+    else if (c === LBRACE || c === LBRACKET) {
       i = skipWs(text, i + 1);
-      if (text.charCodeAt(i) === (c === LBRACE ? RBRACE : RBRACKET)) i++;
+      const end = c === LBRACE ? RBRACE : RBRACKET;
+      if (text.charCodeAt(i) === end) i++;
       else {
         if (depth === MAX_DEPTH) return TOO_DEEP;
-        stack[depth++] = c;
+        stack[depth++] = end;
+        close = end;
         if (c === LBRACE) i = memberKey(text, i);
         if (i < 0) return INVALID;
-        continue; // the first element or member value
+        continue;
       }
-    } else if (c === QUOTE) i = scanString(text, i);
-    else if (c === MINUS || (c >= ZERO && c <= NINE)) i = scanNumber(text, i);
-    else if (c === 0x74) i = text.startsWith('true', i) ? i + 4 : INVALID;
+    } else if (c === 0x74) i = text.startsWith('true', i) ? i + 4 : INVALID;
     else if (c === 0x66) i = text.startsWith('false', i) ? i + 5 : INVALID;
     else if (c === 0x6e) i = text.startsWith('null', i) ? i + 4 : INVALID;
     else return INVALID;
@@ -152,17 +159,22 @@ function scanValue(text: string, i: number): number {
     // After a value: close the containers it ends, or move on to the next element or member.
     for (;;) {
       if (depth === 0) return i;
-      i = skipWs(text, i);
-      const next = text.charCodeAt(i);
-      const open = stack[depth - 1];
+      let next = text.charCodeAt(i);
+      if (next <= SPACE) {
+        i = skipWs(text, i);
+        next = text.charCodeAt(i);
+      }
       if (next === COMMA) {
         i++;
-        if (open === LBRACE) i = memberKey(text, skipWs(text, i));
-        if (i < 0) return INVALID;
+        if (close === RBRACE) {
+          i = memberKey(text, skipWs(text, i));
+          if (i < 0) return INVALID;
+        }
         break;
       }
-      if (next !== (open === LBRACE ? RBRACE : RBRACKET)) return INVALID;
+      if (next !== close) return INVALID;
       depth--;
+      close = depth > 0 ? stack[depth - 1]! : 0;
       i++;
     }
   }
