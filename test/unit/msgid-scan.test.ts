@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_DEPTH, scanMessageId } from '../../src/runtime/msgid-scan.js';
-import { messageIdByParse, messageIdOf } from '../../src/runtime/sink.js';
+import { binaryMessageIdOf, messageIdByParse, messageIdOf } from '../../src/runtime/sink.js';
 
 /** The scanner is sure (not `undefined`) and agrees with JSON.parse; so does messageIdOf. */
 function agrees(text: string, field: string): void {
@@ -87,6 +87,28 @@ describe('scanMessageId agrees with JSON.parse', () => {
     fc.assert(
       fc.property(noise, fc.constantFrom('id', 'i'), (text, field) => agrees(text, field)),
       { numRuns: 3000 },
+    );
+  });
+
+  it('in binary frames: random bytes and UTF-8 documents, as JSON.parse of the decoded text', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const byParse = (bytes: Uint8Array) => {
+      try {
+        return messageIdByParse(strict.decode(bytes), 'id');
+      } catch {
+        return ''; // not UTF-8: binary data, no id
+      }
+    };
+    const frames = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.uint8Array({ maxLength: 16 }).map((b) => new Uint8Array([0x7b, ...b, 0x7d])),
+      plantedDoc.map((text) => new TextEncoder().encode(text)),
+    );
+    fc.assert(
+      fc.property(frames, (bytes) => {
+        expect(binaryMessageIdOf(bytes, 'id')).toBe(byParse(bytes));
+      }),
+      { numRuns: 2000 },
     );
   });
 
