@@ -100,6 +100,17 @@ const claimWithoutConfirm: RuntimePlant = () => ({
     }),
 });
 
+/**
+ * (i) An upstream reconnect forgets the messages received and not yet emitted: the backoff entry
+ * action that keeps them (`suspendSession`) does what `closeSession` does when the actor ends.
+ */
+const forgetBufferOnReconnect: RuntimePlant = () => ({
+  listener: (m) => {
+    const close = m.implementations.actions.closeSession as (...args: unknown[]) => void;
+    return m.provide({ actions: { suspendSession: (...args) => close(...args) } });
+  },
+});
+
 /** Every canary: its store-side bugs or runtime-side plants. */
 export const PLANTED_BUGS = {
   /** (a) The sink appends whatever fence the writer names. */
@@ -118,6 +129,8 @@ export const PLANTED_BUGS = {
   'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
   /** (h) Sharded: a plan is stored without the lock check at the writer's epoch. */
   'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
+  /** (i) An upstream reconnect forgets the received messages not yet emitted. */
+  'forget-buffer-on-reconnect': { runtimePlants: [forgetBufferOnReconnect] },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

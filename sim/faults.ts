@@ -320,8 +320,9 @@ export class Nemesis {
     const entity = `token:${feed.token}`;
     if (type === 'session-drop') {
       const all = chance(this.rng, 0.3);
-      let dropped = this.d.upstream.dropSession(feed);
-      while (dropped && all) dropped = this.d.upstream.dropSession(feed);
+      // Most drops come right behind a burst: the owner then reconnects with a backlog to emit.
+      const burst = chance(this.rng, 0.7) ? int(this.rng, 20, 300) : 0;
+      this.d.upstream.burstThenDrop(feed, burst, all);
       this.d.faults.mark(entity);
       return;
     }

@@ -2,7 +2,8 @@
  * Simulated upstream feeds and the connector the runtimes use to reach them. Each token has one
  * sequenced stream of JSON messages `{"id":"<token>-<seq>"}`, broadcast to every session open on
  * that token (so an overlap handoff sees both connections), in order per session (one TCP stream).
- * Faults: refusals (401, fatal), connects slower than the timeout, HTTP errors, session drops.
+ * Faults: refusals (401, fatal), connects slower than the timeout, HTTP errors, session drops
+ * (some right behind a burst, so a reconnect finds a backlog).
  */
 import type { Rng } from '../src/rng.js';
 import {
@@ -109,6 +110,18 @@ export class SimUpstream {
     if (!session) return false;
     this.endByUpstream(session);
     return true;
+  }
+
+  /**
+   * Sends a burst of `n` messages back to back and drops the feed's session (every session with
+   * `all`) right behind it: the client hears the close while its backlog of the burst is still
+   * being emitted, which a reconnect must keep. Returns false if no session was open.
+   */
+  burstThenDrop(feed: Feed, n: number, all: boolean): boolean {
+    if (feed.timer) for (let i = 0; i < n; i++) this.generate(feed); // only a running feed sends
+    let dropped = this.dropSession(feed);
+    while (dropped && all) dropped = this.dropSession(feed);
+    return dropped;
   }
 
   /** Every feed back to normal. */

@@ -3,6 +3,8 @@
  * The emit itself is the store's fenced, deduplicated `emit` (see ListenerLink's pump).
  */
 
+import { scanMessageId } from './msgid-scan.js';
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -27,9 +29,16 @@ export function binaryMessageIdOf(bytes: Uint8Array, field: string): string {
 /**
  * The message id of an upstream text message: the top-level JSON field `field` when it is a
  * non-empty string or a finite number, else '' (emitted without dedup and counted as no_id).
- * Never truncated: ids that differ only in their last character are different messages.
+ * Never truncated: ids that differ only in their last character are different messages. Read by
+ * a single-pass scanner (msgid-scan.ts) that agrees with `messageIdByParse` on every input, and
+ * by that where the scanner is not sure.
  */
 export function messageIdOf(text: string, field: string): string {
+  return scanMessageId(text, field) ?? messageIdByParse(text, field);
+}
+
+/** The definition of `messageIdOf`, by JSON.parse (the scanner's fallback and its oracle in tests). */
+export function messageIdByParse(text: string, field: string): string {
   // Cheap pre-check: most non-JSON payloads are rejected without a parse.
   if (text.trimStart()[0] !== '{') return '';
   let parsed: unknown;

@@ -1,17 +1,30 @@
 /**
  * MemoryState's `events` stream: entries in id order with ids `ms-seq` as XADD assigns them
  * (never going backwards, even when the clock does), trimmed exactly to the newest `maxLen`
- * (Redis trims approximately: both keep at least the newest `maxLen`).
+ * (Redis trims approximately: both keep at least the newest `maxLen`). A ring buffer: an append
+ * into a full stream overwrites the oldest slot (O(1), no copying), and reads find where they
+ * start by binary search on the entry ids (O(log n) plus what they return).
  */
 import type { EventEntry } from './types.js';
 
 /** The stream of emitted entries, oldest first. */
 export class EventLog {
-  private readonly entries: EventEntry[] = [];
+  /** The ring's slots; it grows up to maxLen and then wraps (a small stream stays small). */
+  private readonly slots: EventEntry[] = [];
+  /** The ids' two parts per slot, so a search compares numbers, not strings. */
+  private readonly msOf: number[] = [];
+  private readonly seqOf: number[] = [];
+  /** The slot of the oldest entry (0 until the ring first wraps). */
+  private head = 0;
   private lastMs = 0;
   private lastSeq = 0;
 
   constructor(private readonly maxLen: number) {}
+
+  /** How many entries the stream holds. */
+  get length(): number {
+    return this.slots.length;
+  }
 
   /** Appends an entry at time `now` and returns it with its new id. */
   append(now: number, fields: Omit<EventEntry, 'id'>): EventEntry {
@@ -19,10 +32,14 @@ export class EventLog {
     this.lastSeq = ms === this.lastMs ? this.lastSeq + 1 : 0;
     this.lastMs = ms;
     const entry: EventEntry = { id: `${ms}-${this.lastSeq}`, ...fields };
-    this.entries.push(entry);
-    if (this.entries.length > this.maxLen) {
-      this.entries.splice(0, this.entries.length - this.maxLen);
+    let slot = this.slots.length;
+    if (slot >= this.maxLen) {
+      slot = this.head; // full: the oldest entry's slot takes the newest
+      this.head = (this.head + 1) % this.slots.length;
     }
+    this.slots[slot] = entry;
+    this.msOf[slot] = ms;
+    this.seqOf[slot] = this.lastSeq;
     return entry;
   }
 
@@ -30,11 +47,10 @@ export class EventLog {
   after(afterId: string, limit: number): EventEntry[] {
     const out: EventEntry[] = [];
     if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
-    for (const entry of this.entries) {
-      if (out.length >= limit) break;
-      if (compareEventIds(entry.id, afterId) <= 0) continue;
-      out.push(entry);
-    }
+    const [bm, bs] = parseEventId(afterId);
+    // The first entry not at or before afterId (a NaN part compares as "not at or before").
+    const from = this.firstWhere((i) => !(this.compareAt(i, bm, bs) <= 0));
+    for (let k = from; k < this.slots.length && out.length < limit; k++) out.push(this.at(k));
     return out;
   }
 
@@ -42,17 +58,49 @@ export class EventLog {
   before(beforeId: string, limit: number): EventEntry[] {
     const out: EventEntry[] = [];
     if (!(limit > 0)) return out; // as `after`: no count reads nothing
-    for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i--) {
-      const entry = this.entries[i]!;
-      if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
+    let end = this.slots.length;
+    if (beforeId !== '+') {
+      const [bm, bs] = parseEventId(beforeId);
+      end = this.firstWhere((i) => !(this.compareAt(i, bm, bs) < 0));
     }
+    for (let k = end - 1; k >= 0 && out.length < limit; k--) out.push(this.at(k));
     return out;
   }
+
+  /** The k-th entry, oldest first. */
+  private at(k: number): EventEntry {
+    return this.slots[(this.head + k) % this.slots.length]!;
+  }
+
+  /** compareEventIds(entry k's id, `${bm}-${bs}`) on the parsed parts, oldest first. */
+  private compareAt(k: number, bm: number, bs: number): number {
+    const slot = (this.head + k) % this.slots.length;
+    const am = this.msOf[slot]!;
+    return am !== bm ? am - bm : this.seqOf[slot]! - bs;
+  }
+
+  /** The smallest k (oldest first) with `holds(k)`, or the length; `holds` is monotone in k. */
+  private firstWhere(holds: (k: number) => boolean): number {
+    let lo = 0;
+    let hi = this.slots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (holds(mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+/** A stream id's two parts as Redis orders them; a missing part is 0 (`5` is `5-0`). */
+function parseEventId(id: string): [number, number] {
+  const [ms = 0, seq = 0] = id.split('-').map(Number);
+  return [ms, seq];
 }
 
 /** Orders stream ids (`ms-seq`) the way Redis does; '0' sorts first. */
 export function compareEventIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  const [am, as] = parseEventId(a);
+  const [bm, bs] = parseEventId(b);
   return am !== bm ? am - bm : as - bs;
 }

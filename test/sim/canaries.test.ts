@@ -25,6 +25,10 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
   { bug: 'claim-no-confirm', breaks: /lost across a clean overlap handoff/ },
   { bug: 'claim-no-assignee', breaks: /^claim \S+ by \S+ succeeded; it is assigned to/ },
   { bug: 'plan-no-epoch', breaks: /^plan by \S+ stored without the lock/ },
+  {
+    bug: 'forget-buffer-on-reconnect',
+    breaks: /^\S+: \S+ received by its owner \S+ and never emitted/,
+  },
 ];
 
 describe('planted-bug canaries', () => {
