@@ -5,20 +5,20 @@
  */
 import type { EventEntry } from './types.js';
 
-/** The stream of emitted entries, oldest first. */
-export class EventLog {
-  private readonly entries: EventEntry[] = [];
+/** A stream of entries, oldest first: the emitted events, or (typed so) the ownership log. */
+export class EventLog<T extends { id: string } = EventEntry> {
+  private readonly entries: T[] = [];
   private lastMs = 0;
   private lastSeq = 0;
 
   constructor(private readonly maxLen: number) {}
 
   /** Appends an entry at time `now` and returns it with its new id. */
-  append(now: number, fields: Omit<EventEntry, 'id'>): EventEntry {
+  append(now: number, fields: Omit<T, 'id'>): T {
     const ms = Math.max(now, this.lastMs);
     this.lastSeq = ms === this.lastMs ? this.lastSeq + 1 : 0;
     this.lastMs = ms;
-    const entry: EventEntry = { id: `${ms}-${this.lastSeq}`, ...fields };
+    const entry = { id: `${ms}-${this.lastSeq}`, ...fields } as T;
     this.entries.push(entry);
     if (this.entries.length > this.maxLen) {
       this.entries.splice(0, this.entries.length - this.maxLen);
@@ -27,8 +27,8 @@ export class EventLog {
   }
 
   /** Up to `limit` entries after `afterId`, oldest first (XRANGE); nothing for a bad limit. */
-  after(afterId: string, limit: number): EventEntry[] {
-    const out: EventEntry[] = [];
+  after(afterId: string, limit: number): T[] {
+    const out: T[] = [];
     if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
     for (const entry of this.entries) {
       if (out.length >= limit) break;
@@ -39,14 +39,19 @@ export class EventLog {
   }
 
   /** Up to `limit` entries before `beforeId` (`+`: the newest), newest first (XREVRANGE). */
-  before(beforeId: string, limit: number): EventEntry[] {
-    const out: EventEntry[] = [];
+  before(beforeId: string, limit: number): T[] {
+    const out: T[] = [];
     if (!(limit > 0)) return out; // as `after`: no count reads nothing
     for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i--) {
       const entry = this.entries[i]!;
       if (beforeId === '+' || compareEventIds(entry.id, beforeId) < 0) out.push(entry);
     }
     return out;
+  }
+
+  /** Every entry, newest first (a reader stops where it has enough). */
+  *newestFirst(): Generator<T> {
+    for (let i = this.entries.length - 1; i >= 0; i--) yield this.entries[i]!;
   }
 }
 
