@@ -16,7 +16,9 @@ export type OwnershipReason =
   /** Claimed from another owner that had not released it (sequential handoff, crash, reassign). */
   | 'takeover'
   /** Its owner gave it up (stop, drain, shutdown). */
-  | 'release';
+  | 'release'
+  /** The CLI's `baton reset` deleted every owner (emergency-clear-n.lua). */
+  | 'reset';
 
 /** One ownership change as read back. */
 export interface OwnershipLogEntry {
