@@ -88,7 +88,8 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
   const storeClock = new SimClock(kernel, null);
   const store = new SimStore(
     storeClock,
-    { dedupWindowMs: config.dedupWindowMs, eventsMaxLen: 16 }, // the model keeps the stream
+    // The model keeps the stream; the ownership log is kept whole for --trace-out.
+    { dedupWindowMs: config.dedupWindowMs, eventsMaxLen: 16, ownershipLogMaxLen: 1_000_000 },
     options.storeBugs,
   );
   const faults = new FaultLog(() => kernel.now());
@@ -243,6 +244,9 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
       }
     }
   }
+
+  // The whole ownership log (the run's store keeps every change: see its options above).
+  options.onOwnershipLog?.(store.sync.readOwnershipLog({ count: Number.MAX_SAFE_INTEGER }));
 
   // Overlap claims that went ahead unconfirmed (issue 11, point 8): kept, counted, not a failure.
   for (const p of fleet.all) {
