@@ -43,6 +43,12 @@ export interface OwnershipLogEntry {
   overlapSince?: number;
 }
 
+/** One ownership change as `GET /admin/ownership` and the trace files show it (snake_case). */
+export type OwnershipJson = Omit<OwnershipLogEntry, 'listenerId' | 'overlapSince'> & {
+  listener_id: string;
+  overlap_since?: number;
+};
+
 /** What `readOwnershipLog` reads: the newest `count` entries, of one listener if named. */
 export interface OwnershipLogQuery {
   listenerId?: string;

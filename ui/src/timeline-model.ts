@@ -14,18 +14,10 @@
  *   a takeover of an unreleased owner is marked by its reason, with no length claimed.
  */
 
-/** One ownership change as the API and the trace give it. */
-export interface OwnershipChange {
-  id: string;
-  listener_id: string;
-  from: string | null;
-  to: string | null;
-  fence: number;
-  epoch: number;
-  reason: string;
-  at: number;
-  overlap_since?: number;
-}
+import type { OwnershipJson } from '../../src/store/ownership-log.js';
+
+/** One ownership change as the API and the trace give it (type-only: nothing of src/ is bundled). */
+export type OwnershipChange = OwnershipJson;
 
 /** One drawn interval. */
 export interface Segment {

@@ -6,7 +6,11 @@
 import { Hono } from 'hono';
 import { checkListenerId } from '../../admin/validate.js';
 import { BatonError, fromStore } from '../../errors.js';
-import type { OwnershipLogEntry, OwnershipLogQuery } from '../../store/ownership-log.js';
+import type {
+  OwnershipJson,
+  OwnershipLogEntry,
+  OwnershipLogQuery,
+} from '../../store/ownership-log.js';
 import type { ResolvedDeps } from '../app.js';
 import { methodNotAllowed } from './method.js';
 
@@ -14,19 +18,6 @@ import { methodNotAllowed } from './method.js';
 export const DEFAULT_OWNERSHIP_COUNT = 500;
 /** Largest `count` one request may ask for (the log's default cap). */
 export const MAX_OWNERSHIP_COUNT = 10_000;
-
-/** One ownership change as the API shows it. */
-export interface OwnershipJson {
-  id: string;
-  listener_id: string;
-  from: string | null;
-  to: string | null;
-  fence: number;
-  epoch: number;
-  reason: OwnershipLogEntry['reason'];
-  at: number;
-  overlap_since?: number;
-}
 
 /** The API's shape of an entry. */
 export function ownershipJson(e: OwnershipLogEntry): OwnershipJson {

@@ -5,6 +5,7 @@
 import { computed, signal } from '@preact/signals';
 import { assignedTo, fleet, fleetAt, type Listener, listeners, now, orphanedSince } from '../state';
 import { takeoverDue, takeoverText } from '../takeover';
+import { SearchBox } from './search';
 
 const ROW_HEIGHT = 26;
 const VIEWPORT_ROWS = 22;
@@ -157,13 +158,11 @@ export function ListenersView() {
     <section>
       <h2>Listeners</h2>
       <div class="toolbar">
-        <input
-          type="search"
-          data-testid="listener-filter"
+        <SearchBox
+          value={filter}
+          testId="listener-filter"
           placeholder="filter by id, owner or state"
-          value={filter.value}
-          onInput={(e) => {
-            filter.value = (e.currentTarget as HTMLInputElement).value;
+          onChange={() => {
             scrollTop.value = 0;
           }}
         />

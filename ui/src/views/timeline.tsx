@@ -15,6 +15,7 @@ import {
   type Segment,
   spanOf,
 } from '../timeline-model';
+import { SearchBox } from './search';
 
 /** Most listeners drawn at once (the most recently changed first; the filter finds the rest). */
 const MAX_LISTENERS = 40;
@@ -93,15 +94,7 @@ export function Timeline({ log, at }: { log: readonly OwnershipChange[]; at: num
   return (
     <div class="timeline" data-testid="timeline" data-listeners={all.length}>
       <div class="toolbar">
-        <input
-          type="search"
-          data-testid="timeline-filter"
-          placeholder="filter by listener id"
-          value={filter.value}
-          onInput={(e) => {
-            filter.value = (e.currentTarget as HTMLInputElement).value;
-          }}
-        />
+        <SearchBox value={filter} testId="timeline-filter" placeholder="filter by listener id" />
         <span class="muted">
           {shown.length} of {all.length} listeners · {clock(span.start)} – {clock(span.end)} ·{' '}
           <span class="key seg-owned">owned</span> <span class="key seg-overlap">overlap</span>{' '}
