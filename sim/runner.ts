@@ -148,7 +148,10 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     config,
     logger: silentLogger(),
     plants: options.runtimePlants,
-    ...(options.onInspection ? { onInspection: options.onInspection } : {}),
+    // The world's time beside each record: process clocks drift, the store's clock does not.
+    ...(options.onInspection
+      ? { onInspection: (id, record) => options.onInspection!(id, record, kernel.now()) }
+      : {}),
   });
   const commands = new Commands(
     kernel,

@@ -60,8 +60,11 @@ export interface SimOptions {
   drain?: DrainMode;
   /** Trace lines kept for a failure report (default 40). */
   traceLines?: number;
-  /** Receives every inspection record of every process (`--trace-out`, the dashboard's replay). */
-  onInspection?: (processId: string, record: InspectionRecord) => void;
+  /**
+   * Receives every inspection record of every process (`--trace-out`, the dashboard's replay),
+   * with the simulated world's time (the store's clock; a process's own clock may be skewed).
+   */
+  onInspection?: (processId: string, record: InspectionRecord, worldTime: number) => void;
   /** Receives the store's ownership log at the end of the run (`--trace-out`). */
   onOwnershipLog?: (entries: OwnershipLogEntry[]) => void;
 }

@@ -3,7 +3,8 @@
  * dashboard's replay view. The first line describes the run; each next line is one record with
  * the process (`proc`) that produced it, in the order the simulator delivered them. After them
  * come the store's ownership changes of the run (`type: "ownership"`, `proc: "store"`), in the
- * shape of `GET /admin/ownership`'s entries, for the replay's timeline.
+ * shape of `GET /admin/ownership`'s entries, for the replay's timeline. A record's `time` is its
+ * process's clock (skewed in the simulator); `world` is the store's, the one ownership `at` uses.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import type { InspectionRecord } from '../src/runtime/view.js';
@@ -30,13 +31,17 @@ export class TraceWriter {
     writeFileSync(path, `${JSON.stringify(header)}\n`);
   }
 
-  /** Adds one record of process `proc`; bound, so it can be handed out as a callback. */
-  readonly add = (proc: string, record: InspectionRecord): void => {
+  /**
+   * Adds one record of process `proc` (with `world`, the store's clock when given: the time the
+   * replay cuts the ownership timeline at); bound, so it can be handed out as a callback.
+   */
+  readonly add = (proc: string, record: InspectionRecord, world?: number): void => {
+    const at = world === undefined ? {} : { world };
     let line: string;
     try {
-      line = JSON.stringify({ proc, ...record });
+      line = JSON.stringify({ proc, ...record, ...at });
     } catch {
-      line = JSON.stringify({ proc, ...record, value: '[unserialisable]' });
+      line = JSON.stringify({ proc, ...record, value: '[unserialisable]', ...at });
     }
     this.pending.push(line);
     this.count += 1;

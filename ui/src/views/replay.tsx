@@ -14,6 +14,8 @@ interface TraceRecord {
   type: string;
   actorId: string;
   time: number;
+  /** The store's clock at the record (simulator traces): what ownership times compare with. */
+  world?: number;
   eventType?: string;
   value?: unknown;
 }
@@ -145,7 +147,7 @@ export function ReplayView() {
             </ol>
           </div>
           <h3>Ownership timeline at this point</h3>
-          <Timeline log={changes.value} at={current ? current.time : 0} />
+          <Timeline log={changes.value} at={current ? (current.world ?? current.time) : 0} />
         </>
       ) : null}
     </section>
