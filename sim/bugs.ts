@@ -118,6 +118,8 @@ export const PLANTED_BUGS = {
   'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
   /** (h) Sharded: a plan is stored without the lock check at the writer's epoch. */
   'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
+  /** (i) The ownership log records a claim's `from` after writing the new owner. */
+  'log-from-after-write': { storeBugs: { logFromAfterWrite: true } },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

@@ -16,6 +16,7 @@ import { Invariants } from './invariants.js';
 import { Kernel } from './kernel.js';
 import { StoreModel } from './model.js';
 import { SimNetwork } from './network.js';
+import { ownershipLogProblem } from './ownership-log-check.js';
 import { drawConfig, type SeedConfig, type SimOptions } from './scenario.js';
 import { SimClock } from './sim-clock.js';
 import { SimStore } from './store.js';
@@ -249,7 +250,10 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
   }
 
   // The whole ownership log (the run's store keeps every change: see its options above).
-  options.onOwnershipLog?.(store.sync.readOwnershipLog({ count: Number.MAX_SAFE_INTEGER }));
+  const ownershipLog = store.sync.readOwnershipLog({ count: Number.MAX_SAFE_INTEGER });
+  const logProblem = ownershipLogProblem(ownershipLog, store.sync.readOwners());
+  if (logProblem !== null) fail(logProblem);
+  options.onOwnershipLog?.(ownershipLog);
 
   // Overlap claims that went ahead unconfirmed (issue 11, point 8): kept, counted, not a failure.
   for (const p of fleet.all) {

@@ -3,9 +3,10 @@
  * served by the second shows the first owning `demo-1` in the ownership timeline and as its
  * assignee in the listeners table; draining the first hands `demo-1` over, and the timeline
  * shows, without a reload, both owners' lanes by fence, the new fence, and the overlap between
- * them (red) that the handoff entry of the ownership log carries. The page talks to its own
- * origin only.
+ * them (red) that the handoff entry of the ownership log carries. An orphan (its owner gone)
+ * shows the countdown to its takeover by its assignee. The page talks to its own origin only.
  */
+import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -34,6 +35,8 @@ beforeAll(async () => {
     KEY_PREFIX: prefix,
     OWNERSHIP: 'sharded',
     HANDOFF_CONFIRM_MS: '10000',
+    // Handoffs here follow hints; a long resync keeps the planted orphan (last test) in sight.
+    RESYNC_MS: '60000',
   };
   first = await startBaton(env);
   await until('the first instance to lead', () => first.service.runtime.role() === 'leader');
@@ -113,5 +116,28 @@ describe('ownership timeline', () => {
     expect(rec.pageErrors).toEqual([]);
     expect(rec.consoleErrors).toEqual([]);
     expect(rec.offHost).toEqual([]);
+  });
+
+  it('an orphaned listener counts down to its takeover by the assignee', async () => {
+    const b = second.service.runtime.instanceId;
+    // As if demo-1's owner had died: the owner is an instance with no registry entry.
+    const raw = new Redis(redis.url);
+    try {
+      await raw.hset(`${prefix}:listener_owners`, 'demo-1', 'gone-instance');
+    } finally {
+      await raw.quit();
+    }
+    await rec.page.click('[data-view="listeners"]');
+    const takeover = rec.page.locator('[data-listener-id="demo-1"] [data-testid="takeover"]');
+    await takeover.waitFor({ timeout: 15_000 });
+    expect(await takeover.textContent()).toMatch(
+      new RegExp(`takeover by ${b} within \\d+\\.\\d s`),
+    );
+    const due = Number(await takeover.getAttribute('data-due-at'));
+    // Due one resync (60 s, from b's registry entry) after the page first saw the orphan.
+    const first = await rec.page.evaluate(() => Date.now());
+    expect(due).toBeGreaterThan(first);
+    expect(due).toBeLessThanOrEqual(first + 60_000);
+    expect(rec.pageErrors).toEqual([]);
   });
 });
