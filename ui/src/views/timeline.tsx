@@ -19,6 +19,8 @@ import { SearchBox } from './search';
 
 /** Most listeners drawn at once (the most recently changed first; the filter finds the rest). */
 const MAX_LISTENERS = 40;
+/** Most lanes (fences) drawn per listener: the newest ones. */
+const MAX_LANES = 12;
 
 const filter = signal('');
 
@@ -55,10 +57,17 @@ function SegmentBar({ s, span }: { s: Segment; span: { start: number; end: numbe
   );
 }
 
-function ListenerLanes({ t, span }: { t: ListenerTimeline; span: { start: number; end: number } }) {
+function ListenerLanes(props: {
+  t: ListenerTimeline & { hidden: number };
+  span: { start: number; end: number };
+}) {
+  const { t, span } = props;
   return (
     <div class="timeline-listener" data-timeline-listener={t.listenerId}>
-      <h3>{t.listenerId}</h3>
+      <h3>
+        {t.listenerId}
+        {t.hidden > 0 ? <span class="muted"> · {t.hidden} older fences not shown</span> : null}
+      </h3>
       {t.lanes.map((lane) => (
         <div
           class="lane"
@@ -87,9 +96,13 @@ export function Timeline({ log, at }: { log: readonly OwnershipChange[]; at: num
     log.filter((e) => e.at <= at),
     at,
   );
-  const shown = (
-    needle ? all.filter((t) => t.listenerId.toLowerCase().includes(needle)) : all
-  ).slice(0, MAX_LISTENERS);
+  const shown = (needle ? all.filter((t) => t.listenerId.toLowerCase().includes(needle)) : all)
+    .slice(0, MAX_LISTENERS)
+    .map((t) => ({
+      ...t,
+      hidden: Math.max(0, t.lanes.length - MAX_LANES),
+      lanes: t.lanes.slice(-MAX_LANES),
+    }));
   const span = spanOf(shown);
   return (
     <div class="timeline" data-testid="timeline" data-listeners={all.length}>
