@@ -66,7 +66,7 @@ export function claimReason(
   return afterEmitted === '' ? 'takeover' : 'handoff';
 }
 
-/** One XRANGE row of the ownership stream as an entry (Lua writes '' for "nobody"). */
+/** One XRANGE row of the ownership stream as an entry (the scripts leave out a "nobody" field). */
 export function ownershipEntryOf([id, flat]: [string, string[]]): OwnershipLogEntry {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
@@ -74,8 +74,8 @@ export function ownershipEntryOf([id, flat]: [string, string[]]): OwnershipLogEn
   return {
     id,
     listenerId: f.get('listener_id') ?? '',
-    from: f.get('from') || null,
-    to: f.get('to') || null,
+    from: f.get('from') ?? null,
+    to: f.get('to') ?? null,
     fence: Number(f.get('fence') ?? 0),
     epoch: Number(f.get('epoch') ?? 0),
     reason: (f.get('reason') ?? '') as OwnershipReason, // only the scripts write this stream

@@ -8,7 +8,8 @@
   was already emitted for it within the dedup window: the old owner's output caught up.
   Each successful claim appends one entry to the ownership log in this same step (listener, from,
   to, fence, epoch, reason, at = Redis TIME in ms, and for a handoff overlap_since = when the old
-  owner emitted the caught-up message), capped with MAXLEN ~ ARGV[2].
+  owner emitted the caught-up message; no `from` field when nobody owned it), capped with
+  MAXLEN ~ ARGV[2].
 
   Input:
     KEYS[1] lock key    (prefix:consumer_lock)
@@ -109,8 +110,13 @@ local function claim(i, a)
   elseif score then
     reason = 'handoff'
   end
-  local fields = { 'listener_id', id, 'from', owner or '', 'to', ARGV[a + 1], 'fence', fence,
+  -- "Nobody" is an absent field: an empty string is an ordinary instance id.
+  local fields = { 'listener_id', id, 'to', ARGV[a + 1], 'fence', fence,
     'epoch', epoch, 'reason', reason, 'at', math.floor(clock() / 1000) }
+  if owner then
+    fields[#fields + 1] = 'from'
+    fields[#fields + 1] = owner
+  end
   if reason == 'handoff' then
     fields[#fields + 1] = 'overlap_since'
     fields[#fields + 1] = math.floor(tonumber(score) / 1000)

@@ -38,7 +38,7 @@ for i = 6, #KEYS do
     local owners = redis.call('HGETALL', KEYS[i])
     for j = 1, #owners, 2 do
       redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'listener_id', owners[j],
-        'from', owners[j + 1], 'to', '', 'fence', redis.call('HGET', KEYS[4], owners[j]) or '0',
+        'from', owners[j + 1], 'fence', redis.call('HGET', KEYS[4], owners[j]) or '0',
         'epoch', epoch, 'reason', 'reset', 'at', at)
     end
   end

@@ -1,7 +1,7 @@
 --[[
   Removes a listener's owner, only if the caller is that owner. The fence is kept: it never
   decreases, so a later claim still outranks every write of this owner. A release appends one
-  entry to the ownership log in this same step (reason 'release', to = '').
+  entry to the ownership log in this same step (reason 'release', no `to` field: nobody).
 
   Input:
     KEYS[1] owners key  (prefix:listener_owners)
@@ -23,6 +23,6 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 local time = redis.call('TIME')
 local at = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'listener_id', ARGV[1], 'from', ARGV[2],
-  'to', '', 'fence', redis.call('HGET', KEYS[2], ARGV[1]) or '0',
+  'fence', redis.call('HGET', KEYS[2], ARGV[1]) or '0',
   'epoch', redis.call('GET', KEYS[3]) or '0', 'reason', 'release', 'at', at)
 return 0
