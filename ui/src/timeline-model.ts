@@ -9,9 +9,11 @@
  * - gap: a release (or reset) followed by a claim: nobody owned the listener in between; its
  *   length is the claim's time minus the release's. A release with no later claim ends the lane.
  * - overlap: a handoff entry carries `overlap_since`, the time the old owner emitted the message
- *   the new owner had buffered and named as caught up: both held a connection from then until
- *   the claim. Ownership in the store never has two holders, so no other entry shows an overlap;
- *   a takeover of an unreleased owner is marked by its reason, with no length claimed.
+ *   the new owner had buffered and named as caught up: both held a connection at least from then
+ *   until the claim (a lower bound: the new owner connected a little before, the old one closes
+ *   once it sees the fence move). Ownership in the store never has two holders, so no other
+ *   entry shows an overlap; a takeover of an unreleased owner is marked by its reason, with no
+ *   length claimed.
  */
 
 import type { OwnershipJson } from '../../src/store/ownership-log.js';
