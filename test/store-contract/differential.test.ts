@@ -213,13 +213,9 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
     case 'readOwners':
       return s.readOwners();
     case 'readOwnershipLog': {
-      const query =
-        o.listener === undefined ? { count: o.count } : { listenerId: o.listener, count: o.count };
       // Ids and times come from each store's own clock; the changes themselves must agree.
-      return (await s.readOwnershipLog(query)).map(({ id: _, at: __, overlapSince, ...e }) => ({
-        ...e,
-        overlap: overlapSince !== undefined,
-      }));
+      const log = await s.readOwnershipLog({ listenerId: o.listener, count: o.count });
+      return log.map(({ id: _, at: __, overlapSince, ...e }) => ({ ...e, since: !!overlapSince }));
     }
     case 'writeStatus': {
       const status: ListenerStatus = {
