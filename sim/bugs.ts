@@ -131,6 +131,8 @@ export const PLANTED_BUGS = {
   'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
   /** (i) An upstream reconnect forgets the received messages not yet emitted. */
   'forget-buffer-on-reconnect': { runtimePlants: [forgetBufferOnReconnect] },
+  /** (j) The ownership log records a claim's `from` after writing the new owner. */
+  'log-from-after-write': { storeBugs: { logFromAfterWrite: true } },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

@@ -52,10 +52,15 @@ async function runHere(o: CliOptions, each: (s: SeedSummary) => boolean): Promis
         })
       : null;
     const options = simOptions(o, seed);
-    const result = await runSeed(out ? { ...options, onInspection: out.add } : options);
+    const traced = out
+      ? { ...options, onInspection: out.add, onOwnershipLog: out.addOwnership }
+      : options;
+    const result = await runSeed(traced);
     if (out) {
       out.flush();
-      process.stderr.write(`sim: ${out.count} inspection records -> ${o.traceOut}\n`);
+      const { count, ownershipCount } = out;
+      const what = `${count} inspection records and ${ownershipCount} ownership changes`;
+      process.stderr.write(`sim: ${what} -> ${o.traceOut}\n`);
     }
     if (!each(summarize(result))) return;
   }

@@ -16,6 +16,7 @@ import { Invariants } from './invariants.js';
 import { Kernel } from './kernel.js';
 import { StoreModel } from './model.js';
 import { SimNetwork } from './network.js';
+import { ownershipLogProblem } from './ownership-log-check.js';
 import { drawConfig, type SeedConfig, type SimOptions } from './scenario.js';
 import { SimClock } from './sim-clock.js';
 import { SimStore } from './store.js';
@@ -88,7 +89,8 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
   const storeClock = new SimClock(kernel, null);
   const store = new SimStore(
     storeClock,
-    { dedupWindowMs: config.dedupWindowMs, eventsMaxLen: 16 }, // the model keeps the stream
+    // The model keeps the stream; the ownership log is kept whole for --trace-out.
+    { dedupWindowMs: config.dedupWindowMs, eventsMaxLen: 16, ownershipLogMaxLen: 1_000_000 },
     options.storeBugs,
   );
   const faults = new FaultLog(() => kernel.now());
@@ -147,7 +149,10 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     config,
     logger: silentLogger(),
     plants: options.runtimePlants,
-    ...(options.onInspection ? { onInspection: options.onInspection } : {}),
+    // The world's time beside each record: process clocks drift, the store's clock does not.
+    ...(options.onInspection
+      ? { onInspection: (id, record) => options.onInspection!(id, record, kernel.now()) }
+      : {}),
   });
   const commands = new Commands(
     kernel,
@@ -243,6 +248,12 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
       }
     }
   }
+
+  // The whole ownership log (the run's store keeps every change: see its options above).
+  const ownershipLog = store.sync.readOwnershipLog({ count: Number.MAX_SAFE_INTEGER });
+  const logProblem = ownershipLogProblem(ownershipLog, store.sync.readOwners());
+  if (logProblem !== null) fail(logProblem);
+  options.onOwnershipLog?.(ownershipLog);
 
   // Overlap claims that went ahead unconfirmed (issue 11, point 8): kept, counted, not a failure.
   for (const p of fleet.all) {

@@ -8,6 +8,7 @@ import { runtimeTimings } from '../src/config/consumers.js';
 import type { Rng } from '../src/rng.js';
 import type { RuntimeDeps, RuntimeOptions } from '../src/runtime/runtime.js';
 import type { InspectionRecord } from '../src/runtime/view.js';
+import type { OwnershipLogEntry } from '../src/store/ownership-log.js';
 import type { CoordinationStore } from '../src/store/types.js';
 import { chance, int, pick, uniform } from './draw.js';
 import type { DrainMode } from './kernel.js';
@@ -59,8 +60,13 @@ export interface SimOptions {
   drain?: DrainMode;
   /** Trace lines kept for a failure report (default 40). */
   traceLines?: number;
-  /** Receives every inspection record of every process (`--trace-out`, the dashboard's replay). */
-  onInspection?: (processId: string, record: InspectionRecord) => void;
+  /**
+   * Receives every inspection record of every process (`--trace-out`, the dashboard's replay),
+   * with the simulated world's time (the store's clock; a process's own clock may be skewed).
+   */
+  onInspection?: (processId: string, record: InspectionRecord, worldTime: number) => void;
+  /** Receives the store's ownership log at the end of the run (`--trace-out`). */
+  onOwnershipLog?: (entries: OwnershipLogEntry[]) => void;
 }
 
 /**

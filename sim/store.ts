@@ -19,6 +19,8 @@ export interface StoreBugs {
   claimWithoutAssignee?: boolean;
   /** Sharded: a plan is stored whoever writes it, at whatever epoch (no lock check). */
   planWithoutEpoch?: boolean;
+  /** The ownership log names a claim's new owner as its old one too (read after the write). */
+  logFromAfterWrite?: boolean;
 }
 
 /** `state` with the chosen bugs planted; every other operation is the state's own. */
@@ -65,6 +67,10 @@ export function withStoreBugs(state: SyncStore, bugs: StoreBugs): SyncStore {
         changes,
       );
     };
+  }
+  if (bugs.logFromAfterWrite) {
+    store.readOwnershipLog = (query) =>
+      state.readOwnershipLog(query).map((e) => (e.to === null ? e : { ...e, from: e.to }));
   }
   return store;
 }

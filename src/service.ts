@@ -89,9 +89,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     }
     connector = createWsConnector({ ...config.upstream, urlTemplate, clock, logger, metrics });
   }
-  // Peers proxy the dashboard's fleet views to the admin address this instance publishes.
+  // Peers proxy the dashboard's fleet views to the admin address this instance publishes; the
+  // reconcile interval lets the dashboard count down to an orphaned listener's takeover.
   const { advertiseUrl } = config.http;
-  const meta = advertiseUrl ? { ...deps.meta, admin_url: advertiseUrl } : deps.meta;
+  const meta = {
+    ...deps.meta,
+    resync_ms: config.instance.resyncMs,
+    ...(advertiseUrl ? { admin_url: advertiseUrl } : {}),
+  };
   const runtime = new BatonRuntime(runtimeOptions(config, meta), {
     store,
     connector,

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { storeKeys } from '../store/types.js';
+import { defaultStoreOptions, storeKeys } from '../store/types.js';
 
 /** The two emergency operations. */
 export type EmergencyAction = 'release-lock' | 'reset';
@@ -21,6 +21,9 @@ export interface EmergencyPlan {
   /** Key kinds that are deliberately kept. */
   keep: string[];
 }
+
+/** The ownership log's cap for the reset's entries (the CLI has no store options). */
+const OWNERSHIP_LOG_CAP = defaultStoreOptions.ownershipLogMaxLen;
 
 /** Result codes of emergency-clear.lua. */
 export const EmergencyRefusal = Object.freeze({ LIVE_LEADER: -1, LOCK_CHANGED: -2 });
@@ -68,6 +71,7 @@ export async function planEmergency(
     'listener_generations',
     'listener_status',
     'events',
+    'ownership_log',
   ];
   return {
     action,
@@ -89,12 +93,15 @@ export async function executeEmergency(
     redis.defineCommand('batonEmergencyClear', { lua: SCRIPT });
   const holder = plan.lock.holder;
   const rest = plan.delete.filter((k) => k !== keys.lock);
-  const scriptKeys = [keys.lock, holder === null ? keys.lock : keys.instance(holder), ...rest];
+  const scriptKeys = [keys.lock, holder === null ? keys.lock : keys.instance(holder)];
+  scriptKeys.push(keys.ownershipLog, keys.fences, keys.epoch, ...rest);
   const code = await (redis as unknown as EmergencyCommands).batonEmergencyClear(
     scriptKeys.length,
     ...scriptKeys,
     holder ?? '',
     force ? '1' : '0',
+    rest.includes(keys.owners) ? keys.owners : '',
+    String(OWNERSHIP_LOG_CAP),
   );
   if (code === EmergencyRefusal.LIVE_LEADER) return { ok: false, code: 'LIVE_LEADER' };
   if (code === EmergencyRefusal.LOCK_CHANGED) return { ok: false, code: 'LOCK_CHANGED' };

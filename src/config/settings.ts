@@ -145,6 +145,13 @@ export const SETTINGS = {
       doc: 'approximate cap of the `events` stream',
       contract: false,
     },
+    ownershipLogMaxLen: {
+      env: 'OWNERSHIP_LOG_MAX_LEN',
+      kind: 'int',
+      schema: count.default(10_000),
+      doc: 'approximate cap of the `ownership_log` stream (one entry per claim or release)',
+      contract: false,
+    },
   },
   redis: {
     sentinels: {

@@ -18,6 +18,7 @@ import { fanoutRoutes } from './routes/fanout.js';
 import { instanceRoutes } from './routes/instances.js';
 import { listenerRoutes } from './routes/listeners.js';
 import { ownerRoutes } from './routes/owners.js';
+import { ownershipRoutes } from './routes/ownership.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { serviceRoutes } from './routes/service.js';
 import { guardExceptUiShell, uiRoutes } from './routes/ui.js';
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/admin', commandRoutes(d));
   app.route('/admin', instanceRoutes(d));
   app.route('/admin', ownerRoutes(d));
+  app.route('/admin', ownershipRoutes(d));
   app.route('/admin', listenerRoutes(d));
   app.route('/admin', runtimeRoutes(d));
   app.route('/admin', rateRoutes(d));

@@ -98,6 +98,34 @@ export const schemas = {
       },
     },
   },
+  Ownership: {
+    type: 'object',
+    required: ['count', 'entries'],
+    properties: {
+      count: { type: 'integer' },
+      entries: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'listener_id', 'from', 'to', 'fence', 'epoch', 'reason', 'at'],
+          properties: {
+            id: { type: 'string', description: 'stream id: the order of the changes' },
+            listener_id: { type: 'string' },
+            from: { type: ['string', 'null'], description: 'owner before; null = nobody' },
+            to: { type: ['string', 'null'], description: 'owner after; null = released' },
+            fence: { type: 'integer' },
+            epoch: { type: 'integer' },
+            reason: { enum: ['claim', 'reclaim', 'handoff', 'takeover', 'release', 'reset'] },
+            at: { type: 'integer', description: 'store clock, ms since the epoch' },
+            overlap_since: {
+              type: 'integer',
+              description: 'handoff: both owners were connected from then until `at`',
+            },
+          },
+        },
+      },
+    },
+  },
   Listener: {
     type: 'object',
     required: ['listener_id', 'desired', 'generation', 'owner', 'owner_alive', 'fence', 'status'],

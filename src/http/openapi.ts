@@ -4,6 +4,7 @@
  */
 import { listenerId, ref, schemas } from './openapi-schemas.js';
 import { DEFAULT_EVENTS_COUNT, MAX_EVENTS_COUNT, MAX_EVENTS_SCAN } from './routes/events.js';
+import { DEFAULT_OWNERSHIP_COUNT, MAX_OWNERSHIP_COUNT } from './routes/ownership.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const error = (description: string) => ({ description, content: json(ref('Error')) });
@@ -103,6 +104,31 @@ export function openApiDocument() {
       },
       '/admin/instances': adminGet('Live instances, lock holder and epoch', ref('Instances')),
       '/admin/owners': adminGet('Owned listeners with owner liveness and fence', ref('Owners')),
+      '/admin/ownership': {
+        get: {
+          summary:
+            'The ownership log: the newest `count` ownership changes (claims, handoffs, takeovers, releases), oldest first',
+          security: [{ bearer: [] }],
+          parameters: [
+            { name: 'listener_id', in: 'query', schema: listenerId },
+            {
+              name: 'count',
+              in: 'query',
+              schema: {
+                type: 'integer',
+                minimum: 1,
+                maximum: MAX_OWNERSHIP_COUNT,
+                default: DEFAULT_OWNERSHIP_COUNT,
+              },
+            },
+          ],
+          responses: {
+            '200': { description: 'OK', content: json(ref('Ownership')) },
+            '400': error('INVALID_PARAMETER, INVALID_LISTENER_ID'),
+            ...adminErrors,
+          },
+        },
+      },
       '/admin/listeners': adminGet(
         'Desired and observed state of every known listener',
         ref('Listeners'),

@@ -31,9 +31,13 @@ export class DedupWindows {
 
   /** Whether `msgId` was recorded for the listener within the window before `now`. */
   has(listenerId: string, msgId: string, now: number): boolean {
-    const window = this.live(listenerId, now);
-    const at = window?.at.get(msgId);
-    return at !== undefined && at > now - this.windowMs;
+    return this.emittedAt(listenerId, msgId, now) !== undefined;
+  }
+
+  /** When `msgId` was recorded for the listener, if within the window before `now`. */
+  emittedAt(listenerId: string, msgId: string, now: number): number | undefined {
+    const at = this.live(listenerId, now)?.at.get(msgId);
+    return at !== undefined && at > now - this.windowMs ? at : undefined;
   }
 
   /** Check-and-record, like emit-n.lua: prune, look up, remember, cap. True if already there. */

@@ -7,10 +7,10 @@
  */
 import type { EventEntry } from './types.js';
 
-/** The stream of emitted entries, oldest first. */
-export class EventLog {
+/** A stream of entries, oldest first: the emitted events, or (typed so) the ownership log. */
+export class EventLog<T extends { id: string } = EventEntry> {
   /** The ring's slots; it grows up to maxLen and then wraps (a small stream stays small). */
-  private readonly slots: EventEntry[] = [];
+  private readonly slots: T[] = [];
   /** The ids' two parts per slot, so a search compares numbers, not strings. */
   private readonly msOf: number[] = [];
   private readonly seqOf: number[] = [];
@@ -27,11 +27,11 @@ export class EventLog {
   }
 
   /** Appends an entry at time `now` and returns it with its new id. */
-  append(now: number, fields: Omit<EventEntry, 'id'>): EventEntry {
+  append(now: number, fields: Omit<T, 'id'>): T {
     const ms = Math.max(now, this.lastMs);
     this.lastSeq = ms === this.lastMs ? this.lastSeq + 1 : 0;
     this.lastMs = ms;
-    const entry: EventEntry = { id: `${ms}-${this.lastSeq}`, ...fields };
+    const entry = { id: `${ms}-${this.lastSeq}`, ...fields } as T;
     let slot = this.slots.length;
     if (slot >= this.maxLen) {
       slot = this.head; // full: the oldest entry's slot takes the newest
@@ -44,8 +44,8 @@ export class EventLog {
   }
 
   /** Up to `limit` entries after `afterId`, oldest first (XRANGE); nothing for a bad limit. */
-  after(afterId: string, limit: number): EventEntry[] {
-    const out: EventEntry[] = [];
+  after(afterId: string, limit: number): T[] {
+    const out: T[] = [];
     if (!(limit > 0)) return out; // as RedisStore: no count (NaN too) reads nothing
     const [bm, bs] = parseEventId(afterId);
     // The first entry not at or before afterId (a NaN part compares as "not at or before").
@@ -55,8 +55,8 @@ export class EventLog {
   }
 
   /** Up to `limit` entries before `beforeId` (`+`: the newest), newest first (XREVRANGE). */
-  before(beforeId: string, limit: number): EventEntry[] {
-    const out: EventEntry[] = [];
+  before(beforeId: string, limit: number): T[] {
+    const out: T[] = [];
     if (!(limit > 0)) return out; // as `after`: no count reads nothing
     let end = this.slots.length;
     if (beforeId !== '+') {
@@ -67,8 +67,13 @@ export class EventLog {
     return out;
   }
 
+  /** Every entry, newest first (a reader stops where it has enough). */
+  *newestFirst(): Generator<T> {
+    for (let k = this.slots.length - 1; k >= 0; k--) yield this.at(k);
+  }
+
   /** The k-th entry, oldest first. */
-  private at(k: number): EventEntry {
+  private at(k: number): T {
     return this.slots[(this.head + k) % this.slots.length]!;
   }
 

@@ -6,11 +6,15 @@
  * CoordinationStore; the simulator drives it directly.
  */
 import type { Clock } from '../clock.js';
-import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { encodeStatus, parseStatus } from './codec.js';
 import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
 import { EventLog } from './memory-events.js';
+import { HintChannel } from './memory-hints.js';
+import { OwnershipLog } from './memory-ownership-log.js';
 import { PresenceCounts } from './memory-presence.js';
+import { MemoryRegistry } from './memory-registry.js';
+import { claimReason, type OwnershipLogEntry, type OwnershipLogQuery } from './ownership-log.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
@@ -54,7 +58,7 @@ export class MemoryState implements SyncStore {
   readonly options: Readonly<StoreOptions>;
   private lock: Expiring | null = null;
   private epoch = 0;
-  private readonly instances = new Map<string, Expiring>();
+  private readonly instances: MemoryRegistry;
   private readonly tokens = new Map<string, string>();
   private readonly generations = new Map<string, number>();
   private readonly owners = new Map<string, string>();
@@ -63,7 +67,8 @@ export class MemoryState implements SyncStore {
   private readonly assignments = new MemoryAssignments();
   private readonly dedup: DedupWindows;
   private readonly events: EventLog;
-  private readonly subscribers = new Set<(hint: Hint) => void>();
+  private readonly ownership: OwnershipLog;
+  private readonly hints = new HintChannel();
   /** Presence subscribers per instance id (Redis' PUBSUB NUMSUB of its presence channel). */
   private readonly presence = new PresenceCounts();
   private closed = false;
@@ -75,6 +80,8 @@ export class MemoryState implements SyncStore {
     this.options = validStoreOptions(options);
     this.dedup = new DedupWindows(this.options.dedupWindowMs, this.options.dedupMaxEntries);
     this.events = new EventLog(this.options.eventsMaxLen);
+    this.ownership = new OwnershipLog(this.options.ownershipLogMaxLen);
+    this.instances = new MemoryRegistry(clock);
   }
 
   acquireLock(instanceId: string, ttlMs: number): AcquireResult {
@@ -147,19 +154,17 @@ export class MemoryState implements SyncStore {
 
   registerInstance(info: InstanceInfo, ttlMs: number): void {
     this.check();
-    const expiresAt = this.clock.now() + ttlArg(ttlMs);
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+    this.instances.write(info, ttlArg(ttlMs));
   }
 
   heartbeatInstance(info: InstanceInfo, ttlMs: number): { ok: true } | Refused {
     this.check();
     ttlArg(ttlMs);
     const code = firstRefusal('heartbeatInstance', {
-      NOT_REGISTERED: () => !this.liveInstance(info.id),
+      NOT_REGISTERED: () => !this.instances.has(info.id),
     });
     if (code) return refuse(code);
-    const expiresAt = this.clock.now() + ttlMs;
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+    this.instances.write(info, ttlMs);
     return OK;
   }
 
@@ -170,13 +175,7 @@ export class MemoryState implements SyncStore {
 
   listInstances(): InstanceEntry[] {
     this.check();
-    const now = this.clock.now();
-    const out: InstanceEntry[] = [];
-    for (const id of [...this.instances.keys()].sort(byId)) {
-      const entry = this.liveInstance(id);
-      if (entry) out.push({ ...parseInstance(entry.value, id), ttl: entry.expiresAt - now });
-    }
-    return out;
+    return this.instances.list();
   }
 
   setDesired(
@@ -229,6 +228,7 @@ export class MemoryState implements SyncStore {
     });
     if (code) return refuse(code);
     this.owners.delete(listenerId);
+    this.logOwnership(listenerId, instanceId, null);
     return OK;
   }
 
@@ -240,6 +240,11 @@ export class MemoryState implements SyncStore {
       owner: this.owners.get(listenerId) ?? null,
       fence: this.fences.get(listenerId) ?? 0,
     }));
+  }
+
+  readOwnershipLog(query: OwnershipLogQuery): OwnershipLogEntry[] {
+    this.check();
+    return this.ownership.read(query);
   }
 
   writeAssignments(
@@ -301,23 +306,17 @@ export class MemoryState implements SyncStore {
 
   publish(hint: Hint): void {
     this.check();
-    const json = JSON.stringify(hint);
-    for (const subscriber of [...this.subscribers]) subscriber(JSON.parse(json) as Hint);
+    this.hints.publish(hint);
   }
 
   subscribe(onHint: (hint: Hint) => void): () => void {
     this.check();
-    // A wrapper per subscription, so one callback subscribed twice is two subscriptions.
-    const subscriber = (hint: Hint) => onHint(hint);
-    this.subscribers.add(subscriber);
-    return () => {
-      this.subscribers.delete(subscriber);
-    };
+    return this.hints.subscribe(onHint);
   }
 
   close(): void {
     this.closed = true;
-    this.subscribers.clear();
+    this.hints.clear();
     this.presence.clear();
   }
 
@@ -345,7 +344,19 @@ export class MemoryState implements SyncStore {
     const fence = (this.fences.get(r.listenerId) ?? 0) + 1;
     this.owners.set(r.listenerId, r.instanceId);
     this.fences.set(r.listenerId, fence);
+    this.logOwnership(r.listenerId, owner, r.instanceId, r.afterEmitted);
     return { ok: true, fence };
+  }
+
+  /** Logs one ownership change in the step that made it (as the scripts' XADD). */
+  private logOwnership(id: string, from: string | null, to: string | null, afterEmitted = '') {
+    const reason = to === null ? 'release' : claimReason(from, to, afterEmitted);
+    const now = this.clock.now();
+    const overlapSince =
+      reason === 'handoff' ? this.dedup.emittedAt(id, afterEmitted, now) : undefined;
+    const fence = this.fences.get(id) ?? 0;
+    const change = { listenerId: id, from, to, fence, epoch: this.epoch, reason, overlapSince };
+    this.ownership.record(now, change);
   }
 
   private emitOne(r: EmitRequest): EmitResult {
@@ -384,14 +395,5 @@ export class MemoryState implements SyncStore {
   private lockRefusal(op: 'renewLock' | 'releaseLock', instanceId: string, epoch: number) {
     const code = firstRefusal(op, this.lockChecks(instanceId, epoch));
     return code ? refuse(code) : null;
-  }
-
-  private liveInstance(id: string): Expiring | undefined {
-    const entry = this.instances.get(id);
-    if (entry && entry.expiresAt <= this.clock.now()) {
-      this.instances.delete(id);
-      return undefined;
-    }
-    return entry;
   }
 }

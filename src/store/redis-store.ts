@@ -6,8 +6,10 @@
  */
 import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import type { OwnershipLogEntry, OwnershipLogQuery } from './ownership-log.js';
 import { readAssignments, writeAssignments } from './redis-assignments.js';
 import { createRedisClient } from './redis-connection.js';
+import { readOwners, readOwnershipLog, releaseListener } from './redis-ownership.js';
 import { deposeLock, readPresence, SubscribedChannels } from './redis-presence.js';
 import { type Client, eventOf, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
 import { decodeReply, integerOf, StoreReplyError } from './refusals.js';
@@ -220,8 +222,8 @@ export class RedisStore implements CoordinationStore {
     if (requests.length === 0) return [];
     const k = this.keys;
     const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences, k.assignments];
-    keys.push(k.assignmentGenerations);
-    const args: (string | number)[] = [this.options.dedupWindowMs];
+    keys.push(k.assignmentGenerations, k.ownershipLog);
+    const args: (string | number)[] = [this.options.dedupWindowMs, this.options.ownershipLogMaxLen];
     for (const r of requests) {
       const { expectedOwner } = r;
       const expectation = expectedOwner === undefined ? '0' : expectedOwner === null ? '1' : '2';
@@ -237,21 +239,17 @@ export class RedisStore implements CoordinationStore {
     });
   }
 
-  async releaseListener(listenerId: string, instanceId: string) {
-    return this.scripts.change('release-listener', [this.keys.owners], [listenerId, instanceId]);
+  releaseListener(listenerId: string, instanceId: string) {
+    const args = [listenerId, instanceId, this.options.ownershipLogMaxLen] as const;
+    return releaseListener(this.scripts, this.keys, ...args);
   }
 
-  async readOwners(): Promise<OwnerEntry[]> {
-    const out = await this.scripts.run('read-owners', [this.keys.owners, this.keys.fences], []);
-    const reply = replyValue('read-owners', out);
-    if (!Array.isArray(reply)) throw new StoreReplyError('read-owners', reply);
-    const owners = new Map(pairs('read-owners', reply[0]));
-    const fences = new Map(pairs('read-owners', reply[1]));
-    return [...new Set([...owners.keys(), ...fences.keys()])].sort(byId).map((listenerId) => ({
-      listenerId,
-      owner: owners.has(listenerId) ? String(owners.get(listenerId)) : null,
-      fence: fences.has(listenerId) ? integerOf('read-owners', fences.get(listenerId)) : 0,
-    }));
+  readOwners(): Promise<OwnerEntry[]> {
+    return readOwners(this.scripts, this.keys);
+  }
+
+  readOwnershipLog(query: OwnershipLogQuery): Promise<OwnershipLogEntry[]> {
+    return readOwnershipLog(this.live(), this.keys.ownershipLog, query);
   }
 
   writeAssignments(instanceId: string, epoch: number, changes: readonly AssignmentWrite[]) {

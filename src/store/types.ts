@@ -4,7 +4,10 @@
  * Throws mean the store could not be reached or answered badly (network, timeout).
  * Both implementations (`RedisStore`, `MemoryStore`) pass the same contract suite.
  */
+import type { OwnershipLogEntry, OwnershipLogQuery } from './ownership-log.js';
 import type { PresenceOps } from './presence-ops.js';
+
+export { storeKeys } from './keys.js';
 
 /** Why a store operation was refused. One stable string per Lua return code (see refusals.ts). */
 export type RefusalCode =
@@ -205,6 +208,8 @@ export interface CoordinationStore extends PresenceOps {
   releaseListener(listenerId: string, instanceId: string): Promise<{ ok: true } | Refused>;
   /** Every listener that has an owner or a fence, sorted by id. */
   readOwners(): Promise<OwnerEntry[]>;
+  /** The newest `count` ownership changes (of one listener, if named), oldest first. */
+  readOwnershipLog(query: OwnershipLogQuery): Promise<OwnershipLogEntry[]>;
 
   // Assignments (`listener_assignments`), sharded mode.
   /**
@@ -285,6 +290,7 @@ const operationSet: Record<StoreOperation, true> = {
   claimListeners: true,
   releaseListener: true,
   readOwners: true,
+  readOwnershipLog: true,
   writeAssignments: true,
   readAssignments: true,
   writeStatuses: true,
@@ -335,6 +341,8 @@ export interface StoreOptions {
    * ones are trimmed, exactly in memory, approximately (whole stream nodes, `MAXLEN ~`) on Redis.
    */
   eventsMaxLen: number;
+  /** Cap on the ownership log: the newest entries are kept, as for `eventsMaxLen`. */
+  ownershipLogMaxLen: number;
 }
 
 export const defaultStoreOptions: Readonly<StoreOptions> = Object.freeze({
@@ -342,6 +350,7 @@ export const defaultStoreOptions: Readonly<StoreOptions> = Object.freeze({
   dedupWindowMs: 120_000,
   dedupMaxEntries: 10_000,
   eventsMaxLen: 1_000_000,
+  ownershipLogMaxLen: 10_000,
 });
 
 /** Validates a TTL as Redis' `PX`/`PEXPIRE` do (positive integer ms); both stores call it. */
@@ -365,32 +374,11 @@ export function validStoreOptions(options: Partial<StoreOptions>): Readonly<Stor
     ['dedupWindowMs', 1],
     ['dedupMaxEntries', 0],
     ['eventsMaxLen', 1],
+    ['ownershipLogMaxLen', 1],
   ] as const) {
     if (!Number.isSafeInteger(merged[name]) || merged[name] < min) {
       throw new RangeError(`StoreOptions.${name} must be an integer >= ${min}`);
     }
   }
   return Object.freeze(merged);
-}
-
-/** Key names under a prefix: the contract table in DESIGN.md plus Baton's own keys. */
-export function storeKeys(prefix: string) {
-  return Object.freeze({
-    lock: `${prefix}:consumer_lock`,
-    epoch: `${prefix}:consumer_lock:epoch`,
-    instance: (id: string) => `${prefix}:instances:${id}`,
-    instanceIndex: `${prefix}:instance_index`,
-    owners: `${prefix}:listener_owners`,
-    fences: `${prefix}:listener_fences`,
-    assignments: `${prefix}:listener_assignments`,
-    assignmentGenerations: `${prefix}:listener_assignment_generations`,
-    assignmentGeneration: `${prefix}:listener_assignments:generation`,
-    tokens: `${prefix}:tokens`,
-    generations: `${prefix}:listener_generations`,
-    status: `${prefix}:listener_status`,
-    events: `${prefix}:events`,
-    dedup: (listenerId: string) => `${prefix}:dedup:${listenerId}`,
-    hints: `${prefix}:hints`,
-    presence: (instanceId: string) => `${prefix}:presence:${instanceId}`,
-  });
 }

@@ -1,6 +1,7 @@
 /**
  * A simulator trace (`npm run sim -- --seed S --trace-out FILE`) opens in the dashboard's replay
- * view from a file picker (read in the page, never uploaded) and its scrubber moves the statechart.
+ * view from a file picker (read in the page, never uploaded) and its scrubber moves the statechart
+ * and the ownership timeline drawn from the trace's ownership changes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -11,8 +12,15 @@ import { until, useDashboard } from './support.js';
 
 interface Line {
   proc: string;
+  type: string;
   actorId: string;
+  time: number;
+  world?: number;
   value?: unknown;
+  /** Ownership lines (`type: "ownership"`), after the inspection records. */
+  to?: string | null;
+  fence?: number;
+  at?: number;
 }
 
 const d = useDashboard();
@@ -102,5 +110,31 @@ describe('trace replay', () => {
     expect(d.rec.pageErrors).toEqual([]);
     expect(d.rec.consoleErrors).toEqual([]);
     expect(d.rec.offHost).toEqual([]);
+  });
+
+  it("draws the trace's ownership changes in the timeline, cut at the scrubber", async () => {
+    const records = lines.filter((l) => l.type !== 'ownership');
+    const changes = lines.filter((l) => l.type === 'ownership');
+    const claims = changes.filter((c) => c.to !== null);
+    expect(claims.length).toBeGreaterThan(0);
+    const listenerId = claims[0]!.actorId;
+    const mine = claims.filter((c) => c.actorId === listenerId);
+    const lanes = d.rec.page.locator(`[data-timeline-listener="${listenerId}"]`);
+
+    // At the last record every claim of the run has happened: one owned term per claim, by fence.
+    await scrubTo(records.length - 1);
+    const owned = await lanes
+      .locator('[data-kind="owned"]')
+      .evaluateAll((els) =>
+        els.map((e) => `${e.getAttribute('data-owner')}@${e.getAttribute('data-fence')}`),
+      );
+    expect(owned).toEqual(mine.map((c) => `${c.to}@${c.fence}`));
+
+    // Before the first claim's time the listener has no lane yet.
+    const before = records.findIndex((r) => r.world! >= mine[0]!.at!) - 1;
+    expect(before).toBeGreaterThanOrEqual(0);
+    await scrubTo(before);
+    expect(await lanes.count()).toBe(0);
+    expect(d.rec.pageErrors).toEqual([]);
   });
 });

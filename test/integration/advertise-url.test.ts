@@ -35,13 +35,17 @@ describe('ADVERTISE_URL in the registry entry', () => {
     return entries.find((e) => e.id === 'adv-1');
   }
 
-  it('carries the address as meta.admin_url, next to the meta the process gave', async () => {
+  it('carries the address as meta.admin_url, next to the meta the process gave and resync_ms', async () => {
     const entry = await entryOf('https://baton-a.internal:3333');
-    expect(entry?.meta).toEqual({ port: 1234, admin_url: 'https://baton-a.internal:3333' });
+    expect(entry?.meta).toEqual({
+      port: 1234,
+      resync_ms: 5000,
+      admin_url: 'https://baton-a.internal:3333',
+    });
   });
 
   it('has no admin_url when ADVERTISE_URL is unset', async () => {
     const entry = await entryOf(undefined);
-    expect(entry?.meta).toEqual({ port: 1234 });
+    expect(entry?.meta).toEqual({ port: 1234, resync_ms: 5000 });
   });
 });

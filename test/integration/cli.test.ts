@@ -172,6 +172,14 @@ describe('baton CLI against a real Redis', () => {
         keys.generations,
       ]);
       expect(await store.listInstances()).toEqual([]);
+      // The dropped owner is an ownership change: one 'reset' entry after l1's claim.
+      const log = await store.readOwnershipLog({ listenerId: 'l1', count: 5 });
+      expect(
+        log.map(({ from, to, fence, epoch, reason }) => ({ from, to, fence, epoch, reason })),
+      ).toEqual([
+        { from: null, to: 'leader-1', fence: 1, epoch, reason: 'claim' },
+        { from: 'leader-1', to: null, fence: 1, epoch, reason: 'reset' },
+      ]);
       // Fences and epochs never go backwards: the next leader and claim move forward.
       const next = await store.acquireLock('leader-2', 30_000);
       expect(next).toEqual({ ok: true, epoch: epoch + 1 });

@@ -29,6 +29,7 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
     bug: 'forget-buffer-on-reconnect',
     breaks: /^\S+: \S+ received by its owner \S+ and never emitted/,
   },
+  { bug: 'log-from-after-write', breaks: /^ownership log: \S+ \w+ at fence \d+ is from/ },
 ];
 
 describe('planted-bug canaries', () => {

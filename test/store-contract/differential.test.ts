@@ -105,6 +105,14 @@ const operations = (ttl: fc.Arbitrary<number>, waits: number) =>
     weighted(1, fc.record({ op: fc.constant('releaseListener' as const), listener, who: owner })),
     weighted(1, fc.record({ op: fc.constant('readOwners' as const) })),
     weighted(
+      1,
+      fc.record({
+        op: fc.constant('readOwnershipLog' as const),
+        listener: fc.option(listener, { nil: undefined }),
+        count: fc.constantFrom(0, 1, 3, 50),
+      }),
+    ),
+    weighted(
       2,
       fc.record({ op: fc.constant('writeStatus' as const), listener, who: owner, delta }),
     ),
@@ -204,6 +212,11 @@ async function apply(side: Side, o: Resolved): Promise<unknown> {
       return s.releaseListener(o.listener, o.who);
     case 'readOwners':
       return s.readOwners();
+    case 'readOwnershipLog': {
+      // Ids and times come from each store's own clock; the changes themselves must agree.
+      const log = await s.readOwnershipLog({ listenerId: o.listener, count: o.count });
+      return log.map(({ id: _, at: __, overlapSince, ...e }) => ({ ...e, since: !!overlapSince }));
+    }
     case 'writeStatus': {
       const status: ListenerStatus = {
         state: 'live',

@@ -47,6 +47,7 @@ describe('loadConfig defaults', () => {
         dedupWindowMs: 120000,
         dedupMaxEntries: 10000,
         eventsMaxLen: 1000000,
+        ownershipLogMaxLen: 10000,
       },
       redis: {
         sentinels: undefined,
@@ -139,6 +140,7 @@ describe('loadConfig defaults', () => {
         DEDUP_WINDOW_MS: '60000',
         DEDUP_MAX_ENTRIES: '64',
         EVENTS_MAXLEN: '5000',
+        OWNERSHIP_LOG_MAX_LEN: '300',
         MAX_BUFFERED_MESSAGES: '50',
         HANDOFF_CONFIRM_MS: '1500',
         WARMUP_LISTENERS: '0',
@@ -158,6 +160,7 @@ describe('loadConfig defaults', () => {
         dedupWindowMs: 60000,
         dedupMaxEntries: 64,
         eventsMaxLen: 5000,
+        ownershipLogMaxLen: 300,
       },
       instance: { instanceId: 'pod-a_1.x:9', instanceTtlMs: 12000, resyncMs: 2000 },
       lock: { lockTtlMs: 9000, lockRenewMs: 3000, lockRetryMs: 1000, renewDeadlineMs: 6000 },
@@ -245,6 +248,7 @@ describe('loadConfig validation', () => {
     ['DEDUP_MAX_ENTRIES', '1.5'],
     ['EVENTS_MAXLEN', '0'],
     ['EVENTS_MAXLEN', 'many'],
+    ['OWNERSHIP_LOG_MAX_LEN', '0'],
     ['MAX_BUFFERED_MESSAGES', '-1'],
     ['WARMUP_LISTENERS', '-1'],
     ['WARMUP_LISTENERS', '10001'],
@@ -592,12 +596,13 @@ describe('handing groups to their consumers', () => {
 
   it('gives the store DEDUP_MAX_ENTRIES, which bounds its dedup window', async () => {
     const env = { DEDUP_MAX_ENTRIES: '2', MAX_BUFFERED_MESSAGES: '2', KEY_PREFIX: 'p' };
-    const c = loadConfig({ ...env, EVENTS_MAXLEN: '9' }, ids);
+    const c = loadConfig({ ...env, EVENTS_MAXLEN: '9', OWNERSHIP_LOG_MAX_LEN: '7' }, ids);
     expect(storeOptions(c)).toStrictEqual({
       prefix: 'p',
       dedupWindowMs: 120000,
       dedupMaxEntries: 2,
       eventsMaxLen: 9,
+      ownershipLogMaxLen: 7,
     });
     const store = singles(new MemoryStore(new ManualClock(), storeOptions(c)));
     expect((await store.acquireLock('a', 10_000)).ok).toBe(true);

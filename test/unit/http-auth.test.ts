@@ -6,6 +6,7 @@ const startBody = { command: 'start', listener_id: 'l1', sxtToken: 'tok' };
 const ADMIN_PATHS = [
   '/admin/instances',
   '/admin/owners',
+  '/admin/ownership',
   '/admin/listeners',
   '/admin/listeners/l1',
   '/admin/machines',

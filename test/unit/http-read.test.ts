@@ -237,6 +237,7 @@ describe('service routes', () => {
     for (const path of [
       '/admin/instances',
       '/admin/owners',
+      '/admin/ownership',
       '/admin/listeners',
       '/admin/listeners/l1',
     ]) {

@@ -51,6 +51,8 @@ describe('tokens never leave the API', () => {
     for (const path of [
       '/admin/instances',
       '/admin/owners',
+      '/admin/ownership',
+      '/admin/ownership?listener_id=l1',
       '/admin/listeners',
       '/admin/listeners/l1',
       '/admin/machines',

@@ -44,4 +44,52 @@ describe('--trace-out', () => {
     expect(lines[1501].value).toBe('[unserialisable]');
     expect(w.count).toBe(1501);
   });
+
+  it('appends the ownership changes after the records, in the admin API shape', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'baton-trace-')), 'o.jsonl');
+    const w = new TraceWriter(path, { kind: 'baton-trace', version: 1, seed: 4, command: 'x' });
+    w.add('i1', { type: '@xstate.snapshot', actorId: 'L001', time: 5, value: 'live' });
+    const base = { id: '9-0', listenerId: 'L001', fence: 2, epoch: 1, at: 9 };
+    w.addOwnership([
+      { ...base, from: 'i1', to: 'i2', reason: 'handoff', overlapSince: 7 },
+      { ...base, id: '12-0', from: 'i2', to: null, reason: 'release', at: 12 },
+    ]);
+    w.flush();
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.slice(2)).toEqual([
+      {
+        proc: 'store',
+        type: 'ownership',
+        actorId: 'L001',
+        time: 9,
+        listener_id: 'L001',
+        id: '9-0',
+        from: 'i1',
+        to: 'i2',
+        fence: 2,
+        epoch: 1,
+        reason: 'handoff',
+        at: 9,
+        overlap_since: 7,
+      },
+      {
+        proc: 'store',
+        type: 'ownership',
+        actorId: 'L001',
+        time: 12,
+        listener_id: 'L001',
+        id: '12-0',
+        from: 'i2',
+        to: null,
+        fence: 2,
+        epoch: 1,
+        reason: 'release',
+        at: 12,
+      },
+    ]);
+    expect([w.count, w.ownershipCount]).toEqual([1, 2]);
+  });
 });

@@ -13,8 +13,17 @@ import { ListenersView } from './views/listeners';
 import { RatesView } from './views/rates';
 import { ReplayView } from './views/replay';
 import { StatechartView } from './views/statechart';
+import { TimelineView } from './views/timeline';
 
-const VIEWS = ['fleet', 'listeners', 'statechart', 'rates', 'commands', 'replay'] as const;
+const VIEWS = [
+  'fleet',
+  'listeners',
+  'statechart',
+  'timeline',
+  'rates',
+  'commands',
+  'replay',
+] as const;
 type View = (typeof VIEWS)[number];
 
 const route = signal(location.hash.slice(1));
@@ -65,6 +74,7 @@ function App() {
     if (view === 'fleet') body = <FleetView />;
     else if (view === 'listeners') body = <ListenersView />;
     else if (view === 'statechart') body = <StatechartView actorId={arg} />;
+    else if (view === 'timeline') body = <TimelineView />;
     else if (view === 'rates') body = <RatesView />;
     else if (view === 'replay') body = <ReplayView />;
     else body = <CommandsView />;

@@ -5,6 +5,7 @@
 import { batch, signal } from '@preact/signals';
 import type { InstancesReport, ListenerReport } from '../../src/admin/reports.js';
 import { api, auth, openInspectStream, type SseEvent } from './api';
+import type { OwnershipChange } from './timeline-model';
 
 /** `/admin/instances`, typed from the server's own report (type-only: nothing of src/ is bundled). */
 export type Fleet = InstancesReport;
@@ -56,6 +57,12 @@ export const servingInstance = signal<string>('');
 export const watched = signal<string>('');
 export const eventLog = signal<LogLine[]>([]);
 export const rates = signal<Rates | null>(null);
+/** The newest entries of the ownership log (`/admin/ownership`), oldest first. */
+export const ownership = signal<OwnershipChange[]>([]);
+/** Sharded mode: listener id -> assigned instance (from `/admin/owners`), empty in single mode. */
+export const assignedTo = signal<Map<string, string | null>>(new Map());
+/** Wall-clock time (ms) this page first saw each listener orphaned (for the takeover countdown). */
+export const orphanedSince = new Map<string, number>();
 /** Ticks once a second so countdowns re-render. */
 export const now = signal(Date.now());
 
@@ -104,6 +111,24 @@ async function refreshActors() {
     if (watched.value === '') watched.value = serving;
     actors.value = next;
   });
+}
+
+/** How many ownership changes the page reads (the timeline's depth). */
+const OWNERSHIP_COUNT = 2000;
+
+async function refreshOwnership() {
+  const a = await api(`ownership?count=${OWNERSHIP_COUNT}`);
+  if (a.status === 200) ownership.value = (a.body as { entries: OwnershipChange[] }).entries;
+}
+
+async function refreshOwners() {
+  const a = await api('owners');
+  if (a.status !== 200) return;
+  const body = a.body as Record<string, { assigned_to?: string | null }>;
+  const next = new Map<string, string | null>();
+  for (const [id, o] of Object.entries(body))
+    if ('assigned_to' in o) next.set(id, o.assigned_to ?? null);
+  assignedTo.value = next;
 }
 
 async function refreshRates() {
@@ -171,7 +196,13 @@ export function start() {
   const tick = async () => {
     await refreshFleet();
     if (auth.value !== 'ok') return;
-    await Promise.all([refreshListeners(), refreshActors(), refreshRates()]);
+    await Promise.all([
+      refreshListeners(),
+      refreshActors(),
+      refreshRates(),
+      refreshOwners(),
+      refreshOwnership(),
+    ]);
     // The stream waits for a working token: a refused stream would retry for nothing.
     follow();
   };
@@ -189,6 +220,7 @@ export function start() {
 /** Forces an immediate refresh (after the token was entered or a command was sent). */
 export async function refreshAll() {
   await refreshFleet();
-  if (auth.value === 'ok') await Promise.all([refreshListeners(), refreshActors()]);
+  if (auth.value === 'ok')
+    await Promise.all([refreshListeners(), refreshActors(), refreshOwners(), refreshOwnership()]);
   if (auth.value === 'ok') follow();
 }

@@ -6,6 +6,10 @@
   Checks, per claim and in order: the claimer holds the lock, at the epoch it names, the listener
   is desired, its owner is the expected one (optional), and (optional, overlap handoff) a msg id
   was already emitted for it within the dedup window: the old owner's output caught up.
+  Each successful claim appends one entry to the ownership log in this same step (listener, from,
+  to, fence, epoch, reason, at = Redis TIME in ms, and for a handoff overlap_since = when the old
+  owner emitted the caught-up message; no `from` field when nobody owned it), capped with
+  MAXLEN ~ ARGV[2].
 
   Input:
     KEYS[1] lock key    (prefix:consumer_lock)
@@ -15,8 +19,10 @@
     KEYS[5] fences key  (prefix:listener_fences), hash listener id -> fence
     KEYS[6] assignments key (prefix:listener_assignments), hash listener id -> assignee
     KEYS[7] assignment generations key (prefix:listener_assignment_generations)
-    KEYS[7+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    KEYS[8] ownership log key (prefix:ownership_log), a capped stream
+    KEYS[8+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
     ARGV[1] dedup window in milliseconds
+    ARGV[2] ownership log cap (approximate MAXLEN)
     then 7 arguments per claim i:
       listener id
       claimer's instance id
@@ -43,6 +49,15 @@ local window = tonumber(ARGV[1]) * 1000
 local now = nil
 local out = {}
 
+-- Microseconds of Redis TIME, read once per script (deterministic within the step).
+local function clock()
+  if not now then
+    local time = redis.call('TIME')
+    now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  end
+  return now
+end
+
 local function claim(i, a)
   local id = ARGV[a]
   local assignment = ARGV[a + 6]
@@ -65,8 +80,8 @@ local function claim(i, a)
     return -5
   end
   local expectation = ARGV[a + 3]
+  local owner = redis.call('HGET', KEYS[4], id)
   if expectation ~= '0' then
-    local owner = redis.call('HGET', KEYS[4], id)
     if expectation == '1' and owner then
       return -3
     end
@@ -74,25 +89,43 @@ local function claim(i, a)
       return -3
     end
   end
+  local score = nil
   if ARGV[a + 5] ~= '' then
-    local score = redis.call('ZSCORE', KEYS[7 + i], ARGV[a + 5])
+    score = redis.call('ZSCORE', KEYS[8 + i], ARGV[a + 5])
     if not score then
       return -9
     end
-    if not now then
-      local time = redis.call('TIME')
-      now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-    end
-    if tonumber(score) <= now - window then
+    if tonumber(score) <= clock() - window then
       return -9
     end
   end
   local fence = redis.call('HINCRBY', KEYS[5], id, 1)
   redis.call('HSET', KEYS[4], id, ARGV[a + 1])
+  -- The reasons of claimReason in src/store/ownership-log.ts.
+  local reason = 'takeover'
+  if not owner then
+    reason = 'claim'
+  elseif owner == ARGV[a + 1] then
+    reason = 'reclaim'
+  elseif score then
+    reason = 'handoff'
+  end
+  -- "Nobody" is an absent field: an empty string is an ordinary instance id.
+  local fields = { 'listener_id', id, 'to', ARGV[a + 1], 'fence', fence,
+    'epoch', epoch, 'reason', reason, 'at', math.floor(clock() / 1000) }
+  if owner then
+    fields[#fields + 1] = 'from'
+    fields[#fields + 1] = owner
+  end
+  if reason == 'handoff' then
+    fields[#fields + 1] = 'overlap_since'
+    fields[#fields + 1] = math.floor(tonumber(score) / 1000)
+  end
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
   return fence
 end
 
-for i = 1, #KEYS - 7 do
-  out[i] = claim(i, 2 + (i - 1) * 7)
+for i = 1, #KEYS - 8 do
+  out[i] = claim(i, 3 + (i - 1) * 7)
 end
 return out

@@ -8,16 +8,20 @@
     KEYS[1]   consumer_lock
     KEYS[2]   instances:{holder}, the registry entry of the holder the plan saw
               (KEYS[1] again when the plan saw no holder; then it is not checked)
-    KEYS[3..] further keys to delete (listener_owners, instance_index, instances:*)
+    KEYS[3]   ownership_log (capped stream): one 'reset' entry per owner that listener_owners held
+    KEYS[4]   listener_fences, KEYS[5] consumer_lock:epoch (read for those entries)
+    KEYS[6..] further keys to delete (listener_owners, instance_index, instances:*)
     ARGV[1]   the holder the plan saw ('' = none)
     ARGV[2]   '1' = force: delete even while that holder is live
+    ARGV[3]   the listener_owners key name when it is among the keys to delete ('' = not)
+    ARGV[4]   ownership log cap (approximate MAXLEN)
 
   Output:
     >= 0  number of keys deleted (the lock counts when it existed)
     -1    LIVE_LEADER: the holder has a live registry entry and force is not set
     -2    LOCK_CHANGED: the lock holder is not the one the plan saw (re-run to re-plan)
 
-  Never touches tokens, listener_fences or consumer_lock:epoch: fences and epochs only go up.
+  Never deletes tokens, listener_fences, consumer_lock:epoch or ownership_log: fences and epochs only go up.
 ]]
 local holder = redis.call('GET', KEYS[1])
 if not holder then holder = '' end
@@ -25,7 +29,19 @@ if holder ~= ARGV[1] then return -2 end
 if holder ~= '' and ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 
 local deleted = redis.call('DEL', KEYS[1])
-for i = 3, #KEYS do
+for i = 6, #KEYS do
+  if KEYS[i] == ARGV[3] then
+    -- Every owner dropped here is an ownership change: logged as the claim/release scripts do.
+    local time = redis.call('TIME')
+    local at = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    local epoch = redis.call('GET', KEYS[5]) or '0'
+    local owners = redis.call('HGETALL', KEYS[i])
+    for j = 1, #owners, 2 do
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'listener_id', owners[j],
+        'from', owners[j + 1], 'fence', redis.call('HGET', KEYS[4], owners[j]) or '0',
+        'epoch', epoch, 'reason', 'reset', 'at', at)
+    end
+  end
   deleted = deleted + redis.call('DEL', KEYS[i])
 end
 return deleted

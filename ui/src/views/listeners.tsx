@@ -3,7 +3,9 @@
  * sight are rendered (fixed row height), so 10,000 listeners cost what 30 do.
  */
 import { computed, signal } from '@preact/signals';
-import { type Listener, listeners, now } from '../state';
+import { assignedTo, fleet, fleetAt, type Listener, listeners, now, orphanedSince } from '../state';
+import { takeoverDue, takeoverText } from '../takeover';
+import { SearchBox } from './search';
 
 const ROW_HEIGHT = 26;
 const VIEWPORT_ROWS = 22;
@@ -15,6 +17,7 @@ type Column =
   | 'generation'
   | 'owner'
   | 'owner_alive'
+  | 'assigned_to'
   | 'fence'
   | 'state'
   | 'since'
@@ -27,6 +30,7 @@ const COLUMNS: Array<[Column, string]> = [
   ['generation', 'gen'],
   ['owner', 'owner'],
   ['owner_alive', 'alive'],
+  ['assigned_to', 'assigned to'],
   ['fence', 'fence'],
   ['state', 'state'],
   ['since', 'in state'],
@@ -54,6 +58,8 @@ function key(l: Listener, c: Column): string | number {
       return l.status?.attempts ?? 0;
     case 'last_error':
       return l.status?.last_error ?? '';
+    case 'assigned_to':
+      return assignedTo.value.get(l.listener_id) ?? '';
     case 'desired':
     case 'owner_alive':
       return l[c] ? 1 : 0;
@@ -89,8 +95,23 @@ function age(ms: number): string {
   return `${Math.floor(ms / 3_600_000)} h`;
 }
 
+/** The orphan's countdown text and due time, remembering when the page first saw it orphaned. */
+function countdown(l: Listener): { text: string; at: number | null } {
+  if (!orphaned(l)) {
+    orphanedSince.delete(l.listener_id);
+    return { text: '', at: null };
+  }
+  const first = orphanedSince.get(l.listener_id) ?? now.value;
+  orphanedSince.set(l.listener_id, first);
+  const assignee = assignedTo.value.get(l.listener_id);
+  const due = takeoverDue(l, fleet.value, assignee, first, fleetAt.value);
+  return { text: takeoverText(due, now.value), at: due.kind === 'unknown' ? null : due.at };
+}
+
 function Row({ l, top }: { l: Listener; top: number }) {
   const state = stateOf(l);
+  const assigned = assignedTo.value.get(l.listener_id);
+  const takeover = countdown(l);
   return (
     <div
       class={`row${orphaned(l) ? ' orphaned' : ''}`}
@@ -107,10 +128,18 @@ function Row({ l, top }: { l: Listener; top: number }) {
       <span>{l.generation ?? '–'}</span>
       <span>{l.owner ?? '–'}</span>
       <span>{l.owner === null ? '–' : l.owner_alive ? 'yes' : 'no'}</span>
+      <span data-cell="assigned-to" data-assigned-to={assigned ?? ''}>
+        {assigned ?? '–'}
+      </span>
       <span>{l.fence}</span>
       <span class={`state state-${state}`} data-cell="state">
         {state}
-        {orphaned(l) ? <em> orphaned: takeover due</em> : null}
+        {takeover.text ? (
+          <em data-testid="takeover" data-due-at={takeover.at ?? ''}>
+            {' '}
+            {takeover.text}
+          </em>
+        ) : null}
       </span>
       <span>{l.status ? age(now.value - l.status.since) : '–'}</span>
       <span>{l.status?.attempts ?? '–'}</span>
@@ -129,13 +158,11 @@ export function ListenersView() {
     <section>
       <h2>Listeners</h2>
       <div class="toolbar">
-        <input
-          type="search"
-          data-testid="listener-filter"
+        <SearchBox
+          value={filter}
+          testId="listener-filter"
           placeholder="filter by id, owner or state"
-          value={filter.value}
-          onInput={(e) => {
-            filter.value = (e.currentTarget as HTMLInputElement).value;
+          onChange={() => {
             scrollTop.value = 0;
           }}
         />

@@ -1,9 +1,12 @@
 /**
  * Replay view: opens a trace file written by `npm run sim -- --seed S --trace-out FILE` (read in
- * the browser, never uploaded) and plays it with a scrubber through the same statechart.
+ * the browser, never uploaded) and plays it with a scrubber through the same statechart, and the
+ * trace's ownership changes through the same ownership timeline, cut at the scrubber's time.
  */
 import { computed, signal } from '@preact/signals';
+import type { OwnershipChange } from '../timeline-model';
 import { Chart, MACHINES } from './statechart';
+import { Timeline } from './timeline';
 
 /** One record of a trace file (the `/admin/inspect` record plus the process that made it). */
 interface TraceRecord {
@@ -11,12 +14,16 @@ interface TraceRecord {
   type: string;
   actorId: string;
   time: number;
+  /** The store's clock at the record (simulator traces): what ownership times compare with. */
+  world?: number;
   eventType?: string;
   value?: unknown;
 }
 
 const header = signal<{ seed?: number; command?: string } | null>(null);
 const records = signal<TraceRecord[]>([]);
+/** The trace's ownership changes (`type: "ownership"` lines), oldest first. */
+const changes = signal<OwnershipChange[]>([]);
 const position = signal(0);
 const chosen = signal('');
 const problem = signal<string | null>(null);
@@ -39,7 +46,8 @@ function load(text: string) {
     if (first.kind !== 'baton-trace') throw new Error('not a Baton trace (no baton-trace header)');
     const parsed = lines.slice(1).map((l) => JSON.parse(l) as TraceRecord);
     header.value = first;
-    records.value = parsed;
+    records.value = parsed.filter((r) => r.type !== 'ownership');
+    changes.value = parsed.filter((r) => r.type === 'ownership') as unknown as OwnershipChange[];
     position.value = 0;
     const keys = actorKeys.value;
     chosen.value = keys.find((k) => !k.endsWith('/instance')) ?? keys[0] ?? '';
@@ -138,6 +146,8 @@ export function ReplayView() {
               ))}
             </ol>
           </div>
+          <h3>Ownership timeline at this point</h3>
+          <Timeline log={changes.value} at={current ? (current.world ?? current.time) : 0} />
         </>
       ) : null}
     </section>
