@@ -15,9 +15,9 @@
   read once per group. Then, when no id of the group is in the window (one ZMSCORE) and no id
   repeats inside the group - the common case - every id is added with one ZADD and the cap
   applied with one ZREMRANGEBYRANK, which leaves the set exactly as adding them one by one would.
-  Otherwise each id is checked and inserted on its own (ZADD NX, whose count says whether it was
-  new, evicting at the cap as it goes). Then one XADD per message, and one XTRIM per script:
-  about 8 calls per group plus 1 per message.
+  Otherwise (and for a lone id) each id is checked and inserted on its own (ZADD NX, whose count
+  says whether it was new, evicting at the cap as it goes). Then one XADD per message, and one
+  XTRIM per script: about 8 calls per group plus 1 per message.
 
   Input:
     KEYS[1] owners key  (prefix:listener_owners)
@@ -67,7 +67,7 @@ end
 
 -- Whether every id of the group is new: none in the window, none twice in the group.
 local function all_new(dedup, ids)
-  if #ids == 0 or #ids > FAST_MAX then return #ids == 0 end
+  if #ids > FAST_MAX then return false end
   local seen = {}
   for _, msg in ipairs(ids) do
     if seen[msg] then return false end
@@ -90,7 +90,8 @@ local function dedup_group(dedup, base, n)
   local dup = {}
   if #ids == 0 then return dup end
   local last, size = open_window(dedup)
-  if all_new(dedup, ids) then
+  -- One id: ZADD NX alone is cheaper than ZMSCORE then ZADD.
+  if #ids > 1 and all_new(dedup, ids) then
     local zargs = {}
     for k, msg in ipairs(ids) do
       last = next_score(last)
