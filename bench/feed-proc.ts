@@ -22,7 +22,7 @@ import { WebSocketServer } from 'ws';
 
 const TICK_MS = 10;
 /** Unsent bytes above which a connection is treated as paused (the client stopped reading). */
-const HIGH_WATER = 1 << 20;
+const HIGH_WATER = 256 << 10;
 
 let rate = Number(process.env.FEED_RATE ?? '500');
 const filler =

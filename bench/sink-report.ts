@@ -23,6 +23,8 @@ export interface Sample {
   rssMiB: number;
   /** CPU of the feed process per offered message, µs. */
   upstreamUsPerMsg: number;
+  /** Stream entries of the window not at their listener's previous seq + 1 (gap, reorder, dup). */
+  broken: number;
 }
 
 /** What the report says about the run besides the samples. */
@@ -61,6 +63,7 @@ const HEAD = [
   'live ms',
   'RSS MiB',
   'feed µs/msg',
+  'out of seq',
 ];
 
 function row(name: string, xs: readonly Sample[]): string[] {
@@ -79,17 +82,19 @@ function row(name: string, xs: readonly Sample[]): string[] {
     m((s) => s.liveMs),
     m((s) => s.rssMiB),
     m((s) => s.upstreamUsPerMsg, 1),
+    fmt(Math.max(...xs.map((s) => s.broken))),
   ];
 }
 
 const NOTES = [
-  'offered/s: messages the feed process wrote in the window (a paused reader is offered nothing);',
+  'offered/s: messages the feed wrote in the window (none to a socket with 256 KiB unsent);',
   'emitted/s: stream entries added (XINFO entries-added). CPU µs/msg: the process CPU (user+sys',
   'from /proc for Baton and the seed, process.cpuUsage of this process for the raw writer) per',
   'emitted message; CPU ms/s: the same per second of the window (1000 = one core).',
   'Redis figures: INFO cpu and INFO commandstats deltas per emitted message (cmdstat counts each',
   'redis.call inside a script and the EVALSHA itself); msgs/script: emitted messages per EVALSHA.',
   'p50/p99: stream entry time minus the feed send stamp, over every entry of the window.',
+  "out of seq: the most entries (over the runs) not at their listener's previous seq + 1.",
   'live ms: first start command -> last listener.live. Baton runs from dist/ with the contract',
   'defaults; "base" is the same from --base-dir (another build, for before/after in one run); the',
   'seed baseline XADDs each message as it arrives (no fence, no dedup); the raw writer keeps 4',

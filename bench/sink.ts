@@ -94,20 +94,30 @@ interface Phase {
   cwd?: string;
 }
 
-/** Stream time minus the feed's `at` stamp (ms) for every entry written in [t0, t1]. */
-async function latencies(cli: Redis, key: string, t0: number, t1: number): Promise<number[]> {
-  const out: number[] = [];
+/**
+ * Stream time minus the feed's `at` stamp (ms) for every entry written in [t0, t1], and how many
+ * entries broke their listener's sequence (not the previous seq + 1: a gap, a reorder or a
+ * duplicate); 0 for a system that loses nothing and keeps order.
+ */
+async function readWindow(cli: Redis, key: string, t0: number, t1: number) {
+  const lat: number[] = [];
+  const lastSeq = new Map<string, number>();
+  let broken = 0;
   let start = String(t0);
   for (;;) {
     const rows = await cli.xrange(key, start, String(t1), 'COUNT', 5000);
     for (const [id, flat] of rows) {
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        if (flat[i] !== 'payload') continue;
-        const at = /"at":(\d+)/.exec(flat[i + 1]!);
-        if (at) out.push(Number(id.slice(0, id.indexOf('-'))) - Number(at[1]));
-      }
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+      const at = /"at":(\d+)/.exec(f.get('payload') ?? '');
+      if (at) lat.push(Number(id.slice(0, id.indexOf('-'))) - Number(at[1]));
+      const seq = Number(/-(\d+)$/.exec(f.get('msg_id') ?? '')?.[1]);
+      const listener = f.get('listener_id') ?? '';
+      const prev = lastSeq.get(listener);
+      if (prev !== undefined && seq !== prev + 1) broken++;
+      lastSeq.set(listener, seq);
     }
-    if (rows.length < 5000) return out;
+    if (rows.length < 5000) return { lat, broken };
     start = `(${rows[rows.length - 1]![0]}`;
   }
 }
@@ -167,7 +177,7 @@ async function measureSystem(ctx: Ctx, phase: Phase, run: number): Promise<Sampl
     const emitted = b.added - a.added;
     const offered = b.gen - a.gen;
     const calls = callsBetween(a.redis, b.redis);
-    const lat = await latencies(ctx.cli, key, a.at, b.at);
+    const { lat, broken } = await readWindow(ctx.cli, key, a.at, b.at);
     const sample: Sample = {
       offered: offered / secs,
       emitted: emitted / secs,
@@ -182,11 +192,12 @@ async function measureSystem(ctx: Ctx, phase: Phase, run: number): Promise<Sampl
       liveMs,
       rssMiB,
       upstreamUsPerMsg: (b.feedCpu - a.feedCpu) / offered,
+      broken,
     };
     progress(
       `${phase.name} run ${run}: offered ${fmt(sample.offered)} msg/s, emitted ` +
         `${fmt(sample.emitted)} msg/s, ${fmt(sample.cpuUsPerMsg, 1)} µs CPU/msg, ` +
-        `p50/p99 ${fmt(sample.p50)}/${fmt(sample.p99)} ms; load ${loadavg()}`,
+        `p50/p99 ${fmt(sample.p50)}/${fmt(sample.p99)} ms, ${broken} out of sequence; load ${loadavg()}`,
     );
     return sample;
   } finally {
@@ -261,6 +272,7 @@ async function measureRaw(ctx: Ctx, run: number): Promise<Sample> {
       liveMs: Number.NaN,
       rssMiB: Number.NaN,
       upstreamUsPerMsg: Number.NaN,
+      broken: Number.NaN,
     };
     progress(`raw run ${run}: ${fmt(sample.emitted)} msg/s, ${fmt(sample.cpuUsPerMsg, 1)} µs/msg`);
     return sample;

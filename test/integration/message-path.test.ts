@@ -1,8 +1,9 @@
 /**
  * The lossless message path (issue 11) against a real redis-server and a real `ws` upstream: a
- * listener fed faster than it can emit pauses its socket and loses nothing; an upstream that drops
- * mid-stream loses no received message; an oversized frame ends the session with
- * MESSAGE_TOO_LARGE and the listener reconnects; a replayed start leaves a live listener alone.
+ * listener fed faster than it can emit pauses its socket and loses nothing (an owned one well
+ * before the warming cap fills); an upstream that drops mid-stream loses no received message; an
+ * oversized frame ends the session with MESSAGE_TOO_LARGE and the listener reconnects; a replayed
+ * start leaves a live listener alone.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -174,6 +175,31 @@ describe('the message path', () => {
     expect(await counted(node.metrics, 'dropped')).toBe(0);
     expect(await counted(node.metrics, 'emitted')).toBe(all.length);
     expect(connections.get('tok-fast')).toBe(1);
+  }, 90_000);
+
+  it('an owned listener pauses long before a large buffer cap fills, and loses nothing', async () => {
+    // MAX_BUFFERED_MESSAGES (the warming cap) stays at its default 10,000: an owned listener still
+    // pauses at OWNED_HIGH_WATER, so a backlog waits in the TCP window, not in the heap.
+    const p = randomPrefix('owned');
+    const all = ids(1, 4_000);
+    behaviours.set('tok-owned', (ws) => sendAll(ws, all));
+    const node = await startNode(p, 'owned', 'tok-owned', {
+      overrides: { maxBufferedMessages: 10_000 },
+      emitDelayMs: 15,
+    });
+    const got = await eventually(
+      'every id in the stream',
+      async () => {
+        const seen = await idsOf(p, 'owned');
+        return seen.length >= all.length ? seen : null;
+      },
+      60_000,
+      100,
+    );
+    expect(got).toEqual(all);
+    expect(node.pauses).toBeGreaterThan(0);
+    expect(node.resumes).toBeGreaterThan(0);
+    expect(await counted(node.metrics, 'dropped')).toBe(0);
   }, 90_000);
 
   it('an upstream that drops mid-stream loses no message it had delivered', async () => {
