@@ -45,6 +45,7 @@ export const ROW = {
   raw: 'raw pipelined XADD',
   batonAt: (rate: number) => `Baton @ ${rate}/s`,
   baseAt: (rate: number) => `Baton (base) @ ${rate}/s`,
+  seedAt: (rate: number) => `seed baseline @ ${rate}/s`,
 } as const;
 
 const med = (xs: readonly Sample[], f: (s: Sample) => number) => median(xs.map(f));
@@ -118,14 +119,20 @@ export function report(results: ReadonlyMap<string, Sample[]>, c: ReportContext)
   ];
   const get = (name: string) => results.get(name) ?? [];
   const raw = get(ROW.raw);
-  const seed = get(ROW.seed);
-  for (const name of [ROW.baton, ROW.base]) {
+  const at = c.latencyRate;
+  for (const [name, seedName] of [
+    [ROW.baton, ROW.seed],
+    [ROW.base, ROW.seed],
+    [ROW.batonAt(at), ROW.seedAt(at)],
+    [ROW.baseAt(at), ROW.seedAt(at)],
+  ] as const) {
     const xs = get(name);
+    const seed = get(seedName);
     if (xs.length === 0) continue;
     const rate = med(xs, (s) => s.emitted);
     const cpu = med(xs, (s) => s.cpuUsPerMsg);
     const parts = [];
-    if (raw.length) {
+    if (raw.length && !name.includes('@')) {
       parts.push(
         `rate / raw ${ratio(
           rate,

@@ -292,6 +292,7 @@ function phases(): Phase[] {
     const rate = LATENCY_RATE / N;
     out.push({ kind: 'baton', name: ROW.batonAt(LATENCY_RATE), rate });
     for (const b of base) out.push({ kind: 'baton', name: ROW.baseAt(LATENCY_RATE), rate, ...b });
+    if (!values['skip-seed']) out.push({ kind: 'seed', name: ROW.seedAt(LATENCY_RATE), rate });
   }
   return out;
 }
