@@ -6,9 +6,10 @@
  * the upstream's order and a backlog drains at a run per round trip.
  *
  * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue (only
- * `close()`, when the actor ends, forgets it), and a full queue pauses the socket (the TCP window
- * pushes back on the upstream) until it drains below half. Only an overlap successor's warming
- * buffer, which nobody depends on yet, drops its oldest message when full: counted and logged.
+ * `close()`, when the actor ends, forgets it), and a queue at the owned high-water mark pauses the
+ * socket (the TCP window pushes back on the upstream) until it drains below half. Only an overlap
+ * successor's warming buffer, which nobody depends on yet, drops its oldest message when full:
+ * counted and logged.
  */
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
