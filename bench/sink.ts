@@ -1,25 +1,29 @@
 /**
  * Message-path benchmark (issue 11): one Baton instance (a real child process running the
- * compiled build) on a real redis-server, N listeners each offered R msg/s by a loopback upstream
- * in this process. After every listener is live and a short settle, a steady window of D seconds
- * measures emitted msg/s, Baton CPU µs per message (/proc of the Baton process), Redis CPU µs per
- * message (`INFO cpu` deltas), Redis calls per message (`INFO commandstats` deltas, which count
- * every `redis.call` inside scripts) and p50/p99 upstream-to-stream latency (the upstream stamps
- * `at` into each payload; the stream entry id is Redis's time of the XADD). In the same run, on
- * the same Redis: the seed-like baseline (`bench/seed-node.ts`) at the same offered load, and a
- * raw ioredis client writing the same entries with pipelined XADD as fast as it can. Medians over
- * the runs; progress goes to stderr, the table to stdout.
+ * compiled build) on a real redis-server, N listeners each offered R msg/s by a feed process
+ * (`bench/feed-proc.ts`, real WebSocket servers in a child process of their own). After every
+ * listener is live and a short settle, a steady window of D seconds measures emitted msg/s, Baton
+ * CPU µs per message (/proc of the Baton process), Redis CPU µs per message (`INFO cpu` deltas),
+ * Redis calls per message (`INFO commandstats` deltas, which count every `redis.call` inside
+ * scripts) and p50/p99 upstream-to-stream latency (the feed stamps `at` into each payload; the
+ * stream entry id is Redis's time of the XADD). In the same run, on the same Redis: the seed-like
+ * baseline (`bench/seed-node.ts`) at the same offered load, a raw ioredis client writing the same
+ * entries with pipelined XADD as fast as it can, and Baton again at a fixed total rate
+ * (`--latency-rate`, default 20,000 msg/s) for the latency target. `--base-dir` runs another
+ * build of Baton (its `dist/`) beside this one, for before/after figures from the same run.
+ * Medians over the runs; progress goes to stderr, the table to stdout.
  *
- *   npm run bench:sink -- [--listeners 100] [--rate 500] [--seconds 10] [--runs 3]
- *     [--payload-bytes 0] [--settle-ms 2000] [--skip-seed] [--skip-raw] [--skip-build]
- *     [--cpu-prof DIR]
+ *   npm run bench:sink -- [--listeners 100] [--rate 1000] [--seconds 10] [--runs 3]
+ *     [--latency-rate 20000] [--payload-bytes 0] [--settle-ms 2000] [--skip-seed] [--skip-raw]
+ *     [--skip-build] [--base-dir DIR] [--cpu-prof DIR]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { killAllProcesses } from '../test/support/process.js';
 import { randomPrefix, startRedisServer } from '../test/support/redis-server.js';
-import { startTestUpstream } from '../test/support/test-upstream.js';
+import { startFeed } from './feed.js';
+import { ROW, report, type Sample } from './sink-report.js';
 import {
   type BenchListener,
   buildDist,
@@ -28,34 +32,34 @@ import {
   fmt,
   type Kind,
   loadavg,
-  median,
   pct,
   procCpuUs,
   procRssBytes,
   progress,
-  ratio,
   redisSnapshot,
   runBench,
   sleep,
   spawnSystem,
   startListeners,
-  table,
-  tickFor,
   waitAllLive,
 } from './support.js';
 
 const { values } = parseArgs({
   options: {
     listeners: { type: 'string', default: '100' },
-    rate: { type: 'string', default: '500' },
+    rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
+    /** Total msg/s of the latency rows (spread over the listeners); 0 = no latency rows. */
+    'latency-rate': { type: 'string', default: '20000' },
     /** Extra filler characters per upstream message (0: a ~90-byte JSON message). */
     'payload-bytes': { type: 'string', default: '0' },
     /** Wait after the last listener is live, before the steady window opens. */
     'settle-ms': { type: 'string', default: '2000' },
     'skip-seed': { type: 'boolean', default: false },
     'skip-raw': { type: 'boolean', default: false },
+    /** Another checkout whose `dist/` runs as "Baton (base)" in every run. */
+    'base-dir': { type: 'string' },
     /** Write a V8 CPU profile of every Baton process into this folder. */
     'cpu-prof': { type: 'string' },
     /** Use the existing dist/ instead of running `npm run build` first. */
@@ -66,60 +70,66 @@ const N = Number(values.listeners);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
+const LATENCY_RATE = Number(values['latency-rate']);
 const PAYLOAD_BYTES = Number(values['payload-bytes']);
 const SETTLE_MS = Number(values['settle-ms']);
+const BASE_DIR = values['base-dir'] === undefined ? undefined : resolve(values['base-dir']);
 /** The raw writer: pipelines of this many XADDs, this many in flight. */
 const RAW_BATCH = 500;
 const RAW_IN_FLIGHT = 4;
 /** Baton's default events cap (EVENTS_MAXLEN), used by the raw writer too. */
 const MAXLEN = '1000000';
 
-/** One system's figures over one steady window. */
-interface Sample {
-  offered: number;
-  emitted: number;
-  cpuUsPerMsg: number;
-  /** Process CPU per second of the window, ms (how busy it was, whatever it emitted). */
-  cpuMsPerSec: number;
-  redisCpuUsPerMsg: number;
-  callsPerMsg: number;
-  byCommand: (readonly [string, number])[];
-  p50: number;
-  p99: number;
-  liveMs: number;
-  rssMiB: number;
-  /** CPU of this process (the upstream) per offered message, µs. */
-  upstreamUsPerMsg: number;
-}
-
 interface Ctx {
   redisUrl: string;
   cli: Redis;
 }
 
-/** Stream time minus the upstream's `at` stamp (ms) for every entry written in [t0, t1]. */
-async function latencies(cli: Redis, key: string, t0: number, t1: number): Promise<number[]> {
-  const out: number[] = [];
+/** What one system phase runs: Baton or the seed, from which checkout, at what rate. */
+interface Phase {
+  kind: Kind;
+  name: string;
+  /** msg/s per listener. */
+  rate: number;
+  cwd?: string;
+}
+
+/**
+ * Stream time minus the feed's `at` stamp (ms) for every entry written in [t0, t1], and how many
+ * entries broke their listener's sequence (not the previous seq + 1: a gap, a reorder or a
+ * duplicate); 0 for a system that loses nothing and keeps order.
+ */
+async function readWindow(cli: Redis, key: string, t0: number, t1: number) {
+  const lat: number[] = [];
+  const lastSeq = new Map<string, number>();
+  let broken = 0;
   let start = String(t0);
   for (;;) {
     const rows = await cli.xrange(key, start, String(t1), 'COUNT', 5000);
     for (const [id, flat] of rows) {
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        if (flat[i] !== 'payload') continue;
-        const at = /"at":(\d+)/.exec(flat[i + 1]!);
-        if (at) out.push(Number(id.slice(0, id.indexOf('-'))) - Number(at[1]));
-      }
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+      const at = /"at":(\d+)/.exec(f.get('payload') ?? '');
+      if (at) lat.push(Number(id.slice(0, id.indexOf('-'))) - Number(at[1]));
+      const seq = Number(/-(\d+)$/.exec(f.get('msg_id') ?? '')?.[1]);
+      const listener = f.get('listener_id') ?? '';
+      const prev = lastSeq.get(listener);
+      if (prev !== undefined && seq !== prev + 1) broken++;
+      lastSeq.set(listener, seq);
     }
-    if (rows.length < 5000) return out;
+    if (rows.length < 5000) return { lat, broken };
     start = `(${rows[rows.length - 1]![0]}`;
   }
 }
 
-/** Baton or the seed baseline: N listeners at RATE msg/s each, then one steady window. */
-async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample> {
+/** Baton or the seed baseline: N listeners at `phase.rate` msg/s each, then one steady window. */
+async function measureSystem(ctx: Ctx, phase: Phase, run: number): Promise<Sample> {
+  const { kind } = phase;
   const prefix = randomPrefix(`sink-${kind}`);
   const key = `${prefix}:events`;
-  const upstream = await startTestUpstream({ ...tickFor(RATE), payloadBytes: PAYLOAD_BYTES });
+  // Silent until every listener is live: a saturating load would slow the start (the seed's
+  // one-by-one takeover waits behind its own XADDs), and the window measures steady state only.
+  const feed = await startFeed(0, PAYLOAD_BYTES);
   const list: BenchListener[] = Array.from({ length: N }, (_, i) => ({
     listenerId: `l${String(i).padStart(5, '0')}`,
     token: `${kind}${run}-${i}`,
@@ -129,27 +139,30 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
   const proc = await spawnSystem(
     kind,
     `${kind}-${run}`,
-    { redisUrl: ctx.redisUrl, upstreamUrl: upstream.url, prefix },
-    profiling
-      ? {
-          nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`],
-          env: { DRAIN_TIMEOUT_MS: '2000' },
-        }
-      : {},
+    { redisUrl: ctx.redisUrl, upstreamUrl: feed.url, prefix },
+    {
+      ...(profiling
+        ? {
+            nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`],
+            env: { DRAIN_TIMEOUT_MS: '2000' },
+          }
+        : {}),
+      ...(phase.cwd === undefined ? {} : { cwd: phase.cwd }),
+    },
   );
   try {
     const begun = Date.now();
     await startListeners(kind, proc, ctx.cli, prefix, list);
     const live = await waitAllLive(proc, list, 180_000);
     const liveMs = Math.max(...live) - begun;
-    progress(`${kind} run ${run}: ${N} listeners live after ${liveMs} ms`);
+    progress(`${phase.name} run ${run}: ${N} listeners live after ${liveMs} ms`);
+    feed.setRate(phase.rate);
     await sleep(SETTLE_MS);
-    const generated = () => list.reduce((n, l) => n + upstream.generated(l.token).length, 0);
     const snap = async () => ({
       at: Date.now(),
       cpu: procCpuUs(proc.pid),
-      self: process.cpuUsage(),
-      gen: generated(),
+      feedCpu: procCpuUs(feed.pid),
+      gen: await feed.generated(),
       added: await entriesAdded(ctx.cli, key),
       redis: await redisSnapshot(ctx.cli),
     });
@@ -164,8 +177,7 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
     const emitted = b.added - a.added;
     const offered = b.gen - a.gen;
     const calls = callsBetween(a.redis, b.redis);
-    const lat = await latencies(ctx.cli, key, a.at, b.at);
-    const self = process.cpuUsage(a.self);
+    const { lat, broken } = await readWindow(ctx.cli, key, a.at, b.at);
     const sample: Sample = {
       offered: offered / secs,
       emitted: emitted / secs,
@@ -174,34 +186,47 @@ async function measureSystem(ctx: Ctx, kind: Kind, run: number): Promise<Sample>
       redisCpuUsPerMsg: (b.redis.cpuUs - a.redis.cpuUs) / emitted,
       callsPerMsg: calls.total / emitted,
       byCommand: calls.perCommand.map(([c, n]) => [c, n / emitted] as const),
+      scriptsPerMsg: (calls.perCommand.find(([c]) => c === 'evalsha')?.[1] ?? 0) / emitted,
       p50: pct(lat, 50),
       p99: pct(lat, 99),
       liveMs,
       rssMiB,
-      upstreamUsPerMsg: (self.user + self.system) / offered,
+      upstreamUsPerMsg: (b.feedCpu - a.feedCpu) / offered,
+      broken,
     };
     progress(
-      `${kind} run ${run}: offered ${fmt(sample.offered)} msg/s, emitted ${fmt(sample.emitted)} ` +
-        `msg/s, ${fmt(sample.cpuUsPerMsg, 1)} µs CPU/msg, p99 ${fmt(sample.p99)} ms; load ${loadavg()}`,
+      `${phase.name} run ${run}: offered ${fmt(sample.offered)} msg/s, emitted ` +
+        `${fmt(sample.emitted)} msg/s, ${fmt(sample.cpuUsPerMsg, 1)} µs CPU/msg, ` +
+        `p50/p99 ${fmt(sample.p50)}/${fmt(sample.p99)} ms, ${broken} out of sequence; load ${loadavg()}`,
     );
     return sample;
   } finally {
     proc.kill();
-    await upstream.close();
+    await feed.close();
     await ctx.cli.flushall(); // the bench's own server: start every phase on an empty Redis
   }
 }
 
-/** Entries shaped like Baton's (same fields, upstream-like payloads), built before the clock runs. */
+/** Entries shaped like Baton's (same fields, feed-like payloads), built before the clock runs. */
 function rawEntries(count: number): string[][] {
   return Array.from({ length: count }, (_, i) => {
     const seq = Math.floor(i / N) + 1;
     const msgId = `raw-${i % N}-${seq}`;
-    const body: Record<string, unknown> = { id: msgId, seq, at: Date.now(), text: 'test tick' };
-    if (PAYLOAD_BYTES > 0) body.filler = 'x'.repeat(PAYLOAD_BYTES);
+    const filler = PAYLOAD_BYTES > 0 ? `,"filler":"${'x'.repeat(PAYLOAD_BYTES)}"` : '';
+    const body = `{"id":"${msgId}","seq":${seq},"at":${Date.now()},"text":"test tick"${filler}}`;
     const listener = `l${String(i % N).padStart(5, '0')}`;
-    const fields = ['listener_id', listener, 'msg_id', msgId, 'fence', '1', 'owner', 'raw'];
-    return [...fields, 'payload', JSON.stringify(body)];
+    return [
+      'listener_id',
+      listener,
+      'msg_id',
+      msgId,
+      'fence',
+      '1',
+      'owner',
+      'raw',
+      'payload',
+      body,
+    ];
   });
 }
 
@@ -241,11 +266,13 @@ async function measureRaw(ctx: Ctx, run: number): Promise<Sample> {
       redisCpuUsPerMsg: (r1.cpuUs - r0.cpuUs) / written,
       callsPerMsg: calls.total / written,
       byCommand: calls.perCommand.map(([c, n]) => [c, n / written] as const),
+      scriptsPerMsg: Number.NaN,
       p50: Number.NaN,
       p99: Number.NaN,
       liveMs: Number.NaN,
       rssMiB: Number.NaN,
       upstreamUsPerMsg: Number.NaN,
+      broken: Number.NaN,
     };
     progress(`raw run ${run}: ${fmt(sample.emitted)} msg/s, ${fmt(sample.cpuUsPerMsg, 1)} µs/msg`);
     return sample;
@@ -255,118 +282,19 @@ async function measureRaw(ctx: Ctx, run: number): Promise<Sample> {
   }
 }
 
-/** The median of one field over the runs. */
-const med = (xs: Sample[], f: (s: Sample) => number) => median(xs.map(f));
-
-function report(results: Map<string, Sample[]>, loadAtStart: string, started: number): string {
-  const baton = results.get('Baton') ?? [];
-  const seed = results.get('seed baseline') ?? [];
-  const raw = results.get('raw pipelined XADD') ?? [];
-  const rows = [...results].map(([name, xs]) => {
-    const m = (f: (s: Sample) => number, digits = 0) => fmt(med(xs, f), digits);
-    return [
-      name,
-      m((s) => s.offered),
-      m((s) => s.emitted),
-      m((s) => s.cpuUsPerMsg, 1),
-      m((s) => s.cpuMsPerSec),
-      m((s) => s.redisCpuUsPerMsg, 1),
-      m((s) => s.callsPerMsg, 2),
-      m((s) => s.p50),
-      m((s) => s.p99),
-      m((s) => s.liveMs),
-      m((s) => s.rssMiB),
-    ];
-  });
-  const out = [
-    '',
-    `Message path: ${N} listeners x ${RATE} msg/s offered (${N * RATE} msg/s nominal), ` +
-      `${SECONDS} s steady window, ${RUNS} run(s), medians; one redis-server; node ` +
-      `${process.version}; load average ${loadAtStart} at start, ${loadavg()} at end`,
-    '',
-    table(
-      [
-        '',
-        'offered/s',
-        'emitted/s',
-        'CPU µs/msg',
-        'CPU ms/s',
-        'Redis CPU µs/msg',
-        'Redis calls/msg',
-        'p50 ms',
-        'p99 ms',
-        'live ms',
-        'RSS MiB',
-      ],
-      rows,
-    ),
-    '',
-  ];
-  const rate = med(baton, (s) => s.emitted);
-  const cpu = med(baton, (s) => s.cpuUsPerMsg);
-  if (raw.length) {
-    out.push(
-      `Baton / raw rate: ${ratio(
-        rate,
-        med(raw, (s) => s.emitted),
-      )} (target >= 0.5x)`,
-    );
-    out.push(
-      `Baton CPU / raw CPU per message: ${ratio(
-        cpu,
-        med(raw, (s) => s.cpuUsPerMsg),
-      )}`,
-    );
+/** The phases of one run, in order: saturating load, seed, latency at a fixed rate. */
+function phases(): Phase[] {
+  const base = BASE_DIR === undefined ? [] : [{ cwd: BASE_DIR }];
+  const out: Phase[] = [{ kind: 'baton', name: ROW.baton, rate: RATE }];
+  for (const b of base) out.push({ kind: 'baton', name: ROW.base, rate: RATE, ...b });
+  if (!values['skip-seed']) out.push({ kind: 'seed', name: ROW.seed, rate: RATE });
+  if (LATENCY_RATE > 0) {
+    const rate = LATENCY_RATE / N;
+    out.push({ kind: 'baton', name: ROW.batonAt(LATENCY_RATE), rate });
+    for (const b of base) out.push({ kind: 'baton', name: ROW.baseAt(LATENCY_RATE), rate, ...b });
+    if (!values['skip-seed']) out.push({ kind: 'seed', name: ROW.seedAt(LATENCY_RATE), rate });
   }
-  if (seed.length) {
-    out.push(
-      `Baton CPU / seed CPU per message: ${ratio(
-        cpu,
-        med(seed, (s) => s.cpuUsPerMsg),
-      )} (target <= 1x)`,
-    );
-    out.push(
-      `Baton / seed emitted rate: ${ratio(
-        rate,
-        med(seed, (s) => s.emitted),
-      )}`,
-    );
-  }
-  const last = baton.at(-1);
-  if (last) {
-    const top = last.byCommand.slice(0, 12).map(([c, n]) => `${c} ${n.toFixed(2)}`);
-    out.push(`Baton's Redis calls per message by command (last run): ${top.join(', ')}`);
-  }
-  out.push(
-    `Upstream (this process) CPU per offered message: Baton runs ${fmt(
-      med(baton, (s) => s.upstreamUsPerMsg),
-      1,
-    )} µs` +
-      (seed.length
-        ? `, seed runs ${fmt(
-            med(seed, (s) => s.upstreamUsPerMsg),
-            1,
-          )} µs`
-        : ''),
-  );
-  out.push('');
-  for (const line of [
-    'offered/s: ids the loopback upstream generated in the window; emitted/s: stream entries added',
-    '(XINFO entries-added). CPU µs/msg: the process CPU (user+sys from /proc for Baton and the seed,',
-    'process.cpuUsage of this process for the raw writer) per emitted message; CPU ms/s: the same',
-    'CPU per second of the window (1000 = one core; well under it, the process was waiting, for',
-    'round trips or, on a busy machine, for a core).',
-    'Redis figures: INFO cpu and INFO commandstats deltas per emitted message (cmdstat counts each',
-    'redis.call inside a script and the EVALSHA itself). p50/p99: stream entry time minus the',
-    'upstream send stamp, over every entry of the window. live ms: first start command -> last',
-    'listener.live. Baton runs from dist/ with the contract defaults; the seed baseline XADDs each',
-    'message as it arrives (no fence, no dedup); the raw writer keeps 4 pipelines of 500 XADDs in',
-    'flight, nothing else. The upstream runs in this process and shares the machine with both.',
-    'Targets (issue 11): >= 50,000 msg/s, >= 0.5x raw, CPU <= seed, <= 4 calls/msg, p99 < 50 ms at 20k.',
-    `Total bench time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
-  ])
-    out.push(line);
-  return out.join('\n');
+  return out;
 }
 
 async function main() {
@@ -376,21 +304,20 @@ async function main() {
   const redis = await startRedisServer({ local: true });
   const cli = new Redis(redis.url);
   const ctx: Ctx = { redisUrl: redis.url, cli };
-  const results = new Map<string, Sample[]>([['Baton', []]]);
-  if (!values['skip-seed']) results.set('seed baseline', []);
-  if (!values['skip-raw']) results.set('raw pipelined XADD', []);
+  const results = new Map<string, Sample[]>();
+  const add = (name: string, s: Sample) => results.set(name, [...(results.get(name) ?? []), s]);
   try {
     for (let run = 1; run <= RUNS; run++) {
-      results.get('Baton')!.push(await measureSystem(ctx, 'baton', run));
-      results.get('seed baseline')?.push(await measureSystem(ctx, 'seed', run));
-      results.get('raw pipelined XADD')?.push(await measureRaw(ctx, run));
+      for (const phase of phases()) add(phase.name, await measureSystem(ctx, phase, run));
+      if (!values['skip-raw']) add(ROW.raw, await measureRaw(ctx, run));
     }
   } finally {
     await killAllProcesses();
     cli.disconnect();
     await redis.stop();
   }
-  console.log(report(results, loadAtStart, started));
+  const context = { listeners: N, rate: RATE, seconds: SECONDS, runs: RUNS, loadAtStart, started };
+  console.log(report(results, { ...context, latencyRate: LATENCY_RATE }));
 }
 
 runBench(main);

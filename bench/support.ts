@@ -125,6 +125,8 @@ export interface SpawnExtras {
   env?: Record<string, string>;
   /** `node` flags before the script (`--cpu-prof`, `--heapsnapshot-signal`...). */
   nodeArgs?: string[];
+  /** Run Baton from this checkout's `dist/` instead of this one's (before/after in one run). */
+  cwd?: string;
 }
 
 /** Spawns Baton (contract defaults plus `env`) or the seed baseline as a real child process. */
@@ -132,7 +134,7 @@ export async function spawnSystem(
   kind: Kind,
   id: string,
   target: Target,
-  { env = {}, nodeArgs = [] }: SpawnExtras = {},
+  { env = {}, nodeArgs = [], cwd }: SpawnExtras = {},
 ): Promise<BatonProcess> {
   const proc = await BatonProcess.start({
     id,
@@ -143,6 +145,7 @@ export async function spawnSystem(
     env: kind === 'seed' ? { SEED_RETRY_MS: '500', ...env } : { LOG_LEVEL: 'info', ...env },
     startTimeoutMs: 60_000,
     nodeArgs,
+    ...(cwd === undefined ? {} : { cwd }),
     ...(kind === 'seed'
       ? { script: 'bench/seed-node.ts', readyEvent: 'seed.started' }
       : { script: 'dist/src/main.js', compiled: true }),

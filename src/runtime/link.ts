@@ -6,9 +6,10 @@
  * the upstream's order and a backlog drains at a run per round trip.
  *
  * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue (only
- * `close()`, when the actor ends, forgets it), and a full queue pauses the socket (the TCP window
- * pushes back on the upstream) until it drains below half. Only an overlap successor's warming
- * buffer, which nobody depends on yet, drops its oldest message when full: counted and logged.
+ * `close()`, when the actor ends, forgets it), and a queue at the owned high-water mark pauses the
+ * socket (the TCP window pushes back on the upstream) until it drains below half. Only an overlap
+ * successor's warming buffer, which nobody depends on yet, drops its oldest message when full:
+ * counted and logged.
  */
 import { type Clock, sleep } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
@@ -56,6 +57,8 @@ const EMIT_RETRY_MIN_MS = 50;
 const EMIT_RETRY_MAX_MS = 2_000;
 /** Most messages of one listener in one emit script (K of issue 11). */
 export const RUN_MAX = 64;
+/** Most messages an owned listener queues before pausing its socket (see `ownedHighWater`). */
+export const OWNED_HIGH_WATER = 16 * RUN_MAX;
 
 export class ListenerLink {
   private session: UpstreamSession | null = null;
@@ -127,13 +130,13 @@ export class ListenerLink {
     if (endedEarly !== null) throw new UpstreamError(endedEarly);
     this.session = session;
     // A backlog that survived the reconnect may still be over the mark: push back at once.
-    if (this.fence !== null && this.pending.length >= this.deps.maxBuffered) this.pause();
+    if (this.fence !== null && this.pending.length >= this.ownedHighWater()) this.pause();
   }
 
   /** Starts emitting at `fence`, beginning with what was buffered while warming. */
   startEmitting(fence: number): void {
     this.emitAt(fence);
-    if (this.pending.length >= this.deps.maxBuffered) this.pause();
+    if (this.pending.length >= this.ownedHighWater()) this.pause();
     void this.pump(this.emitSeq);
   }
 
@@ -210,7 +213,7 @@ export class ListenerLink {
     this.bufferedWaiter?.();
     if (this.fence === null) return;
     // Owned: never drop. A frame ws had already read may still arrive after the pause.
-    if (!this.paused && this.pending.length >= this.deps.maxBuffered) this.pause();
+    if (!this.paused && this.pending.length >= this.ownedHighWater()) this.pause();
     if (!this.pumping) void this.pump(this.emitSeq);
   }
 
@@ -230,6 +233,16 @@ export class ListenerLink {
     }
   }
 
+  /**
+   * Queue length at which an owned listener's socket pauses: the warming cap, but at most
+   * OWNED_HIGH_WATER. The emit pump needs only a few runs queued; more only waits in the heap
+   * (every queued message is live data that each GC walks) when the kernel's socket buffers and
+   * the TCP window can hold the backlog instead.
+   */
+  private ownedHighWater(): number {
+    return Math.min(this.deps.maxBuffered, OWNED_HIGH_WATER);
+  }
+
   private pause(): void {
     if (this.paused || this.session === null) return;
     this.paused = true;
@@ -237,7 +250,7 @@ export class ListenerLink {
   }
 
   private resumeIfDrained(): void {
-    if (this.paused && this.pending.length <= this.deps.maxBuffered >> 1) {
+    if (this.paused && this.pending.length <= this.ownedHighWater() >> 1) {
       this.paused = false;
       this.session?.resume?.();
     }

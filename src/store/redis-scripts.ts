@@ -35,7 +35,7 @@ export const SCRIPTS = [
 
 /** One of RedisStore's scripts. */
 export type ScriptName = (typeof SCRIPTS)[number];
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptFn = (...args: (string | number | (string | number)[])[]) => Promise<unknown>;
 /** Anything that can run our scripts: a standalone client or a cluster client. */
 export type Client = Redis | Cluster;
 
@@ -130,9 +130,10 @@ export class ScriptRunner {
     if (numberOfKeys !== undefined && keys.length !== numberOfKeys) {
       throw new Error(`${script} takes ${numberOfKeys} keys, got ${keys.length}`);
     }
+    // ioredis flattens array arguments one level: no spread of a large batch into the call.
     return numberOfKeys === undefined
-      ? fn.call(client, keys.length, ...keys, ...args)
-      : fn.call(client, ...keys, ...args);
+      ? fn.call(client, keys.length, keys, args)
+      : fn.call(client, keys, args);
   }
 
   /** Runs a batch script: its reply has one entry per request, or StoreReplyError. */

@@ -9,6 +9,7 @@ import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './code
 import type { OwnershipLogEntry, OwnershipLogQuery } from './ownership-log.js';
 import { readAssignments, writeAssignments } from './redis-assignments.js';
 import { createRedisClient } from './redis-connection.js';
+import { emitMany } from './redis-emit.js';
 import { readOwners, readOwnershipLog, releaseListener } from './redis-ownership.js';
 import { deposeLock, readPresence, SubscribedChannels } from './redis-presence.js';
 import { type Client, eventOf, pairs, refused, replyValue, ScriptRunner } from './redis-scripts.js';
@@ -281,26 +282,8 @@ export class RedisStore implements CoordinationStore {
     return new Map(ids.map((id) => [id, parseStatus(raw[id] ?? '')]));
   }
 
-  async emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
-    if (requests.length === 0) return [];
-    const k = this.keys;
-    const o = this.options;
-    const keys: string[] = [k.owners, k.fences, k.events];
-    const args: (string | number)[] = [o.dedupWindowMs, o.dedupMaxEntries, o.eventsMaxLen];
-    for (const r of requests) {
-      keys.push(k.dedup(r.listenerId));
-      args.push(r.listenerId, r.owner, String(r.fence), r.msgId, r.payload, r.encoding ?? '');
-    }
-    const replies = await this.scripts.batch('emit', keys, args, requests.length);
-    return replies.map((r): EmitResult => {
-      const out = decodeReply('emit', r);
-      if (out.ok && typeof out.value === 'string') return { result: 'emitted', entryId: out.value };
-      if (!out.ok && out.code === 'DUPLICATE') return { result: 'duplicate' };
-      if (!out.ok && out.code === 'STALE_FENCE') {
-        return { result: 'stale', currentFence: integerOf('emit', out.detail) };
-      }
-      throw new StoreReplyError('emit', r);
-    });
+  emitMany(requests: readonly EmitRequest[]): Promise<EmitResult[]> {
+    return emitMany(this.scripts, this.keys, this.options, requests);
   }
 
   async wasEmitted(listenerId: string, msgId: string): Promise<boolean> {

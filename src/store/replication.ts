@@ -121,13 +121,22 @@ export function withReplicationWait(
       return result;
     },
   };
+  // Bound once per method: the emit path reads `emitMany` through this proxy for every batch.
+  // (Re-bound when the method itself changes, as a test's wrapper may replace it.)
+  const bound = new WeakMap<object, unknown>();
   return new Proxy(store, {
     get(target, property, receiver) {
       if (typeof property === 'string' && property in overrides) {
         return overrides[property as keyof CoordinationStore];
       }
       const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
+      if (typeof value !== 'function') return value;
+      let fn = bound.get(value);
+      if (fn === undefined) {
+        fn = value.bind(target);
+        bound.set(value, fn);
+      }
+      return fn;
     },
   });
 }

@@ -1,8 +1,9 @@
 /**
  * The lossless message path (issue 11) against a real redis-server and a real `ws` upstream: a
- * listener fed faster than it can emit pauses its socket and loses nothing; an upstream that drops
- * mid-stream loses no received message; an oversized frame ends the session with
- * MESSAGE_TOO_LARGE and the listener reconnects; a replayed start leaves a live listener alone.
+ * listener fed faster than it can emit pauses its socket and loses nothing (an owned one well
+ * before the warming cap fills); an upstream that drops mid-stream loses no received message; an
+ * oversized frame ends the session with MESSAGE_TOO_LARGE and the listener reconnects; a replayed
+ * start leaves a live listener alone.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -151,30 +152,40 @@ function sendAll(ws: WebSocket, list: string[]): void {
 }
 
 describe('the message path', () => {
-  it('a listener fed faster than it can emit pauses its socket and loses nothing, in order', async () => {
-    const p = randomPrefix('fast');
-    const all = ids(1, 3_000);
-    behaviours.set('tok-fast', (ws) => sendAll(ws, all));
-    const node = await startNode(p, 'fast', 'tok-fast', {
-      overrides: { maxBufferedMessages: 100 },
-      emitDelayMs: 15,
-    });
-    const got = await eventually(
-      'every id in the stream',
-      async () => {
-        const seen = await idsOf(p, 'fast');
-        return seen.length >= all.length ? seen : null;
-      },
-      60_000,
-      100,
-    );
-    expect(got).toEqual(all);
-    expect(node.pauses).toBeGreaterThan(0);
-    expect(node.resumes).toBeGreaterThan(0);
-    expect(await counted(node.metrics, 'dropped')).toBe(0);
-    expect(await counted(node.metrics, 'emitted')).toBe(all.length);
-    expect(connections.get('tok-fast')).toBe(1);
-  }, 90_000);
+  // The warming cap MAX_BUFFERED_MESSAGES small (100), then at its default 10,000: an owned
+  // listener pauses at OWNED_HIGH_WATER all the same, so a backlog waits in the TCP window, not in
+  // the heap, and 4,000 queued messages would never reach the cap.
+  it.each([
+    { name: 'fast', count: 3_000, maxBufferedMessages: 100 },
+    { name: 'owned', count: 4_000, maxBufferedMessages: 10_000 },
+  ])(
+    'a listener fed faster than it can emit pauses its socket and loses nothing, in order (cap $maxBufferedMessages)',
+    async ({ name, count, maxBufferedMessages }) => {
+      const p = randomPrefix(name);
+      const all = ids(1, count);
+      behaviours.set(`tok-${name}`, (ws) => sendAll(ws, all));
+      const node = await startNode(p, name, `tok-${name}`, {
+        overrides: { maxBufferedMessages },
+        emitDelayMs: 15,
+      });
+      const got = await eventually(
+        'every id in the stream',
+        async () => {
+          const seen = await idsOf(p, name);
+          return seen.length >= all.length ? seen : null;
+        },
+        60_000,
+        100,
+      );
+      expect(got).toEqual(all);
+      expect(node.pauses).toBeGreaterThan(0);
+      expect(node.resumes).toBeGreaterThan(0);
+      expect(await counted(node.metrics, 'dropped')).toBe(0);
+      expect(await counted(node.metrics, 'emitted')).toBe(all.length);
+      expect(connections.get(`tok-${name}`)).toBe(1);
+    },
+    90_000,
+  );
 
   it('an upstream that drops mid-stream loses no message it had delivered', async () => {
     const p = randomPrefix('drop');

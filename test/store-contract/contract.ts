@@ -15,6 +15,7 @@ import type {
   StoreOptions,
 } from '../../src/store/types.js';
 import { singles } from '../support/singles.js';
+import { describeEmitRunsContract } from './contract-emit-runs.js';
 import { describeOwnershipLogContract } from './contract-ownership.js';
 import { describePresenceContract } from './contract-presence.js';
 import { describeSpecContract } from './contract-spec.js';
@@ -93,6 +94,7 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     describeSpecContract(open);
     describePresenceContract(open);
     describeOwnershipLogContract(open);
+    describeEmitRunsContract(open);
 
     /**
      * From 0.6 of a window after `msgId` was emitted to its end: still remembered one ms before

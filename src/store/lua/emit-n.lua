@@ -9,97 +9,152 @@
   first; the set is capped by evicting the lowest scores and expires one window after the
   last write.
 
-  Messages come in groups: consecutive messages of one listener by one writer at one fence (a
-  listener's run). Owner and fence are read once per group, the window is pruned, its newest
-  score and size read once per group, and each message then costs a check-and-insert (ZADD NX,
-  whose count says whether the id was new), the XADD, and an eviction only once the window is at
-  its cap: 2-3 calls per message plus 6 per group, with the per-message semantics unchanged.
+  Messages come in groups: consecutive messages of one listener by one writer at one fence and
+  encoding (a listener's run), sent once per group with its messages' ids and payloads after it.
+  Owner and fence are read once per group; the window is pruned and its newest score and size
+  read once per group. Then, when no id of the group is in the window (one ZMSCORE) and no id
+  repeats inside the group - the common case - every id is added with one ZADD and the cap
+  applied with one ZREMRANGEBYRANK, which leaves the set exactly as adding them one by one would.
+  Otherwise (and for a lone id) each id is checked and inserted on its own (ZADD NX, whose count
+  says whether it was new, evicting at the cap as it goes). Then one XADD per message, and one
+  XTRIM per script: about 8 calls per group plus 1 per message.
 
   Input:
     KEYS[1] owners key  (prefix:listener_owners)
     KEYS[2] fences key  (prefix:listener_fences)
     KEYS[3] events key  (prefix:events), stream
-    KEYS[3+i] dedup key of message i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    KEYS[3+g] dedup key of group g (prefix:dedup:<listener id>), sorted set msg id -> microseconds
     ARGV[1] dedup window in milliseconds
     ARGV[2] dedup max entries per listener
     ARGV[3] events stream max length (approximate trim)
-    then 6 arguments per message i: listener id, writer's instance id, writer's fence,
-      msg id ('' = no dedup), payload, encoding ('' = text; 'base64' is written as field `encoding`)
+    then per group g: listener id, writer's instance id, writer's fence, encoding ('' = text;
+      'base64' is written as field `encoding`), message count n, then n pairs: msg id ('' = no
+      dedup), payload
 
-  Output: an array, one entry per message, its refusals in the order of the checks of
-  src/store/spec.ts (emitMany):
+  Output: an array, one entry per message in input order, its refusals in the order of the
+  checks of src/store/spec.ts (emitMany):
     entry id (string)      emitted
     {-4, current fence}    STALE_FENCE: the writer is not the owner, or not at the current fence
     -8                     DUPLICATE: msg id already emitted within the window
 
-  The stream keeps at least the newest ARGV[3] entries (XADD MAXLEN ~ trims whole nodes only).
+  The stream keeps at least the newest ARGV[3] entries (XTRIM MAXLEN ~ trims whole nodes only).
 ]]
 local time = redis.call('TIME')
 local clock = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local window = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
+local events = KEYS[3]
 -- Lua would print large numbers as %.14g and lose digits: format integers explicitly.
 local oldest = string.format('%.0f', clock - window * 1000)
+-- Most ids handed to one ZMSCORE / ZADD (unpack's stack); a larger group takes the slow path.
+local FAST_MAX = 1000
 local out = {}
+local n_out = 0
+local wrote = false
 
--- The current group: its listener, writer and fence, whether it may write, and its window.
-local gid, gowner, gfence, gok, gcurrent
-local gdedup, opened, added, last, size
-
-local function close_group()
-  if added then
-    redis.call('PEXPIRE', gdedup, window)
-  end
+-- The window of one group, pruned: its newest score and its size.
+local function open_window(dedup)
+  redis.call('ZREMRANGEBYSCORE', dedup, '-inf', oldest)
+  local newest = redis.call('ZREVRANGE', dedup, 0, 0, 'WITHSCORES')
+  return newest[2] and tonumber(newest[2]) or nil, redis.call('ZCARD', dedup)
 end
 
--- The window, pruned, with its newest score and its size (once per group, on its first id).
-local function open_window()
-  opened = true
-  redis.call('ZREMRANGEBYSCORE', gdedup, '-inf', oldest)
-  local newest = redis.call('ZREVRANGE', gdedup, 0, 0, 'WITHSCORES')
-  last = newest[2] and tonumber(newest[2]) or nil
-  size = redis.call('ZCARD', gdedup)
+-- The next score after `last` (strictly increasing, never below Redis TIME).
+local function next_score(last)
+  if last and last >= clock then return last + 1 end
+  return clock
 end
 
--- Check-and-insert: false if msg is already in the window; scores strictly increase.
-local function remember(msg)
-  if not opened then open_window() end
-  local now = clock
-  if last and last >= now then
-    now = last + 1
+-- Whether every id of the group is new: none in the window, none twice in the group.
+local function all_new(dedup, ids)
+  if #ids > FAST_MAX then return false end
+  local seen = {}
+  for _, msg in ipairs(ids) do
+    if seen[msg] then return false end
+    seen[msg] = true
   end
-  if redis.call('ZADD', gdedup, 'NX', string.format('%.0f', now), msg) == 0 then
-    return false
-  end
-  last, added, size = now, true, size + 1
-  if size > cap then
-    redis.call('ZREMRANGEBYRANK', gdedup, 0, size - cap - 1)
-    size = cap
+  local scores = redis.call('ZMSCORE', dedup, unpack(ids))
+  for i = 1, #ids do
+    if scores[i] then return false end
   end
   return true
 end
 
-for i = 1, #KEYS - 3 do
-  local a = 4 + (i - 1) * 6
-  local id, owner, fence, msg = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  if id ~= gid or owner ~= gowner or fence ~= gfence then
-    close_group()
-    gid, gowner, gfence, gdedup = id, owner, fence, KEYS[3 + i]
-    opened, added = false, false
-    gcurrent = tonumber(redis.call('HGET', KEYS[2], id) or '0')
-    gok = redis.call('HGET', KEYS[1], id) == owner and gcurrent == tonumber(fence)
+-- Dedup of one group: a table msg index -> true for the duplicates; adds the others' ids.
+local function dedup_group(dedup, base, n)
+  local ids = {}
+  for j = 1, n do
+    local msg = ARGV[base + 2 * j - 1]
+    if msg ~= '' then ids[#ids + 1] = msg end
   end
-  if not gok then
-    out[i] = {-4, gcurrent}
-  elseif msg ~= '' and not remember(msg) then
-    out[i] = -8
-  elseif ARGV[a + 5] ~= '' then
-    out[i] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'listener_id', id,
-      'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4], 'encoding', ARGV[a + 5])
+  local dup = {}
+  if #ids == 0 then return dup end
+  local last, size = open_window(dedup)
+  -- One id: ZADD NX alone is cheaper than ZMSCORE then ZADD.
+  if #ids > 1 and all_new(dedup, ids) then
+    local zargs = {}
+    for k, msg in ipairs(ids) do
+      last = next_score(last)
+      zargs[2 * k - 1] = string.format('%.0f', last)
+      zargs[2 * k] = msg
+    end
+    redis.call('ZADD', dedup, unpack(zargs))
+    size = size + #ids
+    if size > cap then redis.call('ZREMRANGEBYRANK', dedup, 0, size - cap - 1) end
   else
-    out[i] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*',
-      'listener_id', id, 'msg_id', msg, 'fence', fence, 'owner', owner, 'payload', ARGV[a + 4])
+    local added = false
+    for j = 1, n do
+      local msg = ARGV[base + 2 * j - 1]
+      if msg ~= '' then
+        local now = next_score(last)
+        if redis.call('ZADD', dedup, 'NX', string.format('%.0f', now), msg) == 0 then
+          dup[j] = true
+        else
+          last, size, added = now, size + 1, true
+          if size > cap then
+            redis.call('ZREMRANGEBYRANK', dedup, 0, size - cap - 1)
+            size = cap
+          end
+        end
+      end
+    end
+    if not added then return dup end
   end
+  redis.call('PEXPIRE', dedup, window)
+  return dup
 end
-close_group()
+
+local a = 4
+local g = 0
+while a <= #ARGV do
+  g = g + 1
+  local id, owner, fence, encoding = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local n = tonumber(ARGV[a + 4])
+  local base = a + 4
+  local current = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+  if redis.call('HGET', KEYS[1], id) == owner and current == tonumber(fence) then
+    local dup = dedup_group(KEYS[3 + g], base, n)
+    for j = 1, n do
+      n_out = n_out + 1
+      local msg, payload = ARGV[base + 2 * j - 1], ARGV[base + 2 * j]
+      if dup[j] then
+        out[n_out] = -8
+      elseif encoding ~= '' then
+        out[n_out] = redis.call('XADD', events, '*', 'listener_id', id, 'msg_id', msg,
+          'fence', fence, 'owner', owner, 'payload', payload, 'encoding', encoding)
+      else
+        out[n_out] = redis.call('XADD', events, '*', 'listener_id', id, 'msg_id', msg,
+          'fence', fence, 'owner', owner, 'payload', payload)
+      end
+      wrote = wrote or not dup[j]
+    end
+  else
+    for _ = 1, n do
+      n_out = n_out + 1
+      out[n_out] = {-4, current}
+    end
+  end
+  a = base + 2 * n + 1
+end
+if wrote then redis.call('XTRIM', events, 'MAXLEN', '~', ARGV[3]) end
 return out
