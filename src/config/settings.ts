@@ -293,7 +293,7 @@ export const SETTINGS = {
     ownership: {
       env: 'OWNERSHIP',
       kind: 'string',
-      schema: oneOf(OWNERSHIP_MODES).default('single'),
+      schema: oneOf(OWNERSHIP_MODES).default('sharded'),
       doc: '`single` (the leader runs every listener) or `sharded` (each instance runs its assigned share)',
       contract: true,
     },
