@@ -9,10 +9,11 @@
 import { type Clock, sleep, type TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { CoordinationStore, InstanceEntry } from '../store/types.js';
+import type { CoordinationStore } from '../store/types.js';
 import { Assigner } from './assigner.js';
 import { ControlLoop } from './control-loop.js';
 import type { ListenerPool } from './listener-pool.js';
+import { MemberWatch } from './member-presence.js';
 import {
   isTakeover,
   planReconcile,
@@ -35,9 +36,9 @@ export interface LeadershipDeps {
     ownership: 'single' | 'sharded';
     maxConcurrentTakeovers: number;
     joinDelayMs: number;
+    /** Sharded: a member whose presence is gone this long is dead for the planner (0 = off). */
+    presenceGraceMs?: number | undefined;
   };
-  /** Sharded: the presence hook (see AssignerDeps.instanceDead). */
-  instanceDead?: (entry: InstanceEntry) => boolean;
 }
 
 /** Sharded: listener actors started per batch before yielding to renewals and heartbeats. */
@@ -55,6 +56,8 @@ export class Leadership {
   /** Sharded only: this instance's own share, and the leader's planner. */
   private readonly share: ControlLoop<true> | null = null;
   private readonly assigner: Assigner | null = null;
+  /** Sharded, while leading: the members' presence (crash detection before the registry TTL). */
+  private readonly members: MemberWatch | null = null;
   private generation: number | null = null;
   private deferred = 0;
 
@@ -68,7 +71,18 @@ export class Leadership {
       failed,
     );
     if (deps.options.ownership === 'sharded') {
-      this.assigner = new Assigner({ ...deps, instanceDead: deps.instanceDead });
+      const members = new MemberWatch({
+        ...deps,
+        instanceId: deps.options.instanceId,
+        graceMs: deps.options.presenceGraceMs ?? 0,
+        onDead: () => this.loop.trigger(),
+      });
+      this.members = members;
+      this.assigner = new Assigner({
+        ...deps,
+        instanceDead: (entry) => members.isDead(entry.id),
+        listed: (ids) => members.follow(ids),
+      });
       const pass = (_: true, isCurrent: () => boolean) => this.reconcileShare(isCurrent);
       this.share = new ControlLoop(deps.clock, deps.options.resyncMs, pass, failed);
     }
@@ -97,11 +111,13 @@ export class Leadership {
   /** Entering `leader`: reconcile now and every RESYNC_MS. */
   begin(epoch: number): void {
     this.loop.begin(epoch);
+    this.members?.begin();
   }
 
   /** Leaving `leader` (step-down, drain, shutdown): no further reconcile runs. */
   end(): void {
     this.loop.end();
+    this.members?.end();
   }
 
   /** Asks for a reconcile run; runs are serialised and bursts coalesce into one more run. */
