@@ -232,7 +232,7 @@ export const SETTINGS = {
       env: 'PRESENCE_GRACE_MS',
       kind: 'int',
       schema: between(0, 60_000).default(1_000),
-      doc: "a waiting instance deposes a leader whose presence channel has had no subscriber this long (0 = off: wait for the lock's TTL)",
+      doc: 'a waiting instance deposes a leader, and (sharded) the leader reassigns a member, whose presence channel has had no subscriber this long (0 = off: the TTLs)',
       contract: true,
     },
   },

@@ -1,11 +1,11 @@
 /**
  * Sharded mode: a non-leader runs listeners too, and no lease stops it when it is cut off from
- * the store. Its registry entry is what the leader goes by: once the entry expires
- * (INSTANCE_TTL_MS after the last heartbeat that got through) its listeners are reassigned and
- * claimed elsewhere. So an instance whose heartbeats have not got through for READY_TTL_SHARE of
- * that TTL (when it stops being ready) closes its upstream sockets before that can happen, which
- * matters for upstreams that allow one connection per token. The next heartbeat that gets
- * through resumes it. Counted like a lease: from the send of the last successful heartbeat.
+ * the store, while the leader moves its listeners once its registry entry expired. So an
+ * instance that has not reached the store for READY_TTL_SHARE of INSTANCE_TTL_MS (when it stops
+ * being ready, before its entry can expire) closes its upstream sockets, which matters for
+ * upstreams that allow one connection per token. The next contact resumes it. Counted like a
+ * lease: from the send of the last call that got through (registry heartbeats every TTL/3,
+ * share-pass reads every RESYNC_MS).
  */
 import type { Clock, TimerId } from '../clock.js';
 
@@ -26,7 +26,7 @@ export class ShareContactBound {
     this.arm();
   }
 
-  /** A heartbeat sent at `sentAt` (monotonic) got through. */
+  /** A store call sent at `sentAt` (monotonic) got through. */
   contact(sentAt: number): void {
     if (this.stopped) return;
     this.deadline = Math.max(this.deadline, sentAt + this.limitMs);

@@ -24,6 +24,7 @@ export interface DepartureHost {
     drainTimeoutMs: number;
     lockTtlMs: number;
     lockRenewMs: number;
+    resyncMs: number;
   };
   pool: Pick<ListenerPool, 'size' | 'stopAll'>;
   leadership: { endShare(): void; planWhileDraining(epoch: number): Promise<void> };
@@ -86,12 +87,13 @@ export class Departure {
 
   /**
    * While a draining leader waits: renew the lock and replan (an assignee that died or left
-   * meanwhile gets replaced) every LOCK_RENEW_MS, until `stop` aborts. A refused renewal ends it
-   * (someone else leads; claims need only the stored plan).
+   * meanwhile gets replaced) every LOCK_RENEW_MS or RESYNC_MS, whichever is shorter, as a leader
+   * would, until `stop` aborts. A refused renewal ends it (someone else leads; claims need only
+   * the stored plan).
    */
   private async holdLock(epoch: number, stop: AbortSignal, bound: StoreContactBound) {
     const { deps, options, leadership } = this.h;
-    const everyMs = Math.max(10, Math.floor(options.lockRenewMs / 2));
+    const everyMs = Math.max(10, Math.min(options.lockRenewMs, options.resyncMs));
     while (!stop.aborted) {
       await sleep(deps.clock, everyMs, stop).catch(() => undefined);
       if (stop.aborted) return;

@@ -15,6 +15,7 @@ import { ControlLoop } from './control-loop.js';
 import type { ListenerPool } from './listener-pool.js';
 import { MemberWatch } from './member-presence.js';
 import {
+  handoverSources,
   isTakeover,
   planReconcile,
   planShare,
@@ -39,6 +40,8 @@ export interface LeadershipDeps {
     /** Sharded: a member whose presence is gone this long is dead for the planner (0 = off). */
     presenceGraceMs?: number | undefined;
   };
+  /** Sharded: a share pass's reads sent at this monotonic time got through. */
+  storeContact?: (sentAt: number) => void;
 }
 
 /** Sharded: listener actors started per batch before yielding to renewals and heartbeats. */
@@ -106,6 +109,11 @@ export class Leadership {
   /** Sharded: the assignment generation last read, which claims name; null before. */
   assignmentGeneration(): number | null {
     return this.generation;
+  }
+
+  /** We deposed `holder` for its absent presence: as leader, count it dead from the start. */
+  holderDeposed(holder: string): void {
+    this.members?.markDead(holder);
   }
 
   /** Entering `leader`: reconcile now and every RESYNC_MS. */
@@ -182,19 +190,27 @@ export class Leadership {
   /** Sharded, every instance: one pass over this instance's share, started in yielding batches. */
   private async reconcileShare(isCurrent: () => boolean): Promise<void> {
     const { store, pool, options, clock, logger, metrics } = this.deps;
+    const sentAt = clock.monotonic();
     const [desired, owners, assignment, instances] = await Promise.all([
       store.listDesired(),
       store.readOwners(),
       store.readAssignments(),
       store.listInstances(),
     ]);
+    this.deps.storeContact?.(sentAt);
     if (!isCurrent()) return;
     this.generation = Math.max(this.generation ?? 0, assignment.generation);
     if (this.loop.current() === null) metrics?.assignmentGeneration.set(this.generation);
-    const { actions, deferred } = planShare({
+    const share = {
       ...this.inputOf(desired, owners, instances),
       assigned: new Map(assignment.entries.map((e) => [e.listenerId, e.instanceId])),
+    };
+    const absent = await this.absentOwners(handoverSources(share));
+    if (!isCurrent()) return;
+    const { actions, deferred } = planShare({
+      ...share,
       maxTakeovers: options.maxConcurrentTakeovers,
+      absent,
     });
     this.deferred = deferred;
     let started = 0;
@@ -207,6 +223,17 @@ export class Leadership {
       { event: LOG_EVENTS.reconcileRun, share: true, started, deferred, running: pool.size() },
       'reconciled share',
     );
+  }
+
+  /**
+   * Of the owners we would take over from make-before-break, those whose presence is gone
+   * (crashed; the leader reassigned them for it): they are taken over claim-first. One presence
+   * read, only when there are such owners and presence is on; a failed read says none.
+   */
+  private async absentOwners(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0 || (this.deps.options.presenceGraceMs ?? 0) <= 0) return new Set();
+    const present = await this.deps.store.readPresence(ids).catch(() => ids.map(() => true));
+    return new Set(ids.filter((_, i) => present[i] === false));
   }
 
   /** A planner's input from what a pass read, and the local actors as they are now. */

@@ -4,6 +4,7 @@
  * without a break for the grace counts as dead for the planner (`AssignerDeps.instanceDead`), so
  * its listeners move at once instead of at its registry TTL. Being wrong is safe: the member is
  * alive, its listeners move make-before-break, and it gets load again once its presence is back.
+ * A leader that cannot see its own presence trusts no reading (Pub/Sub itself is failing).
  */
 import type { Clock, TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
@@ -76,6 +77,17 @@ export class MemberWatch {
     return this.deadSet.has(id);
   }
 
+  /**
+   * A member known dead already: the lock holder this instance just deposed for its absent
+   * presence. Its track starts a grace back, so the first plan as leader moves its listeners.
+   */
+  markDead(id: string): void {
+    if (this.d.graceMs <= 0 || id === this.d.instanceId) return;
+    const at = this.d.clock.monotonic();
+    this.tracks.set(id, { holder: id, absentSince: at - this.d.graceMs, lastAt: at });
+    this.deadSet.add(id);
+  }
+
   /** The members to watch, from the registry the planner just read (self excluded). */
   follow(ids: readonly string[]): void {
     this.members = ids.filter((id) => id !== this.d.instanceId);
@@ -88,7 +100,7 @@ export class MemberWatch {
     this.next();
   }
 
-  /** Stops polling and forgets every track (a later term starts over). */
+  /** Stops polling and forgets every track (a later term starts over, or a `markDead`). */
   end(): void {
     this.running = false;
     if (this.timer !== null) this.d.clock.cancel(this.timer);
@@ -104,9 +116,17 @@ export class MemberWatch {
   private async tick(): Promise<void> {
     this.timer = null;
     const ids = this.members;
-    const present = ids.length === 0 ? [] : await this.d.store.readPresence(ids).catch(() => null);
+    const self = this.d.instanceId;
+    const read = ids.length === 0 ? [] : [self, ...ids];
+    const present =
+      read.length === 0 ? [] : await this.d.store.readPresence(read).catch(() => null);
     if (!this.running) return;
-    const readings = new Map(ids.map((id, i) => [id, present ? (present[i] ?? null) : null]));
+    // Our own presence missing means Pub/Sub is what fails (denied, or our subscriber is down):
+    // then nobody's absence proves anything, and every reading counts as failed.
+    const trusted = present !== null && present[0] !== false;
+    const readings = new Map(
+      ids.map((id, i) => [id, trusted ? (present[i + 1] ?? null) : null] as const),
+    );
     const at = this.d.clock.monotonic();
     const verdict = observeMembers(
       this.tracks,

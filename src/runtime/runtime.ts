@@ -131,7 +131,12 @@ export class BatonRuntime implements InstanceView {
       },
       ...(given.machines?.listener ? { extend: given.machines.listener } : {}),
     });
-    this.leadership = new Leadership({ ...deps, options, pool: this.pool });
+    this.leadership = new Leadership({
+      ...deps,
+      options,
+      pool: this.pool,
+      storeContact: (sentAt) => this.contact?.contact(sentAt),
+    });
     this.departure = new Departure({
       deps,
       options,
@@ -346,6 +351,8 @@ export class BatonRuntime implements InstanceView {
   /** Sharded: an instance cut off from the store closes its sockets before others take over. */
   private shareContactBound(): ShareContactBound {
     const { clock, logger } = this.deps;
+    // When it stops being ready: before its registry entry can expire. Not RENEW_DEADLINE_MS: a
+    // starved event loop (a takeover burst on a loaded box) would cut a healthy share.
     const limitMs = Math.floor(this.options.instanceTtlMs * READY_TTL_SHARE);
     const cut = () => {
       logger.warn(

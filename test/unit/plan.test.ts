@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  handoverSources,
   type LocalListener,
   type OwnerFact,
   planDrain,
@@ -282,7 +283,11 @@ describe('planDrain', () => {
 
 describe('planShare (sharded: every instance reconciles its own share)', () => {
   const share = (
-    over: Parameters<typeof input>[0] & { assigned?: [string, string][]; max?: number },
+    over: Parameters<typeof input>[0] & {
+      assigned?: [string, string][];
+      max?: number;
+      absent?: string[];
+    },
   ) =>
     planShare({
       ...input({
@@ -291,6 +296,7 @@ describe('planShare (sharded: every instance reconciles its own share)', () => {
       }),
       assigned: new Map(over.assigned ?? []),
       maxTakeovers: over.max ?? 10,
+      ...(over.absent ? { absent: new Set(over.absent) } : {}),
     });
 
   it.each<[string, Parameters<typeof share>[0], ReconcileAction[], number]>([
@@ -321,6 +327,12 @@ describe('planShare (sharded: every instance reconciles its own share)', () => {
         handoffMode: 'sequential',
       },
       [start('l', 'sequential', 'd', 'draining')],
+      0,
+    ],
+    [
+      'assigned here, owner registered but its presence gone (crashed): claim first',
+      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'b', 3]], absent: ['b'] },
+      [start('l', 'failover', 'b', 'waiting')],
       0,
     ],
     [
@@ -400,5 +412,80 @@ describe('planShare (sharded: every instance reconciles its own share)', () => {
     // Order among kept actions is not part of the contract, except orphans before handoffs.
     expect(new Set(plan.actions)).toEqual(new Set(actions));
     expect(plan.deferred).toBe(deferred);
+  });
+});
+
+describe('handoverSources (whose presence a share pass reads)', () => {
+  const sources = (over: Parameters<typeof input>[0] & { assigned?: [string, string][] }) =>
+    handoverSources({
+      ...input({
+        ...over,
+        instances: [
+          ['b', 'waiting'],
+          ['c', 'waiting'],
+          ['d', 'draining'],
+        ],
+      }),
+      assigned: new Map(over.assigned ?? []),
+    });
+
+  it.each<[string, Parameters<typeof sources>[0], string[]]>([
+    [
+      'a registered, non-draining owner of a listener assigned here',
+      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'b', 1]] },
+      ['b'],
+    ],
+    [
+      'a draining owner: a handoff, no presence needed',
+      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'd', 1]] },
+      [],
+    ],
+    [
+      'an unregistered owner: already a failover',
+      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'gone', 1]] },
+      [],
+    ],
+    [
+      'assigned elsewhere, or running here already: nothing to take over',
+      {
+        desired: [
+          ['l', 1],
+          ['m', 1],
+        ],
+        assigned: [
+          ['l', 'c'],
+          ['m', SELF],
+        ],
+        owners: [
+          ['l', 'b', 1],
+          ['m', 'b', 1],
+        ],
+        local: [['m', 1, null]],
+      },
+      [],
+    ],
+    [
+      'each owner once, sorted',
+      {
+        desired: [
+          ['l', 1],
+          ['m', 1],
+          ['n', 1],
+        ],
+        assigned: [
+          ['l', SELF],
+          ['m', SELF],
+          ['n', SELF],
+        ],
+        owners: [
+          ['l', 'c', 1],
+          ['m', 'b', 1],
+          ['n', 'c', 1],
+        ],
+      },
+      ['b', 'c'],
+    ],
+  ])('%s', (_, over, expected) => {
+    expect(sources(over)).toEqual(expected);
   });
 });
