@@ -23,6 +23,9 @@ const ENV = {
   // A drain of 100 listeners takes a few seconds on a loaded 2-core box; the e2e default (5 s)
   // would cut it short (how fast a drain is: bench:fleet).
   DRAIN_TIMEOUT_MS: '20000',
+  // Registry entries outlive a presence-driven takeover by far (e2e default 6 s): the kill -9
+  // step tells the two apart.
+  INSTANCE_TTL_MS: '15000',
   JOIN_DELAY_MS: '500',
   MAX_CONCURRENT_TAKEOVERS: '50',
   HANDOFF_MODE: 'overlap',
@@ -179,7 +182,7 @@ describe('sharded ownership, real processes', () => {
     await clean(p, list);
 
     // kill -9 of a non-leader: its presence goes with the process, so the leader moves its
-    // listeners long before its registry entry (INSTANCE_TTL_MS 6 s) could expire.
+    // listeners long before its registry entry (INSTANCE_TTL_MS 15 s) could expire.
     const e = await e2e.spawn('sh-e', p, ENV);
     const three = [...two, e];
     await balanced(p, n, three, 100, 100, 60_000);
