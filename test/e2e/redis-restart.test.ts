@@ -110,7 +110,16 @@ describe('Redis restarted under load', () => {
         'one upstream connection per token',
         () => list.every((l) => e2e.upstream.connections(l.token) === 1),
         10_000,
-      );
+      ).catch(async (error: Error) => {
+        // What a timeout needs to be understood: the tokens off by one, their owners, the logs.
+        const off = list.filter((l) => e2e.upstream.connections(l.token) !== 1);
+        const owners = await e2e.cli.hgetall(`${prefix}:listener_owners`);
+        const detail = off.map(
+          (l) =>
+            `${l.listenerId}: ${e2e.upstream.connections(l.token)} on, owner ${owners[l.listenerId]}`,
+        );
+        throw new Error(`${error.message}\n${detail.join('\n')}\n${a.tail(30)}\n${b.tail(30)}`);
+      });
       const sum = summarize(await auditStream(e2e.cli, prefix, e2e.upstream, list));
       console.log('Redis restart stream audit:', { ...sum, bad: sum.bad.length });
       expect(sum.silent).toEqual([]);
