@@ -53,7 +53,8 @@ describe('Redis restarted under load', () => {
     '%s: the leader steps down within RENEW_DEADLINE_MS, the fleet recovers, every listener is live again, 0 duplicated',
     async (ownership, bound) => {
       const prefix = randomPrefix(`redis-${ownership}`);
-      const list = listeners(LISTENERS, 'rr');
+      // Tokens of its own: the other mode's fleet still streams on this upstream.
+      const list = listeners(LISTENERS, `rr-${ownership}`);
       const env = { OWNERSHIP: ownership };
       const a = await e2e.spawn('rr-a', prefix, env);
       await a.waitFor((l) => l.event === 'lock.acquired', 15_000, 'lock.acquired');
@@ -125,6 +126,8 @@ describe('Redis restarted under load', () => {
       expect(sum.silent).toEqual([]);
       expect(sum.duplicates).toBe(0);
       expect(sum.outOfOrder).toBe(0);
+      a.kill();
+      b.kill();
     },
   );
 });
