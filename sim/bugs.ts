@@ -117,8 +117,11 @@ export const PLANTED_BUGS = {
   'sink-no-fence': { storeBugs: { noFenceCheck: true } },
   /** (b) Lock and ownership release without compare-and-set on the holder. */
   'release-no-compare': { storeBugs: { releaseWithoutCompare: true } },
-  /** (c) A leader that steps down keeps its listeners running. */
-  'keep-ownership': { runtimePlants: [keepListenersOnStepDown] },
+  /**
+   * (c) A leader that steps down keeps its listeners running. Single mode only: sharded, a
+   * non-leader runs its share by design (its fences guard it, not its role).
+   */
+  'keep-ownership': { runtimePlants: [keepListenersOnStepDown], ownership: 'single' },
   /** (d) The lease is measured from the reply's receipt, not the request's send time. */
   'lease-from-reply': { runtimePlants: [leaseFromReply] },
   /** (e) The overlap takeover claims without waiting for the old owner's output. */

@@ -55,7 +55,7 @@ export interface SimOptions {
   storeBugs?: StoreBugs;
   /** Force a handoff mode instead of drawing one. */
   handoffMode?: 'overlap' | 'sequential';
-  /** OWNERSHIP of every process (default single: the seeds' traces stay as they were). */
+  /** OWNERSHIP of every process (default: the product's default, sharded). */
   ownership?: 'single' | 'sharded';
   drain?: DrainMode;
   /** Trace lines kept for a failure report (default 40). */
@@ -125,9 +125,9 @@ export function drawConfig(rng: Rng, options: SimOptions): SeedConfig {
     maxBufferedMessages: 10_000,
     handoffConfirmMs: int(rng, 1_000, 3_000),
     // Drawn from nothing: a single-mode seed draws exactly what it drew before sharding existed.
-    ...(options.ownership === 'sharded'
+    ...((options.ownership ?? DEFAULT_RUNTIME.ownership) === 'sharded'
       ? { ownership: 'sharded' as const, joinDelayMs: 5_000, maxConcurrentTakeovers: 50 }
-      : {}),
+      : { ownership: 'single' as const }),
   };
   let enabled = options.faults.filter(() => chance(rng, options.swarm));
   if (enabled.length === 0 && options.faults.length > 0) enabled = [pick(rng, options.faults)];

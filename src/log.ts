@@ -20,6 +20,8 @@ export const LOG_EVENTS = {
   lockStepDown: 'lock.step_down',
   lockReleased: 'lock.released',
   lockDeposed: 'lock.deposed',
+  memberGone: 'member.gone',
+  storeCut: 'store.cut',
   presenceFailed: 'presence.failed',
   instanceRegistered: 'instance.registered',
   listenerClaimed: 'listener.claimed',

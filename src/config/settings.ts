@@ -239,7 +239,7 @@ export const SETTINGS = {
       env: 'PRESENCE_GRACE_MS',
       kind: 'int',
       schema: between(0, 60_000).default(1_000),
-      doc: "a waiting instance deposes a leader whose presence channel has had no subscriber this long (0 = off: wait for the lock's TTL)",
+      doc: 'a waiting instance deposes a leader, and (sharded) the leader reassigns a member, whose presence channel has had no subscriber this long (0 = off: the TTLs)',
       contract: true,
     },
   },
@@ -300,7 +300,7 @@ export const SETTINGS = {
     ownership: {
       env: 'OWNERSHIP',
       kind: 'string',
-      schema: oneOf(OWNERSHIP_MODES).default('single'),
+      schema: oneOf(OWNERSHIP_MODES).default('sharded'),
       doc: '`single` (the leader runs every listener) or `sharded` (each instance runs its assigned share)',
       contract: true,
     },

@@ -4,7 +4,7 @@
  * every decision is testable as a table. Sticky (a listener stays on a live, eligible instance
  * within its quota), balanced within +-1 (floor or ceil of L/N), only the surplus moves, orphans
  * first and uncapped, balance moves capped per round with one round in flight, rendezvous-hash
- * (HRW) tie-breaks.
+ * (HRW) tie-breaks. A joining instance (not yet eligible) gets load only when nobody else can.
  */
 
 /** Why a listener changes assignee (the `listener.moved` reasons and the moves metric labels). */
@@ -88,9 +88,12 @@ export function planAssignments(input: AssignInput): AssignPlan {
     const at = where(id);
     if (at !== null) holding.set(at, [...(holding.get(at) ?? []), id]);
   }
-  const targets = input.instances
-    .filter((i) => !i.leaving && (i.eligible || (holding.get(i.id)?.length ?? 0) > 0))
-    .sort((a, b) => byId(a.id, b.id));
+  const staying = input.instances.filter((i) => !i.leaving);
+  let targets = staying.filter((i) => i.eligible || (holding.get(i.id)?.length ?? 0) > 0);
+  // Nobody eligible (a draining leader whose successors all just started): a joining instance
+  // takes the load now rather than the drain timing out with nowhere to go.
+  if (targets.length === 0) targets = staying;
+  targets.sort((a, b) => byId(a.id, b.id));
   const load = new Map(targets.map((t) => [t.id, 0]));
   if (targets.length === 0) return { changes, moves, load, deferred: 0 };
 

@@ -2,7 +2,8 @@
  * Sharded mode, leader side: read the desired listeners, the owners, the stored assignment and
  * the registry, plan (assign.ts) and store the changes under our epoch, then hint every instance.
  * The plan always starts from the stored assignment, so a new leader continues where the last one
- * stopped. `instanceDead` is the one place that decides an instance is gone (presence can join in).
+ * stopped. `instanceDead` is the one place that decides an instance is gone although its registry
+ * entry is still there (presence: member-presence.ts).
  */
 import type { Clock } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
@@ -22,6 +23,8 @@ export interface AssignerDeps {
    * presence check's hook). Absent: an instance is dead exactly when its entry expired.
    */
   instanceDead?: (entry: InstanceEntry) => boolean;
+  /** Told the registered instance ids each pass read (the presence watch follows them). */
+  listed?: (ids: readonly string[]) => void;
 }
 
 /** The leader's planner loop body (see the module comment). */
@@ -41,6 +44,7 @@ export class Assigner {
       store.listInstances(),
     ]);
     if (!isCurrent()) return false;
+    this.deps.listed?.(listed.map((i) => i.id));
     const now = clock.now();
     const instances = listed.filter((i) => !this.deps.instanceDead?.(i));
     const live = new Set(instances.map((i) => i.id));

@@ -31,7 +31,7 @@ export interface InstanceBindings {
   logger: Logger;
   metrics?: Metrics | undefined;
   /** The leader's reconcile loop, run for as long as the machine is in `leader`. */
-  leadership: { begin(epoch: number): void; end(): void };
+  leadership: { begin(epoch: number): void; end(): void; holderDeposed?(holder: string): void };
   /** Stops every listener actor synchronously (step-down). */
   stopListeners(): void;
   drain(epoch: number, signal: AbortSignal): Promise<void>;
@@ -54,6 +54,7 @@ export function bindInstanceMachine(b: InstanceBindings): InstanceMachine {
     instanceId,
     graceMs: options.presenceGraceMs ?? 0,
     lockTtlMs: options.lockTtlMs,
+    deposed: (holder) => b.leadership.holderDeposed?.(holder),
   });
   return instanceMachine.provide({
     actors: {

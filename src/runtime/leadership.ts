@@ -9,11 +9,13 @@
 import { type Clock, sleep, type TimerId } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { CoordinationStore, InstanceEntry } from '../store/types.js';
+import type { CoordinationStore } from '../store/types.js';
 import { Assigner } from './assigner.js';
 import { ControlLoop } from './control-loop.js';
 import type { ListenerPool } from './listener-pool.js';
+import { MemberWatch } from './member-presence.js';
 import {
+  handoverSources,
   isTakeover,
   planReconcile,
   planShare,
@@ -35,9 +37,11 @@ export interface LeadershipDeps {
     ownership: 'single' | 'sharded';
     maxConcurrentTakeovers: number;
     joinDelayMs: number;
+    /** Sharded: a member whose presence is gone this long is dead for the planner (0 = off). */
+    presenceGraceMs?: number | undefined;
   };
-  /** Sharded: the presence hook (see AssignerDeps.instanceDead). */
-  instanceDead?: (entry: InstanceEntry) => boolean;
+  /** Sharded: a share pass's reads sent at this monotonic time got through. */
+  storeContact?: (sentAt: number) => void;
 }
 
 /** Sharded: listener actors started per batch before yielding to renewals and heartbeats. */
@@ -55,6 +59,8 @@ export class Leadership {
   /** Sharded only: this instance's own share, and the leader's planner. */
   private readonly share: ControlLoop<true> | null = null;
   private readonly assigner: Assigner | null = null;
+  /** Sharded, while leading: the members' presence (crash detection before the registry TTL). */
+  private readonly members: MemberWatch | null = null;
   private generation: number | null = null;
   private deferred = 0;
 
@@ -68,7 +74,18 @@ export class Leadership {
       failed,
     );
     if (deps.options.ownership === 'sharded') {
-      this.assigner = new Assigner({ ...deps, instanceDead: deps.instanceDead });
+      const members = new MemberWatch({
+        ...deps,
+        instanceId: deps.options.instanceId,
+        graceMs: deps.options.presenceGraceMs ?? 0,
+        onDead: () => this.loop.trigger(),
+      });
+      this.members = members;
+      this.assigner = new Assigner({
+        ...deps,
+        instanceDead: (entry) => members.isDead(entry.id),
+        listed: (ids) => members.follow(ids),
+      });
       const pass = (_: true, isCurrent: () => boolean) => this.reconcileShare(isCurrent);
       this.share = new ControlLoop(deps.clock, deps.options.resyncMs, pass, failed);
     }
@@ -94,14 +111,21 @@ export class Leadership {
     return this.generation;
   }
 
+  /** We deposed `holder` for its absent presence: as leader, count it dead from the start. */
+  holderDeposed(holder: string): void {
+    this.members?.markDead(holder);
+  }
+
   /** Entering `leader`: reconcile now and every RESYNC_MS. */
   begin(epoch: number): void {
     this.loop.begin(epoch);
+    this.members?.begin();
   }
 
   /** Leaving `leader` (step-down, drain, shutdown): no further reconcile runs. */
   end(): void {
     this.loop.end();
+    this.members?.end();
   }
 
   /** Asks for a reconcile run; runs are serialised and bursts coalesce into one more run. */
@@ -166,19 +190,27 @@ export class Leadership {
   /** Sharded, every instance: one pass over this instance's share, started in yielding batches. */
   private async reconcileShare(isCurrent: () => boolean): Promise<void> {
     const { store, pool, options, clock, logger, metrics } = this.deps;
+    const sentAt = clock.monotonic();
     const [desired, owners, assignment, instances] = await Promise.all([
       store.listDesired(),
       store.readOwners(),
       store.readAssignments(),
       store.listInstances(),
     ]);
+    this.deps.storeContact?.(sentAt);
     if (!isCurrent()) return;
     this.generation = Math.max(this.generation ?? 0, assignment.generation);
     if (this.loop.current() === null) metrics?.assignmentGeneration.set(this.generation);
-    const { actions, deferred } = planShare({
+    const share = {
       ...this.inputOf(desired, owners, instances),
       assigned: new Map(assignment.entries.map((e) => [e.listenerId, e.instanceId])),
+    };
+    const absent = await this.absentOwners(handoverSources(share));
+    if (!isCurrent()) return;
+    const { actions, deferred } = planShare({
+      ...share,
       maxTakeovers: options.maxConcurrentTakeovers,
+      absent,
     });
     this.deferred = deferred;
     let started = 0;
@@ -191,6 +223,17 @@ export class Leadership {
       { event: LOG_EVENTS.reconcileRun, share: true, started, deferred, running: pool.size() },
       'reconciled share',
     );
+  }
+
+  /**
+   * Of the owners we would take over from make-before-break, those whose presence is gone
+   * (crashed; the leader reassigned them for it): they are taken over claim-first. One presence
+   * read, only when there are such owners and presence is on; a failed read says none.
+   */
+  private async absentOwners(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0 || (this.deps.options.presenceGraceMs ?? 0) <= 0) return new Set();
+    const present = await this.deps.store.readPresence(ids).catch(() => ids.map(() => true));
+    return new Set(ids.filter((_, i) => present[i] === false));
   }
 
   /** A planner's input from what a pass read, and the local actors as they are now. */

@@ -166,6 +166,26 @@ export interface ShareInput extends ReconcileInput {
   assigned: ReadonlyMap<string, string>;
   /** Most takeovers in flight here at a time (MAX_CONCURRENT_TAKEOVERS). */
   maxTakeovers: number;
+  /** Registered owners whose presence is gone (crashed, entry not expired yet): claim first. */
+  absent?: ReadonlySet<string>;
+}
+
+/**
+ * The registered, non-draining owners a share pass would take over from make-before-break: the
+ * ones whose presence is worth reading (a crashed one is taken over claim-first, no waiting).
+ */
+export function handoverSources(input: Omit<ShareInput, 'maxTakeovers' | 'absent'>): string[] {
+  const owner = new Map(input.owners.map((o) => [o.listenerId, o.owner]));
+  const role = new Map(input.instances.map((i) => [i.id, i.role]));
+  const out = new Set<string>();
+  for (const { listenerId } of input.desired) {
+    const from = owner.get(listenerId) ?? null;
+    if (input.assigned.get(listenerId) !== input.self || input.local.has(listenerId)) continue;
+    if (from === null || from === input.self) continue;
+    const r = role.get(from);
+    if (r !== undefined && r !== 'draining') out.add(from);
+  }
+  return [...out].sort();
 }
 
 /**
@@ -183,8 +203,12 @@ export function planShare(input: ShareInput): { actions: ReconcileAction[]; defe
   // Everything else planReconcile decides holds here too: it stops what nobody wants, and
   // releases what we own without running it (a restart of this process), unless assigned here.
   const actions = planReconcile({ ...input, desired: mine }).map((a) =>
-    // A live owner that is not draining still serves its listener here: hand over, not fail over.
-    a.type === 'start' && a.mode === 'failover' && a.ownerRole !== null
+    // A live owner that is not draining still serves its listener here: hand over, not fail over
+    // (unless its presence is gone: it crashed, and there is nothing to overlap with).
+    a.type === 'start' &&
+    a.mode === 'failover' &&
+    a.ownerRole !== null &&
+    !input.absent?.has(a.expectedOwner ?? '')
       ? { ...a, mode: input.handoffMode }
       : a,
   );

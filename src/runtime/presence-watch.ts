@@ -86,6 +86,8 @@ export interface WatchDeps {
   instanceId: string;
   graceMs: number;
   lockTtlMs: number;
+  /** We just deposed `holder` (its presence was gone for the grace). */
+  deposed?: (holder: string) => void;
 }
 
 /**
@@ -135,6 +137,7 @@ export function holderWatch(d: WatchDeps) {
           },
           'deposed a lock holder whose presence was gone',
         );
+        d.deposed?.(holder);
         return send({ type: 'lock.deposed', epoch: result.epoch, sentAt });
       }
       // Someone else holds it now, or it is free: try to acquire at once.

@@ -23,6 +23,8 @@ export class RegistryEntry {
     private readonly ttlMs: number,
     /** The entry as it should read now (id, role, epoch, meta). */
     private readonly info: () => InstanceInfo,
+    /** A registration or heartbeat sent at this monotonic time got through. */
+    private readonly onContact: (sentAt: number) => void = () => undefined,
   ) {
     this.readiness = new Readiness(deps.clock, ttlMs);
   }
@@ -42,9 +44,11 @@ export class RegistryEntry {
     this.presence ??= new PresenceBeacon({ ...this.deps, instanceId: this.info().id });
     await this.presence.start();
     const sentAt = this.deps.clock.now();
+    const sentAtMono = this.deps.clock.monotonic();
     try {
       await this.deps.store.registerInstance(this.info(), this.ttlMs);
       this.readiness.succeeded(sentAt);
+      this.onContact(sentAtMono);
       this.deps.logger.info({ event: LOG_EVENTS.instanceRegistered }, 'registered');
     } catch (err) {
       this.deps.logger.warn(
@@ -68,10 +72,12 @@ export class RegistryEntry {
   async heartbeat(): Promise<void> {
     const { store, clock } = this.deps;
     const sentAt = clock.now();
+    const sentAtMono = clock.monotonic();
     try {
       const result = await store.heartbeatInstance(this.info(), this.ttlMs);
       if (!result.ok) await store.registerInstance(this.info(), this.ttlMs);
       this.readiness.succeeded(sentAt);
+      this.onContact(sentAtMono);
       // A reply held up by a network that just healed vouches only for when it was sent: send a
       // fresh one now, so readiness returns with the store, not a heartbeat period later.
       if (this.timer !== null && this.readiness.reason() !== null) void this.heartbeat();

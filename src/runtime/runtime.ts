@@ -13,7 +13,8 @@ import type { Rng } from '../rng.js';
 import { storeClient } from '../store/client.js';
 import type { CoordinationStore, Hint, InstanceInfo, InstanceRole } from '../store/types.js';
 import type { UpstreamConnector } from '../upstream/types.js';
-import { type DrainDeps, leaderDrainBound, waitForClaims, waitForClaimsWithin } from './drain.js';
+import { ShareContactBound } from './contact-bound.js';
+import { Departure } from './departure.js';
 import { toInspectionRecord } from './inspection.js';
 import { bindInstanceMachine } from './instance-bindings.js';
 import { Leadership } from './leadership.js';
@@ -21,6 +22,7 @@ import { ListenerPool, type PoolOptions } from './listener-pool.js';
 import { ListenerTally } from './listener-tally.js';
 import { planOwnershipLoss } from './plan.js';
 import type { PresenceOptions } from './presence-watch.js';
+import { READY_TTL_SHARE } from './readiness.js';
 import { RegistryEntry } from './registry-entry.js';
 import type { ActorSnapshotJSON, InspectionRecord, InstanceView, RuntimeProbe } from './view.js';
 
@@ -86,8 +88,9 @@ export class BatonRuntime implements InstanceView {
   private readonly registryEntry: RegistryEntry;
   private unsubscribe: (() => Promise<void>) | null = null;
   private ownershipCheck: Promise<void> | null = null;
-  /** A drain ran (leader or sharded share): finalize does not drain again. */
-  private drained = false;
+  private readonly departure: Departure;
+  /** Sharded: closes the sockets once the registry entry may have expired (contact-bound.ts). */
+  private contact: ShareContactBound | null = null;
   private finished: Promise<void>;
   private readonly deps: RuntimeDeps;
 
@@ -99,7 +102,12 @@ export class BatonRuntime implements InstanceView {
     // Per-listener claims, token reads, status writes and emits travel in batches.
     const deps = { ...given, store: storeClient(given.store) };
     this.deps = deps;
-    this.registryEntry = new RegistryEntry(deps, options.instanceTtlMs, () => this.info());
+    this.registryEntry = new RegistryEntry(
+      deps,
+      options.instanceTtlMs,
+      () => this.info(),
+      (sentAt) => this.contact?.contact(sentAt),
+    );
     const tally = new ListenerTally(deps.logger);
     deps.metrics?.countListeners(() => tally.counts);
     const counters = deps.metrics ? messageCounters(deps.metrics) : null;
@@ -123,15 +131,30 @@ export class BatonRuntime implements InstanceView {
       },
       ...(given.machines?.listener ? { extend: given.machines.listener } : {}),
     });
-    this.leadership = new Leadership({ ...deps, options, pool: this.pool });
+    this.leadership = new Leadership({
+      ...deps,
+      options,
+      pool: this.pool,
+      storeContact: (sentAt) => this.contact?.contact(sentAt),
+    });
+    this.departure = new Departure({
+      deps,
+      options,
+      pool: this.pool,
+      leadership: this.leadership,
+      actor: { getSnapshot: () => this.actor.getSnapshot() },
+      markDraining: () => this.markDraining(),
+      checkOwnership: () => this.checkOwnership(),
+      stopBackground: () => this.stopBackground(),
+    });
     const bound = bindInstanceMachine({
       ...deps,
       options,
       leadership: this.leadership,
       // Sharded, a non-leader runs listeners too: stepping down is not a reason to stop them.
       stopListeners: () => (this.sharded() ? undefined : this.pool.stopAll()),
-      drain: (epoch, signal) => this.drain(epoch, signal),
-      finalize: (epoch) => this.finalize(epoch),
+      drain: (epoch, signal) => this.departure.drain(epoch, signal),
+      finalize: (epoch) => this.departure.finalize(epoch),
     });
     this.machine = given.machines?.instance ? given.machines.instance(bound) : bound;
     this.actor = createActor(this.machine, {
@@ -160,6 +183,7 @@ export class BatonRuntime implements InstanceView {
   /** Registers, subscribes to hints and starts competing for the lock. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
+    if (this.sharded()) this.contact = this.shareContactBound();
     await this.registryEntry.register();
     try {
       this.unsubscribe = await store.subscribe((hint) => this.onHint(hint));
@@ -313,76 +337,41 @@ export class BatonRuntime implements InstanceView {
     return this.ownershipCheck;
   }
 
-  /** Rolling deploy, old side: announce draining, free the lock, wait until successors claimed. */
-  private async drain(epoch: number, signal: AbortSignal): Promise<void> {
-    const { store, logger } = this.deps;
-    // XState starts this actor before subscribers see the `draining` snapshot, so `currentRole`
-    // still says leader here: set it, so the registry says draining before the successor can
-    // lead (and a successor takes over make-before-break, not as a failover).
+  /**
+   * Says `draining` in the registry now. XState starts the drain before subscribers see the
+   * `draining` snapshot, so `currentRole` may still say leader: set it, so the registry says
+   * draining before a successor can act (it takes over make-before-break, not as a failover).
+   */
+  private async markDraining(): Promise<void> {
     this.currentRole = 'draining';
     this.deps.metrics?.leader.set(0);
-    this.drained = true;
-    const bound = leaderDrainBound(this.deps, this.options, this.actor, this.pool);
     await this.registryEntry.heartbeat();
-    if (this.sharded()) {
-      // While we still hold the lock, reassign our own listeners (the registry says draining
-      // now); the next leader continues from that stored plan.
+  }
+
+  /** Sharded: an instance cut off from the store closes its sockets before others take over. */
+  private shareContactBound(): ShareContactBound {
+    const { clock, logger } = this.deps;
+    // When it stops being ready: before its registry entry can expire. Not RENEW_DEADLINE_MS: a
+    // starved event loop (a takeover burst on a loaded box) would cut a healthy share.
+    const limitMs = Math.floor(this.options.instanceTtlMs * READY_TTL_SHARE);
+    const cut = () => {
+      logger.warn(
+        { event: LOG_EVENTS.storeCut, listeners: this.pool.size(), no_contact_ms: limitMs },
+        'no heartbeat got through: closing every listener before the registry entry expires',
+      );
       this.leadership.endShare();
-      await this.leadership.planWhileDraining(epoch).catch(() => undefined);
-    }
-    await bound.reached(() => store.releaseLock(this.instanceId, epoch)).catch(() => undefined);
-    await store.publish({ type: 'lock.released', holder: this.instanceId }).catch(() => undefined);
-    logger.info({ event: LOG_EVENTS.drainStart, listeners: this.pool.size() }, 'draining');
-    await waitForClaims({ ...this.drainDeps(), bound }, signal);
-  }
-
-  /**
-   * Sharded, a non-leader's SIGTERM (the machine goes from waiting straight to finalizing): say
-   * so in the registry, ask the leader to replan, and serve until claimed or DRAIN_TIMEOUT_MS.
-   */
-  private async drainShare(): Promise<void> {
-    this.drained = true;
-    this.leadership.endShare();
-    this.currentRole = 'draining';
-    await this.registryEntry.heartbeat();
-    await this.deps.store.publish({ type: 'resync' }).catch(() => undefined);
-    const listeners = this.pool.size();
-    this.deps.logger.info({ event: LOG_EVENTS.drainStart, listeners }, 'draining share');
-    await waitForClaimsWithin(this.drainDeps(), Math.floor(this.options.drainTimeoutMs * 0.9));
-  }
-
-  private drainDeps(): DrainDeps {
-    return {
-      ...this.deps,
-      instanceId: this.instanceId,
-      running: () => this.pool.size(),
-      checkOwnership: () => this.checkOwnership(),
+      this.pool.stopAll();
     };
-  }
-
-  /** Last step of any shutdown: stop, give back what we own, unregister. */
-  private async finalize(epoch: number | null): Promise<void> {
-    const { store } = this.deps;
-    if (this.sharded() && !this.drained && this.pool.size() > 0) await this.drainShare();
-    this.pool.stopAll();
-    const owners = await store.readOwners().catch(() => []);
-    const mine = owners.filter((o) => o.owner === this.instanceId);
-    await Promise.all(
-      mine.map((o) => store.releaseListener(o.listenerId, this.instanceId).catch(() => undefined)),
-    );
-    if (epoch !== null) {
-      const released = await store.releaseLock(this.instanceId, epoch).catch(() => null);
-      if (released?.ok)
-        await store
-          .publish({ type: 'lock.released', holder: this.instanceId })
-          .catch(() => undefined);
-    }
-    if (mine.length > 0) await store.publish({ type: 'resync' }).catch(() => undefined);
-    await store.unregisterInstance(this.instanceId).catch(() => undefined);
-    this.stopBackground();
+    const resumed = () => {
+      if (this.currentRole === 'draining' || this.currentRole === 'released') return;
+      logger.info({ event: LOG_EVENTS.storeCut, resumed: true }, 'the store answers again');
+      this.leadership.startShare();
+    };
+    return new ShareContactBound(clock, limitMs, cut, resumed);
   }
 
   private stopBackground(): void {
+    this.contact?.stop();
     this.registryEntry.stop();
     this.leadership.end();
     const unsubscribe = this.unsubscribe;

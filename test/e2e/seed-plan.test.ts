@@ -107,7 +107,10 @@ describe('the seed test plan over HTTP with two processes', () => {
     expect(await redisCli('HGETALL', `${prefix}:listener_owners`)).toBe('test1\ninstance-two');
     expect(await redisCli('EXISTS', `${prefix}:instances:instance-one`)).toBe('0');
     const owners = await http(two, '/admin/owners');
-    expect(owners.json).toEqual({ test1: { owner: 'instance-two', owner_alive: true, fence: 2 } });
+    // The seed's shape, plus `assigned_to` (sharded, the default: where the leader assigned it).
+    expect(owners.json).toEqual({
+      test1: { owner: 'instance-two', owner_alive: true, fence: 2, assigned_to: 'instance-two' },
+    });
     const listener = await http(two, '/admin/listeners/test1');
     expect(listener.json).toMatchObject({
       listener_id: 'test1',

@@ -161,13 +161,15 @@ describe('runtime on Redis with a real upstream', () => {
     expect(after).toBeLessThan(FAST.lockTtlMs + 1_000);
   });
 
-  it('a leader whose renewals fail steps down and closes every socket before the lock can expire', async () => {
+  // Single mode: the lock is what bounds the leader's listeners (sharded, the registry entry is:
+  // the next test).
+  it('single: a leader whose renewals fail steps down and closes every socket before the lock can expire', async () => {
     const p = randomPrefix('stepdown');
     const admin = storeFor(p);
     await admin.setDesired('s1', 'tok-s1');
     await admin.setDesired('s2', 'tok-s2');
     const faults = faulty(storeFor(p));
-    const a = await startNode('sd-a', p, faults.store);
+    const a = await startNode('sd-a', p, faults.store, { ownership: 'single' });
     await eventually(
       'live',
       async () =>
@@ -187,6 +189,39 @@ describe('runtime on Redis with a real upstream', () => {
     expect(lockTtl).toBeGreaterThan(0);
     expect(a.role()).toBe('waiting');
     expect(faults.failures('renewLock')).toBeGreaterThan(0);
+  });
+
+  // Sharded: a non-leader holds no lock, and the leader moves its listeners once its registry
+  // entry expired. So an instance cut off closes its sockets before the entry can expire.
+  it('sharded: a non-leader cut off from the store closes every socket before its registry entry can expire', async () => {
+    const p = randomPrefix('cutoff');
+    const admin = storeFor(p);
+    await startNode('co-lead', p);
+    await eventually(
+      'co-lead leads',
+      async () => (await cli.get(`${p}:consumer_lock`)) === 'co-lead',
+    );
+    const faults = faulty(storeFor(p));
+    await startNode('co-b', p, faults.store, { joinDelayMs: 0 });
+    for (let i = 0; i < 4; i++) await admin.setDesired(`c${i}`, `tok-c${i}`);
+    await admin.publish({ type: 'resync' });
+    const onB = async () => {
+      const owners = await cli.hgetall(`${p}:listener_owners`);
+      return Object.keys(owners).filter((id) => owners[id] === 'co-b');
+    };
+    const mine = await eventually('co-b runs its share', async () => {
+      const ids = await onB();
+      const live = await Promise.all(ids.map(async (id) => (await statusOf(p, id))?.state));
+      return ids.length === 2 && live.every((s) => s === 'live') ? ids : null;
+    });
+    const conns = () => mine.reduce((n, id) => n + upstream.connections(`tok-${id}`), 0);
+    // The previous owner closes once it saw co-b's claims: then one connection per token.
+    await eventually('one connection per token', () => conns() === 2);
+    faults.failAll();
+    await eventually('co-b closed its sockets', () => conns() === 0, 5_000, 5);
+    // Still registered at that moment: nobody could have taken its listeners by the registry yet.
+    expect(await cli.pttl(`${p}:instances:co-b`)).toBeGreaterThan(0);
+    expect(await onB()).toEqual(mine);
   });
 
   it('a draining instance cut off from the store closes its sockets after RENEW_DEADLINE_MS, not the drain timeout', async () => {

@@ -89,13 +89,14 @@ export async function statuses(cli: Redis, prefix: string): Promise<Map<string, 
   return new Map(Object.entries(raw).map(([id, json]) => [id, JSON.parse(json) as Status]));
 }
 
-/** Ids of the listeners in `list` that are not live on `owner`, by status and by ownership. */
+/** Ids of the listeners in `list` not live on `owner` (or on any of several), by status and ownership. */
 export async function notLiveOn(
   cli: Redis,
   prefix: string,
-  owner: string,
+  owner: string | readonly string[],
   list: readonly Audited[],
 ): Promise<string[]> {
+  const on = new Set(typeof owner === 'string' ? [owner] : owner);
   const [status, owners] = await Promise.all([
     statuses(cli, prefix),
     cli.hgetall(`${prefix}:listener_owners`),
@@ -104,15 +105,20 @@ export async function notLiveOn(
     .map((l) => l.listenerId)
     .filter((id) => {
       const s = status.get(id);
-      return !(s?.state === 'live' && s.owner === owner && owners[id] === owner);
+      return !(
+        s?.state === 'live' &&
+        s.owner !== null &&
+        on.has(s.owner) &&
+        owners[id] === s.owner
+      );
     });
 }
 
-/** Polls until every listener of `list` is live on `owner`; resolves with the test-clock time. */
+/** Polls until every listener of `list` is live on `owner` (or any of several); resolves with the time. */
 export async function waitAllLive(
   cli: Redis,
   prefix: string,
-  owner: string,
+  owner: string | readonly string[],
   list: readonly Audited[],
   timeoutMs: number,
   everyMs = 25,

@@ -219,15 +219,46 @@ describe('planAssignments', () => {
     expect(plan.changes).toEqual([{ listenerId: 'y', from: 'a', to: null, reason: 'removed' }]);
   });
 
-  it('no eligible instance: nothing is assigned', () => {
+  it('no instance but leaving ones: nothing is assigned', () => {
     const plan = planAssignments({
       desired: ['x'],
-      assigned: new Map(),
+      assigned: new Map([['x', 'a']]),
       owners: new Map(),
-      instances: [inst('a', { leaving: true }), inst('b', { eligible: false })],
+      instances: [inst('a', { leaving: true })],
       balanceCap: 100,
     });
     expect(plan.changes).toEqual([]);
+  });
+
+  it('no eligible instance (a draining leader, successors just started): the joining ones take it', () => {
+    const listeners = ids(10);
+    const plan = planAssignments({
+      desired: listeners,
+      assigned: spread(listeners, ['a']),
+      owners: new Map(),
+      instances: [
+        inst('a', { leaving: true }),
+        inst('b', { eligible: false }),
+        inst('c', { eligible: false }),
+      ],
+      balanceCap: 100,
+    });
+    expect(counts(apply(spread(listeners, ['a']), plan))).toEqual({ b: 5, c: 5 });
+    expect(plan.moves.leave).toBe(10);
+  });
+
+  it('a joining instance still waits while an eligible one can take the load', () => {
+    const plan = planAssignments({
+      desired: ['x', 'y'],
+      assigned: new Map([
+        ['x', 'a'],
+        ['y', 'a'],
+      ]),
+      owners: new Map(),
+      instances: [inst('a', { leaving: true }), inst('b'), inst('c', { eligible: false })],
+      balanceCap: 100,
+    });
+    expect(plan.changes.map((c) => c.to)).toEqual(['b', 'b']);
   });
 
   it('is deterministic: the same state gives the same plan whatever the input order', () => {

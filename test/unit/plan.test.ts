@@ -1,6 +1,7 @@
 /**
  * The planners as tables: plain data in, actions out. Each row is one situation a leader (or a
- * draining instance) can meet, with what today's reconcile and drain do about it.
+ * draining instance) can meet, with what today's reconcile and drain do about it. Sharded share
+ * passes: plan-share.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,47 +10,10 @@ import {
   planDrain,
   planOwnershipLoss,
   planReconcile,
-  planShare,
   type ReconcileAction,
-  type ReconcileInput,
 } from '../../src/runtime/plan.js';
 import type { InstanceRole } from '../../src/store/types.js';
-
-const SELF = 'me';
-
-/** A reconcile input with defaults: one live leader (us), nothing desired, nothing owned. */
-function input(over: {
-  desired?: [string, number][];
-  owners?: [string, string | null, number][];
-  instances?: [string, InstanceRole][];
-  local?: [string, number, number | null][];
-  handoffMode?: 'overlap' | 'sequential';
-}): ReconcileInput {
-  return {
-    self: SELF,
-    handoffMode: over.handoffMode ?? 'overlap',
-    desired: (over.desired ?? []).map(([listenerId, generation]) => ({ listenerId, generation })),
-    owners: (over.owners ?? []).map(([listenerId, owner, fence]) => ({ listenerId, owner, fence })),
-    instances: [[SELF, 'leader'] as [string, InstanceRole], ...(over.instances ?? [])].map(
-      ([id, role]) => ({ id, role }),
-    ),
-    local: new Map(
-      (over.local ?? []).map(([id, generation, fence]): [string, LocalListener] => [
-        id,
-        { generation, fence },
-      ]),
-    ),
-  };
-}
-
-const start = (
-  listenerId: string,
-  mode: string,
-  expectedOwner: string | null = null,
-  ownerRole: InstanceRole | null = null,
-  generation = 1,
-): ReconcileAction =>
-  ({ type: 'start', listenerId, generation, expectedOwner, mode, ownerRole }) as ReconcileAction;
+import { input, SELF, start } from './plan-fixtures.js';
 
 describe('planReconcile', () => {
   it.each<[string, Parameters<typeof input>[0], ReconcileAction[]]>([
@@ -277,128 +241,5 @@ describe('planDrain', () => {
     ['our own entry, even as a leader, is no successor', reg([SELF, 'leader']), 2, 'no-successor'],
   ])('%s', (_name, instances, running, expected) => {
     expect(planDrain({ self: SELF, instances, running })).toBe(expected);
-  });
-});
-
-describe('planShare (sharded: every instance reconciles its own share)', () => {
-  const share = (
-    over: Parameters<typeof input>[0] & { assigned?: [string, string][]; max?: number },
-  ) =>
-    planShare({
-      ...input({
-        ...over,
-        instances: [['b', 'waiting'], ['d', 'draining'], ...(over.instances ?? [])],
-      }),
-      assigned: new Map(over.assigned ?? []),
-      maxTakeovers: over.max ?? 10,
-    });
-
-  it.each<[string, Parameters<typeof share>[0], ReconcileAction[], number]>([
-    [
-      'assigned here, unowned: claim it',
-      { desired: [['l', 1]], assigned: [['l', SELF]] },
-      [start('l', 'claim-unowned')],
-      0,
-    ],
-    [
-      'assigned elsewhere, not running here: nothing',
-      { desired: [['l', 1]], assigned: [['l', 'b']], owners: [['l', 'b', 1]] },
-      [],
-      0,
-    ],
-    [
-      'assigned here, owned by a live instance: make-before-break, not a failover',
-      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'b', 3]] },
-      [start('l', 'overlap', 'b', 'waiting')],
-      0,
-    ],
-    [
-      'assigned here, owned by a draining instance: in the configured handoff mode',
-      {
-        desired: [['l', 1]],
-        assigned: [['l', SELF]],
-        owners: [['l', 'd', 3]],
-        handoffMode: 'sequential',
-      },
-      [start('l', 'sequential', 'd', 'draining')],
-      0,
-    ],
-    [
-      'assigned here, owner dead: claim first',
-      { desired: [['l', 1]], assigned: [['l', SELF]], owners: [['l', 'gone', 3]] },
-      [start('l', 'failover', 'gone', null)],
-      0,
-    ],
-    [
-      'running here, reassigned elsewhere: keep serving until the fence moves',
-      {
-        desired: [['l', 1]],
-        assigned: [['l', 'b']],
-        owners: [['l', SELF, 2]],
-        local: [['l', 1, 2]],
-      },
-      [],
-      0,
-    ],
-    [
-      'running here, the new owner claimed: stop',
-      {
-        desired: [['l', 1]],
-        assigned: [['l', 'b']],
-        owners: [['l', 'b', 3]],
-        local: [['l', 1, 2]],
-      },
-      [{ type: 'ownership-lost', listenerId: 'l' }],
-      0,
-    ],
-    [
-      'running here, not desired any more: stop and release',
-      { assigned: [['l', SELF]], owners: [['l', SELF, 2]], local: [['l', 1, 2]] },
-      [
-        { type: 'stop', listenerId: 'l' },
-        { type: 'release', listenerId: 'l' },
-        { type: 'release', listenerId: 'l' },
-      ],
-      0,
-    ],
-    [
-      'owned here in the store, not running, assigned elsewhere: give it back',
-      { desired: [['l', 1]], assigned: [['l', 'b']], owners: [['l', SELF, 2]] },
-      [{ type: 'release', listenerId: 'l' }],
-      0,
-    ],
-    [
-      'at most MAX_CONCURRENT_TAKEOVERS in flight, orphans first',
-      {
-        desired: [
-          ['busy', 1],
-          ['a', 1],
-          ['b', 1],
-          ['c', 1],
-          ['z', 1],
-        ],
-        assigned: [
-          ['busy', SELF],
-          ['a', SELF],
-          ['b', SELF],
-          ['c', SELF],
-          ['z', SELF],
-        ],
-        owners: [
-          ['a', 'b', 1],
-          ['b', 'b', 1],
-          ['c', 'b', 1],
-        ],
-        local: [['busy', 1, null]],
-        max: 3,
-      },
-      [start('z', 'claim-unowned'), start('a', 'overlap', 'b', 'waiting')],
-      2,
-    ],
-  ])('%s', (_name, over, actions, deferred) => {
-    const plan = share(over);
-    // Order among kept actions is not part of the contract, except orphans before handoffs.
-    expect(new Set(plan.actions)).toEqual(new Set(actions));
-    expect(plan.deferred).toBe(deferred);
   });
 });
