@@ -349,6 +349,15 @@ export const SETTINGS = {
       contract: true,
     },
   },
+  process: {
+    heapGrowingPercent: {
+      env: 'HEAP_GROWING_PERCENT',
+      kind: 'int',
+      schema: between(0, 1000).default(50),
+      doc: "V8 old-space growth between full GCs, in % of live memory (halves RSS at 10,000 listeners); 0 = V8's own policy",
+      contract: false,
+    },
+  },
   warmup: {
     listeners: {
       env: 'WARMUP_LISTENERS',
