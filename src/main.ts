@@ -5,8 +5,8 @@
 import { setFlagsFromString } from 'node:v8';
 import pino from 'pino';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
 import { heapFlags } from './config/consumers.js';
+import { ConfigError, loadConfig } from './config.js';
 import { createLogger, LOG_EVENTS } from './log.js';
 import { systemRng } from './rng.js';
 import { startService } from './service.js';
