@@ -174,13 +174,21 @@ class WsSession implements UpstreamSession {
   /** Pings on the clock, one function per session (made at open, reused by every ping). */
   private tickFn: (() => void) | undefined;
 
+  /** What the session calls back; without the signal once open (see `opened`). */
+  private req: Omit<ConnectRequest, 'signal'>;
+  /** The connect's abort signal, held only until the handshake is over. */
+  private signal: AbortSignal | null;
+
   constructor(
     private readonly settings: Settings,
-    private readonly req: ConnectRequest,
+    req: ConnectRequest,
     private readonly ws?: WebSocket,
     private resolve?: (session: UpstreamSession) => void,
     private reject?: (err: Error) => void,
-  ) {}
+  ) {
+    this.req = req;
+    this.signal = req.signal;
+  }
 
   /** A failure whose message never shows the token (the URL is shown with `***` for it). */
   failure(code: string, detail: string, extra?: Partial<UpstreamFailure>): UpstreamFailure {
@@ -217,7 +225,7 @@ class WsSession implements UpstreamSession {
     if (this.settled) return;
     const reject = this.reject;
     this.settle();
-    this.req.signal.removeEventListener('abort', this);
+    this.signal?.removeEventListener('abort', this);
     this.log().debug(
       { event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status },
       f.message,
@@ -236,6 +244,11 @@ class WsSession implements UpstreamSession {
     const resolve = this.resolve;
     this.settle();
     this.isOpen = true;
+    // Stay the signal's listener (an abort still closes the session) but stop keeping the signal
+    // itself: nothing else holds it once the connect is done, so it need not live as long as we do.
+    const { signal: _, ...req } = this.req as ConnectRequest;
+    this.req = req;
+    this.signal = null;
     if (this.settings.logger.isLevelEnabled('debug')) {
       this.log().debug({ event: LOG_EVENTS.upstreamOpen, url: this.shownUrl() }, 'upstream open');
     }
@@ -309,7 +322,7 @@ class WsSession implements UpstreamSession {
     const f = describe();
     this.ended = true;
     this.stopTimers();
-    this.req.signal.removeEventListener('abort', this);
+    this.signal?.removeEventListener('abort', this);
     terminate(this.ws);
     this.debug({ event: LOG_EVENTS.upstreamClosed, code: f.code }, f.message);
     try {
@@ -325,7 +338,7 @@ class WsSession implements UpstreamSession {
     if (this.ended || !ws) return;
     this.ended = true;
     this.stopTimers();
-    this.req.signal.removeEventListener('abort', this);
+    this.signal?.removeEventListener('abort', this);
     if (ws.readyState !== WebSocket.OPEN) {
       terminate(ws);
       return;
