@@ -226,10 +226,7 @@ class WsSession implements UpstreamSession {
     const reject = this.reject;
     this.settle();
     this.signal?.removeEventListener('abort', this);
-    this.log().debug(
-      { event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status },
-      f.message,
-    );
+    this.debug({ event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status }, f.message);
     reject?.(new UpstreamError(f));
   }
 
