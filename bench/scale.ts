@@ -11,7 +11,7 @@
  * in the bench process, Redis in its own.
  *
  *   npm run bench:scale -- [--sizes 1000,10000] [--interval-ms 10000] [--seconds 10]
- *     [--settle-ms 3000] [--skip-build] [--heap-snapshot DIR]
+ *     [--settle-ms 3000] [--skip-build] [--heap-snapshot DIR] [--env K=V,...] [--node-args=...]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,8 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '3000' },
     /** Write a heap snapshot of Baton after each size's window into this folder (slow, large). */
     'heap-snapshot': { type: 'string' },
+    /** Extra environment for Baton, comma-separated (e.g. "HEAP_GROWING_PERCENT=0"). */
+    env: { type: 'string', default: '' },
     /** Extra `node` flags for Baton, space-separated (e.g. "--max-semi-space-size=4"). */
     'node-args': { type: 'string', default: '' },
     /** Use the existing dist/ instead of running `npm run build` first. */
@@ -64,6 +66,12 @@ const INTERVAL_MS = Number(values['interval-ms']);
 const SECONDS = Number(values.seconds);
 const SETTLE_MS = Number(values['settle-ms']);
 const MiB = 2 ** 20;
+const EXTRA_ENV = Object.fromEntries(
+  String(values.env)
+    .split(',')
+    .filter((kv) => kv.includes('='))
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 
 /** One size's figures. */
 interface Row {
@@ -153,7 +161,7 @@ async function measure(redisUrl: string, cli: Redis, size: number): Promise<Row>
     'baton',
     `scale-${size}`,
     { redisUrl, upstreamUrl: upstream.url, prefix },
-    { nodeArgs, env: { BENCH_MEMORY_FILE: memoryFile } },
+    { nodeArgs, env: { ...EXTRA_ENV, BENCH_MEMORY_FILE: memoryFile } },
   );
   try {
     await sleep(1_000); // let start-up garbage settle before the idle reading
@@ -219,10 +227,13 @@ async function main() {
     cli.disconnect();
     await redis.stop();
   }
+  const extras =
+    (values.env ? `Baton env ${values.env}; ` : '') +
+    (values['node-args'] ? `node args ${values['node-args']}; ` : '');
   const out = [
     '',
     `Scale: one Baton instance, listeners on a loopback upstream sending one message per listener ` +
-      `every ${INTERVAL_MS} ms, ${SECONDS} s steady window; one redis-server; node ` +
+      `every ${INTERVAL_MS} ms, ${SECONDS} s steady window; one redis-server; ${extras}node ` +
       `${process.version}; load average ${loadAtStart} at start, ${loadavg()} at end`,
     '',
     table(
