@@ -183,7 +183,15 @@ export async function startListeners(
   const worker = async () => {
     while (next < list.length) {
       const l = list[next++]!;
-      await proc.command('start', l.listenerId, l.token);
+      // A loaded box can answer late: replaying `start` is harmless, so retry a timed-out one.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await proc.command('start', l.listenerId, l.token);
+          break;
+        } catch (err) {
+          if (attempt >= 5 || !(err instanceof Error) || err.name !== 'TimeoutError') throw err;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));

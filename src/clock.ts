@@ -38,7 +38,8 @@ export function systemClock(): Clock {
 /** Adapts a Clock to the interface XState's actors use for `after` and delayed events. */
 export function toXStateClock(clock: Clock): XStateClock {
   return {
-    setTimeout: (fn, timeout) => clock.schedule(() => fn(), timeout),
+    // XState calls `fn` with no arguments: hand it over as is, no wrapper closure per timer.
+    setTimeout: (fn, timeout) => clock.schedule(fn as () => void, timeout),
     clearTimeout: (id) => clock.cancel(id),
   };
 }

@@ -2,8 +2,10 @@
  * The Baton process: configuration from the environment, one service, graceful shutdown on
  * SIGTERM/SIGINT within DRAIN_TIMEOUT_MS (a second signal, or the deadline, exits at once).
  */
+import { setFlagsFromString } from 'node:v8';
 import pino from 'pino';
 import { systemClock } from './clock.js';
+import { heapFlags } from './config/consumers.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, LOG_EVENTS } from './log.js';
 import { systemRng } from './rng.js';
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  for (const flag of heapFlags(config.process.heapGrowingPercent)) setFlagsFromString(flag);
   // Asynchronous stdout: lines written together go out in one write (a takeover logs thousands);
   // pino flushes what is left when the process exits.
   const destination = pino.destination({ dest: 1, sync: false });

@@ -55,3 +55,12 @@ export function storeOptions(config: Config): StoreOptions {
   const { redisUrl: _, ...options } = config.store;
   return options;
 }
+
+/**
+ * The V8 flags for HEAP_GROWING_PERCENT (set by main.ts at start). V8's own policy lets the old
+ * space grow to up to 4x what was live after the last full GC; at 10,000 listeners that headroom,
+ * filled with garbage, was two thirds of RSS (docs/message-path.md). A fixed factor bounds it.
+ */
+export function heapFlags(growingPercent: Config['process']['heapGrowingPercent']): string[] {
+  return growingPercent > 0 ? [`--heap-growing-percent=${growingPercent}`] : [];
+}

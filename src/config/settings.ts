@@ -18,63 +18,15 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   minReplicas,
-  ms,
   noSpace,
   OWNERSHIP_MODES,
   oneOf,
   redisUrl,
   upstreamTemplate,
 } from './schemas.js';
+import { defaultInstanceId, duration, optionalText, password, type Setting } from './setting.js';
 
-/** Where the process identity for the default INSTANCE_ID comes from (kept out for determinism). */
-export interface ProcessIdentity {
-  pid: number;
-  /** Start time in ms (from the injected Clock). */
-  now: number;
-}
-
-/** One setting. `schema` carries the default (`.default(v)`) or says it may be unset. */
-export interface Setting<S extends z.ZodType = z.ZodType> {
-  /** The environment variable (contract where `contract`: never rename one). */
-  readonly env: string;
-  /** How the raw string is read before `schema` checks it. */
-  readonly kind: 'string' | 'int';
-  readonly schema: S;
-  /** One line for README's table: what the setting does, and what unset means if it may be. */
-  readonly doc: string;
-  /** Listed in DESIGN.md's Configuration contract. */
-  readonly contract: boolean;
-  /** Never quoted back, not even in an error. */
-  readonly secret?: boolean;
-  /** Quoted back only redacted (it may carry credentials). */
-  readonly url?: boolean;
-  /** The value when unset, where it depends on the process rather than being a constant. */
-  readonly derive?: (identity: ProcessIdentity) => z.input<S>;
-  /** How README shows a derived default. */
-  readonly shownDefault?: string;
-}
-
-/** `instance-{pid}-{timestamp}`, the seed's default instance id. */
-export function defaultInstanceId(identity: ProcessIdentity): string {
-  return `instance-${identity.pid}-${identity.now}`;
-}
-
-const duration = (env: string, fallback: number, doc: string, contract = true) =>
-  ({ env, kind: 'int', schema: ms.default(fallback), doc, contract }) as const;
-
-/** An optional, non-contract string setting without whitespace (names, users, file paths). */
-const optionalText = (env: string, doc: string) =>
-  ({
-    env,
-    kind: 'string',
-    schema: noSpace('must not be empty or contain whitespace').optional(),
-    doc: `${doc}; unset: none`,
-    contract: false,
-  }) as const;
-
-/** An optional password: never quoted back, not even when refused. */
-const password = (env: string, doc: string) =>
-  ({ ...optionalText(env, doc), secret: true }) as const;
+export { defaultInstanceId, type ProcessIdentity, type Setting } from './setting.js';
 
 /** The table. Group and field order is the order problems are reported and README lists them. */
 export const SETTINGS = {
@@ -354,6 +306,15 @@ export const SETTINGS = {
       schema: oneOf(LOG_FORMATS).optional(),
       doc: '`json` or `pretty`; unset: pretty when stdout is a terminal, else json',
       contract: true,
+    },
+  },
+  process: {
+    heapGrowingPercent: {
+      env: 'HEAP_GROWING_PERCENT',
+      kind: 'int',
+      schema: between(0, 1000).default(50),
+      doc: "V8 old-space growth between full GCs, in % of live memory (halves RSS at 10,000 listeners); 0 = V8's own policy",
+      contract: false,
     },
   },
   warmup: {

@@ -69,8 +69,8 @@ export class ListenerLink {
   private sessionSeq = 0;
   /** Bumped when emitting ends (close, stale fence), so an older pump knows it is stale. */
   private emitSeq = 0;
-  /** Aborted on close, to cut short an emit retry wait of the closed link. */
-  private closeController = new AbortController();
+  /** Aborted on close, to cut short an emit retry wait; made only when a retry waits. */
+  private closeController: AbortController | null = null;
   /** Wakes `whenBuffered`'s caller: on the next message, or on close. */
   private bufferedWaiter: (() => void) | null = null;
   /** The socket is paused because the queue is full while owned. */
@@ -195,10 +195,8 @@ export class ListenerLink {
   close(): void {
     this.closeSession();
     this.emitSeq += 1;
-    if (this.pumping) {
-      this.closeController.abort(CLOSED);
-      this.closeController = new AbortController();
-    }
+    this.closeController?.abort(CLOSED);
+    this.closeController = null;
     this.pending.clear();
     this.fence = null;
     this.overflowDropped = 0;
@@ -284,7 +282,6 @@ export class ListenerLink {
   private async pump(seq: number): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
-    const signal = this.closeController.signal;
     let retryMs = EMIT_RETRY_MIN_MS;
     try {
       while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
@@ -298,7 +295,8 @@ export class ListenerLink {
             run,
           );
         } catch {
-          await sleep(this.deps.clock, retryMs, signal).catch(() => undefined);
+          this.closeController ??= new AbortController();
+          await sleep(this.deps.clock, retryMs, this.closeController.signal).catch(() => undefined);
           retryMs = Math.min(EMIT_RETRY_MAX_MS, retryMs * 2);
           continue;
         }

@@ -27,7 +27,7 @@ import type { Rng } from '../rng.js';
 import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { ClaimProtocol } from './handoff.js';
-import { type BinaryFrames, type LinkHooks, ListenerLink } from './link.js';
+import { type BinaryFrames, type LinkDeps, type LinkHooks, ListenerLink } from './link.js';
 import type { LocalListener } from './plan.js';
 import { StatusMirror } from './status-mirror.js';
 
@@ -109,12 +109,25 @@ export class ListenerPool {
   /** The listener machine with the pool's actors and delays (tests check every delay is set). */
   readonly machine: ListenerMachine;
   private readonly xstateClock;
+  /** What every link runs on: one object for all of them, not one per listener. */
+  private readonly linkDeps: LinkDeps;
   /** Whether inspection events are wanted: XState builds none for actors without an observer. */
   private inspecting = false;
 
   constructor(private readonly deps: PoolDeps) {
     this.xstateClock = toXStateClock(deps.clock);
     const { options } = deps;
+    this.linkDeps = Object.freeze({
+      store: deps.store,
+      connector: deps.connector,
+      clock: deps.clock,
+      instanceId: deps.instanceId,
+      messageIdField: options.messageIdField,
+      maxBuffered: options.maxBufferedMessages,
+      binaryFrames: options.binaryFrames,
+      logger: deps.logger,
+      hooks: deps.hooks,
+    });
     const claims = new ClaimProtocol({
       ...deps,
       handoffConfirmMs: options.handoffConfirmMs,
@@ -153,17 +166,7 @@ export class ListenerPool {
     input: Omit<ListenerInput, 'listenerId' | 'generation'>,
   ) {
     this.stop(listenerId);
-    const link = new ListenerLink(listenerId, {
-      store: this.deps.store,
-      connector: this.deps.connector,
-      clock: this.deps.clock,
-      instanceId: this.deps.instanceId,
-      messageIdField: this.deps.options.messageIdField,
-      maxBuffered: this.deps.options.maxBufferedMessages,
-      binaryFrames: this.deps.options.binaryFrames,
-      logger: this.deps.logger,
-      hooks: this.deps.hooks,
-    });
+    const link = new ListenerLink(listenerId, this.linkDeps);
     const actor = createActor(this.machine, {
       id: listenerId,
       input: { listenerId, generation, ...input },

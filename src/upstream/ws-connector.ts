@@ -90,18 +90,12 @@ async function measured(
 }
 
 function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSession> {
-  const secrets = [req.token];
-  // Built only when a failure or a debug line needs them: a takeover connects thousands at once.
-  const shownUrl = () =>
-    redactUrl(upstreamUrlFor(settings.urlTemplate, req.listenerId, '***'), secrets);
-  const log = lazyChild(settings.logger, req.listenerId);
-  const failure = (code: string, detail: string, extra?: Partial<UpstreamFailure>) =>
-    ({ code, message: `${redactSecrets(detail, secrets)} (${shownUrl()})`, ...extra }) as const;
-
   if (req.signal.aborted) {
-    return Promise.reject(new UpstreamError(failure('ABORTED', 'connect aborted before start')));
+    const session = new WsSession(settings, req);
+    return Promise.reject(
+      new UpstreamError(session.failure('ABORTED', 'connect aborted before start')),
+    );
   }
-
   let ws: WebSocket;
   try {
     ws = new WebSocket(upstreamUrlFor(settings.urlTemplate, req.listenerId, req.token), {
@@ -112,175 +106,270 @@ function connect(settings: Settings, req: ConnectRequest): Promise<UpstreamSessi
   } catch (err) {
     // ws's "Invalid URL: <url>" would carry the token: report only the error's kind.
     const kind = err instanceof Error ? err.name : 'Error';
-    return Promise.reject(new UpstreamError(failure('UPSTREAM_ERROR', `invalid URL (${kind})`)));
+    const failure = new WsSession(settings, req).failure('UPSTREAM_ERROR', `invalid URL (${kind})`);
+    return Promise.reject(new UpstreamError(failure));
   }
-
   return new Promise<UpstreamSession>((resolve, reject) => {
-    let settled = false;
-    const fail = (f: UpstreamFailure) => {
-      if (settled) return;
-      settled = true;
-      req.signal.removeEventListener('abort', onAbortConnecting);
-      log().debug({ event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status }, f.message);
-      reject(new UpstreamError(f));
-    };
-    const onAbortConnecting = () => {
-      fail(failure('ABORTED', 'connect aborted'));
-      terminate(ws);
-    };
-
+    const session = new WsSession(settings, req, ws, resolve, reject);
+    (ws as TaggedSocket)[SESSION] = session;
     // An 'error' listener must stay attached for the socket's whole life, or ws errors crash.
-    ws.on('error', (err) => fail(failure('UPSTREAM_ERROR', `connect failed: ${err.message}`)));
-    ws.on('close', (code) => fail(failure('UPSTREAM_ERROR', `closed during handshake (${code})`)));
-    ws.on('unexpected-response', (_request, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      if (status === 401 || status === 403) {
-        fail(
-          failure('UPSTREAM_REFUSED', `upstream refused the token (HTTP ${status})`, {
-            status,
-            fatal: true,
-          }),
-        );
-      } else {
-        fail(failure('UPSTREAM_HTTP_ERROR', `upgrade answered HTTP ${status}`, { status }));
-      }
-      terminate(ws);
-    });
-    ws.once('open', () => {
-      if (settled) return;
-      settled = true;
-      req.signal.removeEventListener('abort', onAbortConnecting);
-      if (settings.logger.isLevelEnabled('debug')) {
-        log().debug({ event: LOG_EVENTS.upstreamOpen, url: shownUrl() }, 'upstream open');
-      }
-      resolve(openSession(settings, ws, req, failure, log));
-    });
-    req.signal.addEventListener('abort', onAbortConnecting, { once: true });
+    ws.on('error', onWsError);
+    ws.on('close', onWsClose);
+    ws.on('unexpected-response', onWsUnexpectedResponse);
+    ws.once('open', onWsOpen);
+    ws.on('pong', onWsPong);
+    ws.on('message', onWsMessage);
+    // The session is the abort listener itself (`handleEvent`): no closure per connection.
+    req.signal.addEventListener('abort', session, { once: true });
   });
 }
 
-type FailureOf = (code: string, detail: string) => UpstreamFailure;
+/** A socket tagged with its session, so one set of shared handlers serves every connection. */
+const SESSION = Symbol('baton.session');
+type TaggedSocket = WebSocket & { [SESSION]?: WsSession };
+const sessionOf = (ws: WebSocket) => (ws as TaggedSocket)[SESSION]!;
 
-/** The listener's child logger, created on first use (most sessions never log a line). */
-function lazyChild(logger: Logger, listenerId: string): () => Logger {
-  let child: Logger | undefined;
-  return () => {
-    child ??= logger.child({ listener_id: listenerId });
-    return child;
-  };
+// ws calls its listeners with `this` = the socket. Shared module functions instead of closures
+// per connection keep a live listener's footprint small (docs/message-path.md, memory).
+function onWsError(this: WebSocket, err: Error) {
+  sessionOf(this).socketError(err);
+}
+function onWsClose(this: WebSocket, code: number, reason: Buffer) {
+  sessionOf(this).socketClosed(code, reason);
+}
+function onWsUnexpectedResponse(
+  this: WebSocket,
+  _request: unknown,
+  res: { statusCode?: number; resume(): void },
+) {
+  sessionOf(this).refused(res);
+}
+function onWsOpen(this: WebSocket) {
+  sessionOf(this).opened();
+}
+function onWsPong(this: WebSocket) {
+  sessionOf(this).awaitingPong = false;
+}
+function onWsMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean) {
+  sessionOf(this).message(data, isBinary);
 }
 
-/** Wires an open socket: messages, pings, the at-most-once `onClose`, `close()` and abort. */
-function openSession(
-  settings: Settings,
-  ws: WebSocket,
-  req: ConnectRequest,
-  failure: FailureOf,
-  log: () => Logger,
-): UpstreamSession {
-  const { clock } = settings;
-  let ended = false; // set once: by us (close/abort) or by the upstream (onClose)
-  let awaitingPong = false;
-  let pingTimer: TimerId | undefined;
-  let graceTimer: TimerId | undefined;
+/**
+ * One connection, from the handshake to its end: settles the connect promise once, then wires
+ * messages, pings, the at-most-once `onClose`, `close()` and abort. Its state lives in fields, not
+ * in closures, and the strings of a failure (redacted URL) are built only when one is reported.
+ */
+class WsSession implements UpstreamSession {
+  /** Set once the connect promise settled (open, failed or aborted). */
+  private settled = false;
+  /** Set when the handshake succeeded: from then on socket events end the session. */
+  private isOpen = false;
+  /** Set once: by us (close/abort) or by the upstream (onClose). */
+  private ended = false;
+  awaitingPong = false;
+  private pingTimer: TimerId | undefined;
+  private graceTimer: TimerId | undefined;
+  /** The listener's child logger, created on first use (most sessions never log a line). */
+  private child: Logger | undefined;
+  /** Pings on the clock, one function per session (made at open, reused by every ping). */
+  private tickFn: (() => void) | undefined;
 
-  const stopTimers = () => {
-    if (pingTimer !== undefined) clock.cancel(pingTimer);
-    pingTimer = undefined;
-  };
+  /** What the session calls back; without the signal once open (see `opened`). */
+  private req: Omit<ConnectRequest, 'signal'>;
+  /** The connect's abort signal, held only until the handshake is over. */
+  private signal: AbortSignal | null;
+
+  constructor(
+    private readonly settings: Settings,
+    req: ConnectRequest,
+    private readonly ws?: WebSocket,
+    private resolve?: (session: UpstreamSession) => void,
+    private reject?: (err: Error) => void,
+  ) {
+    this.req = req;
+    this.signal = req.signal;
+  }
+
+  /** A failure whose message never shows the token (the URL is shown with `***` for it). */
+  failure(code: string, detail: string, extra?: Partial<UpstreamFailure>): UpstreamFailure {
+    const message = `${redactSecrets(detail, [this.req.token])} (${this.shownUrl()})`;
+    return { code, message, ...extra };
+  }
+
+  /** The URL with `***` for the token (and the token redacted wherever else it shows). */
+  private shownUrl(): string {
+    const { urlTemplate } = this.settings;
+    return redactUrl(upstreamUrlFor(urlTemplate, this.req.listenerId, '***'), [this.req.token]);
+  }
+
+  private log(): Logger {
+    this.child ??= this.settings.logger.child({ listener_id: this.req.listenerId });
+    return this.child;
+  }
+
+  /** A debug line; no child logger is made for it while debug is off. */
+  private debug(fields: Record<string, unknown>, message: string): void {
+    if (this.settings.logger.isLevelEnabled('debug')) this.log().debug(fields, message);
+  }
+
+  /** The abort signal fired (EventListener object): abandon the attempt or close the session. */
+  handleEvent(): void {
+    if (this.isOpen) this.close();
+    else {
+      this.fail(this.failure('ABORTED', 'connect aborted'));
+      terminate(this.ws);
+    }
+  }
+
+  private fail(f: UpstreamFailure): void {
+    if (this.settled) return;
+    const reject = this.reject;
+    this.settle();
+    this.signal?.removeEventListener('abort', this);
+    this.debug({ event: LOG_EVENTS.upstreamFailed, code: f.code, status: f.status }, f.message);
+    reject?.(new UpstreamError(f));
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.resolve = undefined;
+    this.reject = undefined;
+  }
+
+  opened(): void {
+    if (this.settled) return;
+    const resolve = this.resolve;
+    this.settle();
+    this.isOpen = true;
+    // Stay the signal's listener (an abort still closes the session) but stop keeping the signal
+    // itself: nothing else holds it once the connect is done, so it need not live as long as we do.
+    const { signal: _, ...req } = this.req as ConnectRequest;
+    this.req = req;
+    this.signal = null;
+    if (this.settings.logger.isLevelEnabled('debug')) {
+      this.log().debug({ event: LOG_EVENTS.upstreamOpen, url: this.shownUrl() }, 'upstream open');
+    }
+    this.tickFn = () => this.tick();
+    this.pingTimer = this.settings.clock.schedule(this.tickFn, this.settings.pingIntervalMs);
+    resolve?.(this);
+  }
+
+  refused(res: { statusCode?: number; resume(): void }): void {
+    const status = res.statusCode ?? 0;
+    res.resume();
+    if (status === 401 || status === 403) {
+      const detail = `upstream refused the token (HTTP ${status})`;
+      this.fail(this.failure('UPSTREAM_REFUSED', detail, { status, fatal: true }));
+    } else {
+      this.fail(this.failure('UPSTREAM_HTTP_ERROR', `upgrade answered HTTP ${status}`, { status }));
+    }
+    terminate(this.ws);
+  }
+
+  socketError(err: Error): void {
+    if (!this.isOpen) {
+      this.fail(this.failure('UPSTREAM_ERROR', `connect failed: ${err.message}`));
+      return;
+    }
+    this.endByUpstream(() =>
+      (err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+        ? this.failure(
+            'MESSAGE_TOO_LARGE',
+            `a frame exceeded MAX_MESSAGE_BYTES (${this.settings.maxMessageBytes} bytes)`,
+          )
+        : this.failure('UPSTREAM_ERROR', `socket error: ${err.message}`),
+    );
+  }
+
+  socketClosed(code: number, reason: Buffer): void {
+    if (!this.isOpen) {
+      this.fail(this.failure('UPSTREAM_ERROR', `closed during handshake (${code})`));
+      return;
+    }
+    if (this.graceTimer !== undefined) this.settings.clock.cancel(this.graceTimer);
+    this.graceTimer = undefined;
+    this.endByUpstream(() => {
+      const why = reason.length > 0 ? `, reason "${reason.toString('utf8')}"` : '';
+      return this.failure('UPSTREAM_CLOSED', `upstream closed the connection (code ${code}${why})`);
+    });
+  }
+
+  message(data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.ended || !this.isOpen) return;
+    try {
+      this.req.onMessage(isBinary ? toBytes(data) : toBytes(data).toString('utf8'));
+    } catch (err) {
+      // The caller's bug must not tear down ws internals; it is logged, the session goes on.
+      this.log().error(
+        { event: LOG_EVENTS.upstreamCallbackError, err, binary: isBinary },
+        'onMessage threw',
+      );
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.pingTimer !== undefined) this.settings.clock.cancel(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
   // Takes the failure as a function: once we closed the session ourselves, the 'close' event that
   // follows needs no failure built (with its redacted URL) only to drop it.
-  const endByUpstream = (describe: () => UpstreamFailure) => {
-    if (ended) return;
+  private endByUpstream(describe: () => UpstreamFailure): void {
+    if (this.ended) return;
     const f = describe();
-    ended = true;
-    stopTimers();
-    req.signal.removeEventListener('abort', closeByUs);
-    terminate(ws);
-    log().debug({ event: LOG_EVENTS.upstreamClosed, code: f.code }, f.message);
+    this.ended = true;
+    this.stopTimers();
+    this.signal?.removeEventListener('abort', this);
+    terminate(this.ws);
+    this.debug({ event: LOG_EVENTS.upstreamClosed, code: f.code }, f.message);
     try {
-      req.onClose(f);
+      this.req.onClose(f);
     } catch (err) {
-      log().error({ event: LOG_EVENTS.upstreamCallbackError, err }, 'onClose threw');
+      this.log().error({ event: LOG_EVENTS.upstreamCallbackError, err }, 'onClose threw');
     }
-  };
-  function closeByUs() {
-    if (ended) return;
-    ended = true;
-    stopTimers();
-    req.signal.removeEventListener('abort', closeByUs);
+  }
+
+  /** Closes the session; `onClose` is not called for it. */
+  close(): void {
+    const ws = this.ws;
+    if (this.ended || !ws) return;
+    this.ended = true;
+    this.stopTimers();
+    this.signal?.removeEventListener('abort', this);
     if (ws.readyState !== WebSocket.OPEN) {
       terminate(ws);
       return;
     }
     ws.close(1000, 'closing');
     // Be polite, but do not wait on ws's own 30 s close timer (real time) for a silent upstream.
-    graceTimer = clock.schedule(() => terminate(ws), settings.closeGraceMs);
+    this.graceTimer = this.settings.clock.schedule(() => terminate(ws), this.settings.closeGraceMs);
   }
-  const tick = () => {
-    pingTimer = undefined;
-    if (ended) return;
-    if (awaitingPong) {
-      endByUpstream(() => failure('PING_TIMEOUT', `no pong within ${settings.pingIntervalMs} ms`));
+
+  /** Backpressure: ws stops reading the socket, so the kernel's TCP window fills upstream. */
+  pause(): void {
+    if (!this.ended) this.ws?.pause();
+  }
+
+  resume(): void {
+    if (!this.ended) this.ws?.resume();
+  }
+
+  private tick(): void {
+    this.pingTimer = undefined;
+    if (this.ended) return;
+    if (this.awaitingPong) {
+      const ms = this.settings.pingIntervalMs;
+      this.endByUpstream(() => this.failure('PING_TIMEOUT', `no pong within ${ms} ms`));
       return;
     }
-    awaitingPong = true;
+    this.awaitingPong = true;
     try {
-      ws.ping();
+      this.ws?.ping();
     } catch {
       // Not open any more: the 'close' event that follows ends the session.
     }
-    pingTimer = clock.schedule(tick, settings.pingIntervalMs);
-  };
-
-  ws.on('pong', () => {
-    awaitingPong = false;
-  });
-  ws.on('message', (data, isBinary) => {
-    if (ended) return;
-    try {
-      req.onMessage(isBinary ? toBytes(data) : toBytes(data).toString('utf8'));
-    } catch (err) {
-      // The caller's bug must not tear down ws internals; it is logged, the session goes on.
-      log().error(
-        { event: LOG_EVENTS.upstreamCallbackError, err, binary: isBinary },
-        'onMessage threw',
-      );
-    }
-  });
-  ws.on('error', (err) =>
-    endByUpstream(() =>
-      (err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
-        ? failure(
-            'MESSAGE_TOO_LARGE',
-            `a frame exceeded MAX_MESSAGE_BYTES (${settings.maxMessageBytes} bytes)`,
-          )
-        : failure('UPSTREAM_ERROR', `socket error: ${err.message}`),
-    ),
-  );
-  ws.on('close', (code, reason) => {
-    if (graceTimer !== undefined) clock.cancel(graceTimer);
-    graceTimer = undefined;
-    endByUpstream(() => {
-      const why = reason.length > 0 ? `, reason "${reason.toString('utf8')}"` : '';
-      return failure('UPSTREAM_CLOSED', `upstream closed the connection (code ${code}${why})`);
-    });
-  });
-  req.signal.addEventListener('abort', closeByUs, { once: true });
-  if (req.signal.aborted) closeByUs();
-  else pingTimer = clock.schedule(tick, settings.pingIntervalMs);
-
-  return {
-    close: closeByUs,
-    // Backpressure: ws stops reading the socket, so the kernel's TCP window fills upstream.
-    pause: () => {
-      if (!ended) ws.pause();
-    },
-    resume: () => {
-      if (!ended) ws.resume();
-    },
-  };
+    this.pingTimer = this.settings.clock.schedule(this.tickFn!, this.settings.pingIntervalMs);
+  }
 }
 
 function toBytes(data: WebSocket.RawData): Buffer {
@@ -290,9 +379,9 @@ function toBytes(data: WebSocket.RawData): Buffer {
 }
 
 /** ws.terminate(), which must never throw out of an event handler. */
-function terminate(ws: WebSocket): void {
+function terminate(ws: WebSocket | undefined): void {
   try {
-    ws.terminate();
+    ws?.terminate();
   } catch {
     // Already torn down by ws itself.
   }

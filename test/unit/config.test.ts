@@ -1,7 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { runtimeOptions, runtimeTimings, storeOptions } from '../../src/config/consumers.js';
+import {
+  heapFlags,
+  runtimeOptions,
+  runtimeTimings,
+  storeOptions,
+} from '../../src/config/consumers.js';
 import { envOf, valueAt } from '../../src/config/rules.js';
 import { settingEntries } from '../../src/config/settings.js';
 import {
@@ -89,6 +95,7 @@ describe('loadConfig defaults', () => {
       },
       upstream: { urlTemplate: undefined, pingIntervalMs: 15000, maxMessageBytes: 1048576 },
       log: { level: 'info', format: undefined },
+      process: { heapGrowingPercent: 50 },
       warmup: { listeners: 200 },
     });
   });
@@ -613,6 +620,29 @@ describe('handing groups to their consumers', () => {
     expect(await store.wasEmitted('l', 'm1')).toBe(false);
     expect(await store.wasEmitted('l', 'm3')).toBe(true);
     await store.close();
+  });
+});
+
+describe('HEAP_GROWING_PERCENT', () => {
+  it('becomes a V8 flag this Node accepts; 0 leaves V8 its own policy', () => {
+    expect(heapFlags(loadConfig({}, ids).process.heapGrowingPercent)).toEqual([
+      '--heap-growing-percent=50',
+    ]);
+    expect(
+      heapFlags(loadConfig({ HEAP_GROWING_PERCENT: '0' }, ids).process.heapGrowingPercent),
+    ).toEqual([]);
+    // node refuses a flag V8 does not know ("bad option"): a Node upgrade that dropped it fails here.
+    const out = execFileSync(process.execPath, [...heapFlags(75), '-p', '"ok"'], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('ok');
+  });
+
+  it('refuses a value that is not a percentage from 0 to 1000', () => {
+    expect(() => loadConfig({ HEAP_GROWING_PERCENT: '-1' }, ids)).toThrow(/^HEAP_GROWING_PERCENT/);
+    expect(() => loadConfig({ HEAP_GROWING_PERCENT: 'lots' }, ids)).toThrow(
+      /^HEAP_GROWING_PERCENT/,
+    );
   });
 });
 
