@@ -185,6 +185,8 @@ export async function rollingDeploy(
       if (m.size !== total) return false;
       for (const o of m.values()) if (!ids.has(o)) return false;
       return true;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${current.map((p) => p.tail(8)).join('\n')}`);
     });
   }
   await until(cli, prefix, 'deploy settled', 60_000, (m) => settled(m, current.length));

@@ -220,7 +220,12 @@ runBench(async () => {
   const rows: Row[] = [];
   try {
     for (const n of SIZES) {
-      for (const mode of MODES) rows.push(await run(mode, n, redis.url, cli));
+      for (const mode of MODES) {
+        const row = await run(mode, n, redis.url, cli);
+        // On stderr at once too: a later failure (the run stops) keeps what was measured.
+        progress(JSON.stringify(row));
+        rows.push(row);
+      }
     }
   } finally {
     cli.disconnect();
