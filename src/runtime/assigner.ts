@@ -9,6 +9,7 @@ import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CoordinationStore, InstanceEntry } from '../store/types.js';
 import { balanceCapFor, imbalance, type PlanInstance, planAssignments } from './assign.js';
+import { StateReader } from './state-reader.js';
 
 /** What the assigner reads, writes and reports to. */
 export interface AssignerDeps {
@@ -22,22 +23,25 @@ export interface AssignerDeps {
    * presence check's hook). Absent: an instance is dead exactly when its entry expired.
    */
   instanceDead?: (entry: InstanceEntry) => boolean;
+  /** The resync read path (shared with this instance's share loop); absent: one of its own. */
+  state?: StateReader;
 }
 
 /** The leader's planner loop body (see the module comment). */
 export class Assigner {
   /** When this leader first saw each instance: JOIN_DELAY_MS and the youngest-first order. */
   private readonly firstSeen = new Map<string, number>();
+  private readonly state: StateReader;
 
-  constructor(private readonly deps: AssignerDeps) {}
+  constructor(private readonly deps: AssignerDeps) {
+    this.state = deps.state ?? new StateReader(deps.store, { assignments: true });
+  }
 
   /** One planning pass at `epoch`; true when a new assignment was stored. */
   async plan(epoch: number, isCurrent: () => boolean): Promise<boolean> {
     const { store, clock, logger, metrics, options } = this.deps;
-    const [desired, owners, assignment, listed] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
-      store.readAssignments(),
+    const [{ desired, owners, assignment }, listed] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     if (!isCurrent()) return false;

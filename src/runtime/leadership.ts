@@ -20,6 +20,7 @@ import {
   type ReconcileAction,
   type ReconcileInput,
 } from './plan.js';
+import { StateReader } from './state-reader.js';
 
 /** What the reconcile loops act on; `ownership` picks single or sharded. */
 export interface LeadershipDeps {
@@ -57,8 +58,12 @@ export class Leadership {
   private readonly assigner: Assigner | null = null;
   private generation: number | null = null;
   private deferred = 0;
+  /** Desired state, owners and assignment, read in full only when the state version moved. */
+  private readonly state: StateReader;
 
   constructor(private readonly deps: LeadershipDeps) {
+    const sharded = deps.options.ownership === 'sharded';
+    this.state = new StateReader(deps.store, { assignments: sharded });
     const failed = (err: unknown) =>
       deps.logger.warn({ event: LOG_EVENTS.reconcileRun, err }, 'reconcile failed; will retry');
     this.loop = new ControlLoop(
@@ -67,8 +72,8 @@ export class Leadership {
       (epoch, isCurrent) => this.reconcile(epoch, isCurrent),
       failed,
     );
-    if (deps.options.ownership === 'sharded') {
-      this.assigner = new Assigner({ ...deps, instanceDead: deps.instanceDead });
+    if (sharded) {
+      this.assigner = new Assigner({ ...deps, instanceDead: deps.instanceDead, state: this.state });
       const pass = (_: true, isCurrent: () => boolean) => this.reconcileShare(isCurrent);
       this.share = new ControlLoop(deps.clock, deps.options.resyncMs, pass, failed);
     }
@@ -144,9 +149,8 @@ export class Leadership {
       return;
     }
     const { store, pool, logger, metrics } = this.deps;
-    const [desired, owners, instances] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
+    const [{ desired, owners }, instances] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     if (!isCurrent()) return; // stepped down while reading
@@ -166,10 +170,8 @@ export class Leadership {
   /** Sharded, every instance: one pass over this instance's share, started in yielding batches. */
   private async reconcileShare(isCurrent: () => boolean): Promise<void> {
     const { store, pool, options, clock, logger, metrics } = this.deps;
-    const [desired, owners, assignment, instances] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
-      store.readAssignments(),
+    const [{ desired, owners, assignment }, instances] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     if (!isCurrent()) return;

@@ -6,11 +6,12 @@
  * CoordinationStore; the simulator drives it directly.
  */
 import type { Clock } from '../clock.js';
-import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
+import { encodeStatus, parseStatus } from './codec.js';
 import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
 import { EventLog } from './memory-events.js';
 import { PresenceCounts } from './memory-presence.js';
+import { MemoryRegistry } from './memory-registry.js';
 import { firstRefusal } from './spec.js';
 import type { SyncStore } from './sync.js';
 import {
@@ -54,13 +55,15 @@ export class MemoryState implements SyncStore {
   readonly options: Readonly<StoreOptions>;
   private lock: Expiring | null = null;
   private epoch = 0;
-  private readonly instances = new Map<string, Expiring>();
+  private readonly registry: MemoryRegistry;
   private readonly tokens = new Map<string, string>();
   private readonly generations = new Map<string, number>();
   private readonly owners = new Map<string, string>();
   private readonly fences = new Map<string, number>();
   private readonly statuses = new Map<string, string>();
   private readonly assignments = new MemoryAssignments();
+  /** Moved by every change of tokens, generations, owners, fences or assignments. */
+  private version = 0;
   private readonly dedup: DedupWindows;
   private readonly events: EventLog;
   private readonly subscribers = new Set<(hint: Hint) => void>();
@@ -73,6 +76,7 @@ export class MemoryState implements SyncStore {
     options: Partial<StoreOptions> = {},
   ) {
     this.options = validStoreOptions(options);
+    this.registry = new MemoryRegistry(clock);
     this.dedup = new DedupWindows(this.options.dedupWindowMs, this.options.dedupMaxEntries);
     this.events = new EventLog(this.options.eventsMaxLen);
   }
@@ -147,36 +151,28 @@ export class MemoryState implements SyncStore {
 
   registerInstance(info: InstanceInfo, ttlMs: number): void {
     this.check();
-    const expiresAt = this.clock.now() + ttlArg(ttlMs);
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+    this.registry.write(info, ttlMs);
   }
 
   heartbeatInstance(info: InstanceInfo, ttlMs: number): { ok: true } | Refused {
     this.check();
     ttlArg(ttlMs);
     const code = firstRefusal('heartbeatInstance', {
-      NOT_REGISTERED: () => !this.liveInstance(info.id),
+      NOT_REGISTERED: () => !this.registry.has(info.id),
     });
     if (code) return refuse(code);
-    const expiresAt = this.clock.now() + ttlMs;
-    this.instances.set(info.id, { value: encodeInstance(info), expiresAt });
+    this.registry.write(info, ttlMs);
     return OK;
   }
 
   unregisterInstance(instanceId: string): void {
     this.check();
-    this.instances.delete(instanceId);
+    this.registry.delete(instanceId);
   }
 
   listInstances(): InstanceEntry[] {
     this.check();
-    const now = this.clock.now();
-    const out: InstanceEntry[] = [];
-    for (const id of [...this.instances.keys()].sort(byId)) {
-      const entry = this.liveInstance(id);
-      if (entry) out.push({ ...parseInstance(entry.value, id), ttl: entry.expiresAt - now });
-    }
-    return out;
+    return this.registry.list();
   }
 
   setDesired(
@@ -194,6 +190,7 @@ export class MemoryState implements SyncStore {
     // A replayed start (same token, still desired) is harmless: the generation stays.
     if (restart || token === undefined || token !== stored) {
       if (token !== undefined) this.tokens.set(listenerId, token);
+      this.version += 1;
       generation += 1;
       this.generations.set(listenerId, generation);
     }
@@ -202,7 +199,9 @@ export class MemoryState implements SyncStore {
 
   removeDesired(listenerId: string): { existed: boolean } {
     this.check();
-    return { existed: this.tokens.delete(listenerId) };
+    const existed = this.tokens.delete(listenerId);
+    if (existed) this.version += 1;
+    return { existed };
   }
 
   listDesired(): DesiredListener[] {
@@ -219,7 +218,9 @@ export class MemoryState implements SyncStore {
 
   claimListeners(requests: readonly ClaimRequest[]): ClaimResult[] {
     this.check();
-    return requests.map((r) => this.claimOne(r));
+    const results = requests.map((r) => this.claimOne(r));
+    if (results.some((r) => r.ok)) this.version += 1;
+    return results;
   }
 
   releaseListener(listenerId: string, instanceId: string): { ok: true } | Refused {
@@ -229,6 +230,7 @@ export class MemoryState implements SyncStore {
     });
     if (code) return refuse(code);
     this.owners.delete(listenerId);
+    this.version += 1;
     return OK;
   }
 
@@ -250,12 +252,18 @@ export class MemoryState implements SyncStore {
     this.check();
     const code = firstRefusal('writeAssignments', this.lockChecks(instanceId, epoch));
     if (code) return refuse(code);
+    this.version += 1;
     return { ok: true, generation: this.assignments.write(changes) };
   }
 
   readAssignments(): AssignmentState {
     this.check();
     return this.assignments.read();
+  }
+
+  readStateVersion(): number {
+    this.check();
+    return this.version;
   }
 
   writeStatuses(entries: readonly StatusEntry[]): ({ ok: true } | Refused)[] {
@@ -384,14 +392,5 @@ export class MemoryState implements SyncStore {
   private lockRefusal(op: 'renewLock' | 'releaseLock', instanceId: string, epoch: number) {
     const code = firstRefusal(op, this.lockChecks(instanceId, epoch));
     return code ? refuse(code) : null;
-  }
-
-  private liveInstance(id: string): Expiring | undefined {
-    const entry = this.instances.get(id);
-    if (entry && entry.expiresAt <= this.clock.now()) {
-      this.instances.delete(id);
-      return undefined;
-    }
-    return entry;
   }
 }

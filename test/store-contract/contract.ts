@@ -17,6 +17,7 @@ import type {
 import { singles } from '../support/singles.js';
 import { describePresenceContract } from './contract-presence.js';
 import { describeSpecContract } from './contract-spec.js';
+import { describeVersionContract } from './contract-version.js';
 
 /** One store under test and the way its time moves. */
 export interface StoreHarness {
@@ -91,6 +92,7 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
 
     describeSpecContract(open);
     describePresenceContract(open);
+    describeVersionContract(open);
 
     /**
      * From 0.6 of a window after `msgId` was emitted to its end: still remembered one ms before

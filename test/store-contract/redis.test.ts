@@ -185,6 +185,7 @@ describe('RedisStore on Redis', () => {
         'listener_generations',
         'listener_owners',
         'listener_status',
+        'state_version',
         'tokens',
       ].map((key) => `${prefix}:${key}`),
     );

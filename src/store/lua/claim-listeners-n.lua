@@ -15,7 +15,8 @@
     KEYS[5] fences key  (prefix:listener_fences), hash listener id -> fence
     KEYS[6] assignments key (prefix:listener_assignments), hash listener id -> assignee
     KEYS[7] assignment generations key (prefix:listener_assignment_generations)
-    KEYS[7+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    KEYS[8] state version (prefix:state_version), moved once per batch that claimed anything
+    KEYS[8+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
     ARGV[1] dedup window in milliseconds
     then 7 arguments per claim i:
       listener id
@@ -75,7 +76,7 @@ local function claim(i, a)
     end
   end
   if ARGV[a + 5] ~= '' then
-    local score = redis.call('ZSCORE', KEYS[7 + i], ARGV[a + 5])
+    local score = redis.call('ZSCORE', KEYS[8 + i], ARGV[a + 5])
     if not score then
       return -9
     end
@@ -92,7 +93,14 @@ local function claim(i, a)
   return fence
 end
 
-for i = 1, #KEYS - 7 do
+local claimed = false
+for i = 1, #KEYS - 8 do
   out[i] = claim(i, 2 + (i - 1) * 7)
+  if out[i] > 0 then
+    claimed = true
+  end
+end
+if claimed then
+  redis.call('INCR', KEYS[8])
 end
 return out

@@ -4,6 +4,7 @@
 
   Input:
     KEYS[1] owners key  (prefix:listener_owners)
+    KEYS[2] state version (prefix:state_version), moved on a release
     ARGV[1] listener id
     ARGV[2] caller's instance id
 
@@ -15,4 +16,5 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
   return -1
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('INCR', KEYS[2])
 return 0
