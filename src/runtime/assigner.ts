@@ -50,12 +50,19 @@ export class Assigner {
     const live = new Set(instances.map((i) => i.id));
     for (const id of [...this.firstSeen.keys()]) if (!live.has(id)) this.firstSeen.delete(id);
     for (const id of live) if (!this.firstSeen.has(id)) this.firstSeen.set(id, now);
+    const leaving = (i: InstanceEntry) => i.role === 'draining' || i.role === 'released';
+    // A rolling deploy replaces a leaving instance with a new one. While one leaves, newcomers
+    // take listeners at once: the leaver's listeners then move once (to the youngest), not
+    // twice (to an old instance now, and again to the newcomer after JOIN_DELAY_MS).
+    const replacing = instances.some(leaving);
     const planInstances = instances.map(
       (i): PlanInstance => ({
         id: i.id,
-        leaving: i.role === 'draining' || i.role === 'released',
+        leaving: leaving(i),
         eligible:
-          i.id === options.instanceId || now - this.firstSeen.get(i.id)! >= options.joinDelayMs,
+          replacing ||
+          i.id === options.instanceId ||
+          now - this.firstSeen.get(i.id)! >= options.joinDelayMs,
         age: this.firstSeen.get(i.id)!,
       }),
     );
