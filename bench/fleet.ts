@@ -83,6 +83,8 @@ interface Row {
   joinMoved: string;
   rolling: string;
   lostDup: string;
+  /** The phase that did not finish, if one did not. */
+  failed?: string;
 }
 
 /** Redis commands per listener per minute over `seconds`, and the busiest commands. */
@@ -161,43 +163,12 @@ async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise
     };
     const settled = (m: Map<string, string>, k: number) =>
       m.size === L && (mode === 'single' || balanced(m, L, k));
-    if (n > 1) {
-      // Drain of one instance: a non-leader when sharded, the leader (which runs all) when single.
-      const lock = await cli.get(`${prefix}:consumer_lock`);
-      const victim =
-        mode === 'sharded' ? fleet.find((p) => p.id !== lock)! : fleet.find((p) => p.id === lock)!;
-      const a0 = await cli.hgetall(`${prefix}:listener_assignments`);
-      progress(`${label}: draining ${victim.id}`);
-      const drain = await drainOne(cli, prefix, fleet, victim);
-      row.drain = `${fmt(pct(drain.times, 50))}/${fmt(pct(drain.times, 100))} ms`;
-      phaseReports.push(
-        `drain phases, ${label}, ${drain.mine.length} listeners (ms after SIGTERM, first/p50/last):\n` +
-          drain.phases.map(([k, v]) => `  ${k.padEnd(28)} ${v}`).join('\n'),
-      );
-      fleet.splice(fleet.indexOf(victim), 1);
-      if (mode === 'sharded') {
-        const a1 = await cli.hgetall(`${prefix}:listener_assignments`);
-        const changed = Object.keys(a1).filter((id) => a1[id] !== a0[id]).length;
-        row.leaveMoved = `${changed}/${drain.mine.length}`;
-        // Join: a new instance; moved vs its final share (the minimum).
-        fleet.push(await spawn(`f${n}-join`));
-        await until(cli, prefix, 'join balanced', 60_000, (m) => balanced(m, L, n));
-        const a2 = await cli.hgetall(`${prefix}:listener_assignments`);
-        const joinMoved = Object.keys(a2).filter((id) => a2[id] !== a1[id]).length;
-        const share = [...(await live(cli, prefix)).values()].filter(
-          (o) => o === `f${n}-join`,
-        ).length;
-        row.joinMoved = `${joinMoved}/${share}`;
-      } else {
-        fleet.push(await spawn(`f${n}-join`));
-      }
-    }
-    if (values.rolling !== '0') {
-      progress(`${label}: rolling deploy`);
-      await until(cli, prefix, 'settled before deploy', 60_000, (m) => settled(m, fleet.length));
-      const deploy = await rollingDeploy(cli, prefix, fleet, L, spawn, settled);
-      fleet.splice(0, fleet.length, ...deploy.fleet);
-      row.rolling = `${fmt(deploy.movesPerListener, 2)} (${fmt(deploy.seconds, 1)} s)`;
+    try {
+      await moveListeners(mode, n, row, { cli, prefix, fleet, spawn, settled, label });
+    } catch (err) {
+      // A phase that never finished (a starved box): say so and still audit the stream.
+      row.failed = String((err as Error).message).split('\n')[0]!;
+      progress(`${label}: ${String(err)}`);
     }
     await sleep(1_000);
     const audit = summarize(await auditStream(cli, prefix, upstream, list));
@@ -211,6 +182,61 @@ async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise
     }
     for (const p of fleet) p.kill();
     await upstream.close();
+  }
+}
+
+/** What the moving phases act on. */
+interface FleetCtx {
+  cli: Redis;
+  prefix: string;
+  /** The running instances, kept current as the phases replace them. */
+  fleet: BatonProcess[];
+  spawn: (id: string) => Promise<BatonProcess>;
+  settled: (m: Map<string, string>, n: number) => boolean;
+  label: string;
+}
+
+/** The drain of one instance, a join (sharded) and a full rolling deploy, into `row`. */
+async function moveListeners(mode: Mode, n: number, row: Row, ctx: FleetCtx): Promise<void> {
+  const { cli, prefix, fleet, spawn, settled, label } = ctx;
+  if (n > 1) {
+    // Drain of one instance: a non-leader when sharded, the leader (which runs all) when single.
+    const lock = await cli.get(`${prefix}:consumer_lock`);
+    const victim =
+      mode === 'sharded' ? fleet.find((p) => p.id !== lock)! : fleet.find((p) => p.id === lock)!;
+    const a0 = await cli.hgetall(`${prefix}:listener_assignments`);
+    progress(`${label}: draining ${victim.id}`);
+    const drain = await drainOne(cli, prefix, fleet, victim);
+    row.drain = `${fmt(pct(drain.times, 50))}/${fmt(pct(drain.times, 100))} ms`;
+    const report =
+      `drain phases, ${label}, ${drain.mine.length} listeners (ms after SIGTERM, first/p50/last):\n` +
+      drain.phases.map(([k, v]) => `  ${k.padEnd(28)} ${v}`).join('\n');
+    phaseReports.push(report);
+    progress(report);
+    fleet.splice(fleet.indexOf(victim), 1);
+    if (mode === 'sharded') {
+      const a1 = await cli.hgetall(`${prefix}:listener_assignments`);
+      const changed = Object.keys(a1).filter((id) => a1[id] !== a0[id]).length;
+      row.leaveMoved = `${changed}/${drain.mine.length}`;
+      // Join: a new instance; moved vs its final share (the minimum).
+      fleet.push(await spawn(`f${n}-join`));
+      await until(cli, prefix, 'join balanced', 60_000, (m) => balanced(m, L, n));
+      const a2 = await cli.hgetall(`${prefix}:listener_assignments`);
+      const joinMoved = Object.keys(a2).filter((id) => a2[id] !== a1[id]).length;
+      const share = [...(await live(cli, prefix)).values()].filter(
+        (o) => o === `f${n}-join`,
+      ).length;
+      row.joinMoved = `${joinMoved}/${share}`;
+    } else {
+      fleet.push(await spawn(`f${n}-join`));
+    }
+  }
+  if (values.rolling !== '0') {
+    progress(`${label}: rolling deploy`);
+    await until(cli, prefix, 'settled before deploy', 60_000, (m) => settled(m, fleet.length));
+    const deploy = await rollingDeploy(cli, prefix, fleet, L, spawn, settled);
+    fleet.splice(0, fleet.length, ...deploy.fleet);
+    row.rolling = `${fmt(deploy.movesPerListener, 2)} (${fmt(deploy.seconds, 1)} s)`;
   }
 }
 
@@ -269,5 +295,6 @@ runBench(async () => {
       ]),
     ),
   );
+  for (const r of rows) if (r.failed) console.log(`${r.mode} N=${r.n}: ${r.failed}`);
   for (const report of phaseReports) console.log(report);
 });
