@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { BatonProcess, LogLine } from '../test/support/process.js';
-import { fmt, pct, sleep } from './support.js';
+import { fmt, pct, procCpuUs, sleep } from './support.js';
 
 /** Live listeners per owner: status `live` and the owners hash agrees. */
 export async function live(cli: Redis, prefix: string): Promise<Map<string, string>> {
@@ -113,16 +113,24 @@ export async function drainOne(
   const before = await live(cli, prefix);
   const mine = [...before].filter(([, o]) => o === victim.id).map(([id]) => id);
   const ids = new Set(mine);
+  const others = fleet.filter((p) => p !== victim);
+  const cpu0 = others.map((p) => procCpuUs(p.pid));
+  const victimCpu0 = procCpuUs(victim.pid);
+  let victimCpu1 = victimCpu0;
   const t0 = Date.now();
   victim.term();
   const moved = new Map<string, number>();
   await until(cli, prefix, 'drained', 60_000, (m) => {
     for (const id of mine)
       if (!moved.has(id) && m.get(id) && m.get(id) !== victim.id) moved.set(id, Date.now() - t0);
+    victimCpu1 = procCpuUs(victim.pid) || victimCpu1;
     return moved.size === mine.length;
   });
+  const cpu1 = others.map((p) => procCpuUs(p.pid));
   await victim.waitExit(60_000);
-  const others = fleet.filter((p) => p !== victim);
+  // CPU of the drain per moved listener: robust to a loaded box where wall times stretch.
+  const othersUs = cpu1.reduce((s, c, i) => s + (c - cpu0[i]!), 0);
+  const cpuPerListener = `new owners ${fmt(othersUs / 1000 / mine.length, 2)} ms, victim ${fmt((victimCpu1 - victimCpu0) / 1000 / mine.length, 2)} ms`;
   const plans = linesAfter(fleet, 'assignment.planned', t0);
   const phases: [string, string][] = [
     ['drain.start (victim)', spread(linesAfter([victim], 'drain.start', t0), t0)],
@@ -149,6 +157,7 @@ export async function drainOne(
       ),
     ],
     ['drain.done (victim)', spread(linesAfter([victim], 'drain.done', t0), t0)],
+    ['CPU per moved listener', cpuPerListener],
   ];
   return { times: [...moved.values()], phases, mine };
 }

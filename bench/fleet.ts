@@ -106,8 +106,9 @@ const phaseReports: string[] = [];
 async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise<Row> {
   const upstream = await startTestUpstream(tickFor(RATE));
   const prefix = randomPrefix(`fleet-${mode}-${n}`);
-  const spawn = (id: string) =>
-    Proc.start({
+  const everyone: BatonProcess[] = [];
+  const spawn = async (id: string) => {
+    const p = await Proc.start({
       id,
       prefix,
       redisUrl,
@@ -115,6 +116,9 @@ async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise
       env: envOf(mode),
       ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] } : {}),
     });
+    everyone.push(p);
+    return p;
+  };
   const fleet: BatonProcess[] = [];
   const label = `${mode} N=${n}`;
   try {
@@ -172,7 +176,13 @@ async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise
     }
     await sleep(1_000);
     const audit = summarize(await auditStream(cli, prefix, upstream, list));
-    row.lostDup = `${audit.missing}/${audit.duplicates}`;
+    // Overlap claims made after HANDOFF_CONFIRM_MS without the old owner caught up: where a
+    // starved old owner's unemitted messages can be lost.
+    const unconfirmed = everyone.reduce(
+      (s, p) => s + p.events('listener.handoff_unconfirmed').length,
+      0,
+    );
+    row.lostDup = `${audit.missing}/${audit.duplicates} (${unconfirmed} unconf.)`;
     return row;
   } finally {
     if (PROFILE_DIR) {
@@ -276,7 +286,7 @@ runBench(async () => {
         'leave moved/min',
         'join moved/min',
         'rolling moves/l',
-        'lost/dup',
+        'lost/dup (unconfirmed claims)',
       ],
       rows.map((r) => [
         r.mode,
