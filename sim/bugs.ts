@@ -118,6 +118,8 @@ export const PLANTED_BUGS = {
   'claim-no-assignee': { storeBugs: { claimWithoutAssignee: true }, ownership: 'sharded' },
   /** (h) Sharded: a plan is stored without the lock check at the writer's epoch. */
   'plan-no-epoch': { storeBugs: { planWithoutEpoch: true }, ownership: 'sharded' },
+  /** (i) Sharded: the state version never moves, so every resync pass reuses a stale read. */
+  'version-stuck': { storeBugs: { versionStuck: true }, ownership: 'sharded' },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

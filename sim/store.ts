@@ -19,6 +19,8 @@ export interface StoreBugs {
   claimWithoutAssignee?: boolean;
   /** Sharded: a plan is stored whoever writes it, at whatever epoch (no lock check). */
   planWithoutEpoch?: boolean;
+  /** The state version never moves (a change that forgets to bump it): resync reads go stale. */
+  versionStuck?: boolean;
 }
 
 /** `state` with the chosen bugs planted; every other operation is the state's own. */
@@ -66,6 +68,7 @@ export function withStoreBugs(state: SyncStore, bugs: StoreBugs): SyncStore {
       );
     };
   }
+  if (bugs.versionStuck) store.readStateVersion = () => 0;
   return store;
 }
 

@@ -25,6 +25,7 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
   { bug: 'claim-no-confirm', breaks: /lost across a clean overlap handoff/ },
   { bug: 'claim-no-assignee', breaks: /^claim \S+ by \S+ succeeded; it is assigned to/ },
   { bug: 'plan-no-epoch', breaks: /^plan by \S+ stored without the lock/ },
+  { bug: 'version-stuck', breaks: /^not converged \S+ after healing/ },
 ];
 
 describe('planted-bug canaries', () => {
