@@ -136,6 +136,8 @@ export const PLANTED_BUGS = {
   'forget-buffer-on-reconnect': { runtimePlants: [forgetBufferOnReconnect] },
   /** (j) The ownership log records a claim's `from` after writing the new owner. */
   'log-from-after-write': { storeBugs: { logFromAfterWrite: true } },
+  /** (k) Sharded: the state version never moves, so every resync pass reuses a stale read. */
+  'version-stuck': { storeBugs: { versionStuck: true }, ownership: 'sharded' },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

@@ -361,6 +361,14 @@ export class StoreModel {
       this.accepted.set(token, accepted);
     }
     accepted.set(seq, 1);
+    if (seenAt !== undefined) {
+      // Accepted before, and its dedup window (store time: a store clock jump shortens it) has
+      // passed: the bounded dedup lets a retried emit through again, as designed. A redelivery
+      // of old data, not new data out of order: counted, and not judged for order or loss.
+      this.counters.inc('sink.redelivered-after-window');
+      sink!.ids.get(token)!.set(seq, now);
+      return;
+    }
     const state = sink ?? { lastFence: 0, lastToken: '', lastSeq: 0, ids: new Map() };
     if (!sink) this.sinks.set(listenerId, state);
     if (fence < state.lastFence) this.fail(`sink fence went back ${state.lastFence} -> ${fence}`);

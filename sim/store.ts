@@ -21,6 +21,8 @@ export interface StoreBugs {
   planWithoutEpoch?: boolean;
   /** The ownership log names a claim's new owner as its old one too (read after the write). */
   logFromAfterWrite?: boolean;
+  /** The state version never moves (a change that forgets to bump it): resync reads go stale. */
+  versionStuck?: boolean;
 }
 
 /** `state` with the chosen bugs planted; every other operation is the state's own. */
@@ -72,6 +74,7 @@ export function withStoreBugs(state: SyncStore, bugs: StoreBugs): SyncStore {
     store.readOwnershipLog = (query) =>
       state.readOwnershipLog(query).map((e) => (e.to === null ? e : { ...e, from: e.to }));
   }
+  if (bugs.versionStuck) store.readStateVersion = () => 0;
   return store;
 }
 

@@ -10,6 +10,7 @@ import { LOG_EVENTS, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CoordinationStore, InstanceEntry } from '../store/types.js';
 import { balanceCapFor, imbalance, type PlanInstance, planAssignments } from './assign.js';
+import { StateReader } from './state-reader.js';
 
 /** What the assigner reads, writes and reports to. */
 export interface AssignerDeps {
@@ -25,22 +26,25 @@ export interface AssignerDeps {
   instanceDead?: (entry: InstanceEntry) => boolean;
   /** Told the registered instance ids each pass read (the presence watch follows them). */
   listed?: (ids: readonly string[]) => void;
+  /** The resync read path (shared with this instance's share loop); absent: one of its own. */
+  state?: StateReader;
 }
 
 /** The leader's planner loop body (see the module comment). */
 export class Assigner {
   /** When this leader first saw each instance: JOIN_DELAY_MS and the youngest-first order. */
   private readonly firstSeen = new Map<string, number>();
+  private readonly state: StateReader;
 
-  constructor(private readonly deps: AssignerDeps) {}
+  constructor(private readonly deps: AssignerDeps) {
+    this.state = deps.state ?? new StateReader(deps.store, { assignments: true });
+  }
 
   /** One planning pass at `epoch`; true when a new assignment was stored. */
   async plan(epoch: number, isCurrent: () => boolean): Promise<boolean> {
     const { store, clock, logger, metrics, options } = this.deps;
-    const [desired, owners, assignment, listed] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
-      store.readAssignments(),
+    const [{ desired, owners, assignment }, listed] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     if (!isCurrent()) return false;
@@ -50,12 +54,19 @@ export class Assigner {
     const live = new Set(instances.map((i) => i.id));
     for (const id of [...this.firstSeen.keys()]) if (!live.has(id)) this.firstSeen.delete(id);
     for (const id of live) if (!this.firstSeen.has(id)) this.firstSeen.set(id, now);
+    const leaving = (i: InstanceEntry) => i.role === 'draining' || i.role === 'released';
+    // A rolling deploy replaces a leaving instance with a new one. While one leaves, newcomers
+    // take listeners at once: the leaver's listeners then move once (to the youngest), not
+    // twice (to an old instance now, and again to the newcomer after JOIN_DELAY_MS).
+    const replacing = instances.some(leaving);
     const planInstances = instances.map(
       (i): PlanInstance => ({
         id: i.id,
-        leaving: i.role === 'draining' || i.role === 'released',
+        leaving: leaving(i),
         eligible:
-          i.id === options.instanceId || now - this.firstSeen.get(i.id)! >= options.joinDelayMs,
+          replacing ||
+          i.id === options.instanceId ||
+          now - this.firstSeen.get(i.id)! >= options.joinDelayMs,
         age: this.firstSeen.get(i.id)!,
       }),
     );

@@ -22,6 +22,7 @@ import {
   type ReconcileAction,
   type ReconcileInput,
 } from './plan.js';
+import { StateReader } from './state-reader.js';
 
 /** What the reconcile loops act on; `ownership` picks single or sharded. */
 export interface LeadershipDeps {
@@ -63,8 +64,12 @@ export class Leadership {
   private readonly members: MemberWatch | null = null;
   private generation: number | null = null;
   private deferred = 0;
+  /** Desired state, owners and assignment, read in full only when the state version moved. */
+  private readonly state: StateReader;
 
   constructor(private readonly deps: LeadershipDeps) {
+    const sharded = deps.options.ownership === 'sharded';
+    this.state = new StateReader(deps.store, { assignments: sharded });
     const failed = (err: unknown) =>
       deps.logger.warn({ event: LOG_EVENTS.reconcileRun, err }, 'reconcile failed; will retry');
     this.loop = new ControlLoop(
@@ -73,7 +78,7 @@ export class Leadership {
       (epoch, isCurrent) => this.reconcile(epoch, isCurrent),
       failed,
     );
-    if (deps.options.ownership === 'sharded') {
+    if (sharded) {
       const members = new MemberWatch({
         ...deps,
         instanceId: deps.options.instanceId,
@@ -85,6 +90,7 @@ export class Leadership {
         ...deps,
         instanceDead: (entry) => members.isDead(entry.id),
         listed: (ids) => members.follow(ids),
+        state: this.state,
       });
       const pass = (_: true, isCurrent: () => boolean) => this.reconcileShare(isCurrent);
       this.share = new ControlLoop(deps.clock, deps.options.resyncMs, pass, failed);
@@ -168,9 +174,8 @@ export class Leadership {
       return;
     }
     const { store, pool, logger, metrics } = this.deps;
-    const [desired, owners, instances] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
+    const [{ desired, owners }, instances] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     if (!isCurrent()) return; // stepped down while reading
@@ -191,10 +196,8 @@ export class Leadership {
   private async reconcileShare(isCurrent: () => boolean): Promise<void> {
     const { store, pool, options, clock, logger, metrics } = this.deps;
     const sentAt = clock.monotonic();
-    const [desired, owners, assignment, instances] = await Promise.all([
-      store.listDesired(),
-      store.readOwners(),
-      store.readAssignments(),
+    const [{ desired, owners, assignment }, instances] = await Promise.all([
+      this.state.read(),
       store.listInstances(),
     ]);
     this.deps.storeContact?.(sentAt);

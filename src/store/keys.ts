@@ -10,6 +10,7 @@ export function storeKeys(prefix: string) {
     assignments: `${prefix}:listener_assignments`,
     assignmentGenerations: `${prefix}:listener_assignment_generations`,
     assignmentGeneration: `${prefix}:listener_assignments:generation`,
+    stateVersion: `${prefix}:state_version`,
     tokens: `${prefix}:tokens`,
     generations: `${prefix}:listener_generations`,
     status: `${prefix}:listener_status`,

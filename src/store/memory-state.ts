@@ -65,6 +65,8 @@ export class MemoryState implements SyncStore {
   private readonly fences = new Map<string, number>();
   private readonly statuses = new Map<string, string>();
   private readonly assignments = new MemoryAssignments();
+  /** Moved by every change of tokens, generations, owners, fences or assignments. */
+  private version = 0;
   private readonly dedup: DedupWindows;
   private readonly events: EventLog;
   private readonly ownership: OwnershipLog;
@@ -193,6 +195,7 @@ export class MemoryState implements SyncStore {
     // A replayed start (same token, still desired) is harmless: the generation stays.
     if (restart || token === undefined || token !== stored) {
       if (token !== undefined) this.tokens.set(listenerId, token);
+      this.version += 1;
       generation += 1;
       this.generations.set(listenerId, generation);
     }
@@ -201,7 +204,9 @@ export class MemoryState implements SyncStore {
 
   removeDesired(listenerId: string): { existed: boolean } {
     this.check();
-    return { existed: this.tokens.delete(listenerId) };
+    const existed = this.tokens.delete(listenerId);
+    if (existed) this.version += 1;
+    return { existed };
   }
 
   listDesired(): DesiredListener[] {
@@ -218,7 +223,9 @@ export class MemoryState implements SyncStore {
 
   claimListeners(requests: readonly ClaimRequest[]): ClaimResult[] {
     this.check();
-    return requests.map((r) => this.claimOne(r));
+    const results = requests.map((r) => this.claimOne(r));
+    if (results.some((r) => r.ok)) this.version += 1;
+    return results;
   }
 
   releaseListener(listenerId: string, instanceId: string): { ok: true } | Refused {
@@ -229,6 +236,7 @@ export class MemoryState implements SyncStore {
     if (code) return refuse(code);
     this.owners.delete(listenerId);
     this.logOwnership(listenerId, instanceId, null);
+    this.version += 1;
     return OK;
   }
 
@@ -255,12 +263,18 @@ export class MemoryState implements SyncStore {
     this.check();
     const code = firstRefusal('writeAssignments', this.lockChecks(instanceId, epoch));
     if (code) return refuse(code);
+    this.version += 1;
     return { ok: true, generation: this.assignments.write(changes) };
   }
 
   readAssignments(): AssignmentState {
     this.check();
     return this.assignments.read();
+  }
+
+  readStateVersion(): number {
+    this.check();
+    return this.version;
   }
 
   writeStatuses(entries: readonly StatusEntry[]): ({ ok: true } | Refused)[] {

@@ -19,7 +19,8 @@ export async function writeAssignments(
   epoch: number,
   changes: readonly AssignmentWrite[],
 ): Promise<{ ok: true; generation: number } | Refused> {
-  const keys = [k.lock, k.epoch, k.assignments, k.assignmentGenerations, k.assignmentGeneration];
+  const keys: string[] = [k.lock, k.epoch, k.assignments, k.assignmentGenerations];
+  keys.push(k.assignmentGeneration, k.stateVersion);
   const args = [instanceId, String(epoch)];
   for (const c of changes) args.push(c.listenerId, c.instanceId ?? '');
   const out = await scripts.run('write-assignments', keys, args);

@@ -245,3 +245,17 @@ export function firstConnection(
     const timer = clock.schedule(() => done(), patienceMs);
   });
 }
+
+/** ioredis settings for a coordinator: fail a call within seconds when Redis is gone, never hang. */
+export const coordinatorRedisOptions: Readonly<RedisOptions> = Object.freeze({
+  lazyConnect: false,
+  connectionName: 'baton',
+  connectTimeout: 5_000,
+  commandTimeout: 5_000,
+  // Queued calls give up after two reconnect attempts instead of ioredis' default twenty.
+  maxRetriesPerRequest: 2,
+  // Calls made in the same tick go out as one write: the batch scripts of the runtime's claims,
+  // emits and status writes, with the heartbeats and reads made beside them.
+  enableAutoPipelining: true,
+  retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000),
+});

@@ -26,7 +26,7 @@ export function releaseListener(
   instanceId: string,
   logMaxLen: number,
 ) {
-  const keys = [k.owners, k.fences, k.epoch, k.ownershipLog];
+  const keys = [k.owners, k.fences, k.epoch, k.ownershipLog, k.stateVersion];
   return scripts.change('release-listener', keys, [listenerId, instanceId, logMaxLen]);
 }
 

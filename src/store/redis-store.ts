@@ -8,7 +8,7 @@ import { Cluster, type RedisOptions } from 'ioredis';
 import { encodeInstance, encodeStatus, parseInstance, parseStatus } from './codec.js';
 import type { OwnershipLogEntry, OwnershipLogQuery } from './ownership-log.js';
 import { readAssignments, writeAssignments } from './redis-assignments.js';
-import { createRedisClient } from './redis-connection.js';
+import { coordinatorRedisOptions, createRedisClient } from './redis-connection.js';
 import { emitMany } from './redis-emit.js';
 import { readOwners, readOwnershipLog, releaseListener } from './redis-ownership.js';
 import { deposeLock, readPresence, SubscribedChannels } from './redis-presence.js';
@@ -38,20 +38,6 @@ import {
   validStoreOptions,
 } from './types.js';
 
-/** ioredis settings for a coordinator: fail a call within seconds when Redis is gone, never hang. */
-export const coordinatorRedisOptions: Readonly<RedisOptions> = Object.freeze({
-  lazyConnect: false,
-  connectionName: 'baton',
-  connectTimeout: 5_000,
-  commandTimeout: 5_000,
-  // Queued calls give up after two reconnect attempts instead of ioredis' default twenty.
-  maxRetriesPerRequest: 2,
-  // Calls made in the same tick go out as one write: the batch scripts of the runtime's claims,
-  // emits and status writes, with the heartbeats and reads made beside them.
-  enableAutoPipelining: true,
-  retryStrategy: (times: number) => Math.min(100 * 2 ** times, 2_000),
-});
-
 const OK = Object.freeze({ ok: true as const });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const ignore = () => {};
@@ -59,6 +45,8 @@ const ignore = () => {};
 /** Whether hints use sharded Pub/Sub: a Cluster client created with `shardedSubscribers`. */
 const shardedPubSub = (client: Client): client is Cluster =>
   client instanceof Cluster && client.options.shardedSubscribers === true;
+
+export { coordinatorRedisOptions } from './redis-connection.js';
 
 /** CoordinationStore on Redis (standalone or cluster with a hash-tagged prefix), via ioredis 5. */
 export class RedisStore implements CoordinationStore {
@@ -191,7 +179,7 @@ export class RedisStore implements CoordinationStore {
   }
 
   async setDesired(listenerId: string, token?: string, restart = false) {
-    const keys = [this.keys.tokens, this.keys.generations];
+    const keys = [this.keys.tokens, this.keys.generations, this.keys.stateVersion];
     const args = [listenerId, token === undefined ? '0' : '1', token ?? '', restart ? '1' : '0'];
     const out = await this.scripts.run('set-desired', keys, args);
     if (!out.ok) return refused('set-desired', out);
@@ -199,7 +187,8 @@ export class RedisStore implements CoordinationStore {
   }
 
   async removeDesired(listenerId: string) {
-    const out = await this.scripts.run('remove-desired', [this.keys.tokens], [listenerId]);
+    const keys = [this.keys.tokens, this.keys.stateVersion];
+    const out = await this.scripts.run('remove-desired', keys, [listenerId]);
     return { existed: integerOf('remove-desired', replyValue('remove-desired', out)) === 1 };
   }
 
@@ -223,7 +212,7 @@ export class RedisStore implements CoordinationStore {
     if (requests.length === 0) return [];
     const k = this.keys;
     const keys: string[] = [k.lock, k.epoch, k.tokens, k.owners, k.fences, k.assignments];
-    keys.push(k.assignmentGenerations, k.ownershipLog);
+    keys.push(k.assignmentGenerations, k.ownershipLog, k.stateVersion);
     const args: (string | number)[] = [this.options.dedupWindowMs, this.options.ownershipLogMaxLen];
     for (const r of requests) {
       const { expectedOwner } = r;
@@ -259,6 +248,10 @@ export class RedisStore implements CoordinationStore {
 
   readAssignments(): Promise<AssignmentState> {
     return readAssignments(this.scripts, this.keys);
+  }
+
+  async readStateVersion(): Promise<number> {
+    return Number((await this.live().get(this.keys.stateVersion)) ?? 0);
   }
 
   async writeStatuses(entries: readonly StatusEntry[]) {

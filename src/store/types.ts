@@ -4,9 +4,11 @@
  * Throws mean the store could not be reached or answered badly (network, timeout).
  * Both implementations (`RedisStore`, `MemoryStore`) pass the same contract suite.
  */
+import { forwarding } from './forwarding.js';
 import type { OwnershipLogEntry, OwnershipLogQuery } from './ownership-log.js';
 import type { PresenceOps } from './presence-ops.js';
 
+export { forwarding } from './forwarding.js';
 export { storeKeys } from './keys.js';
 
 /** Why a store operation was refused. One stable string per Lua return code (see refusals.ts). */
@@ -224,6 +226,12 @@ export interface CoordinationStore extends PresenceOps {
   ): Promise<{ ok: true; generation: number } | Refused>;
   /** The stored assignment (generation 0 and no entries before the first write). */
   readAssignments(): Promise<AssignmentState>;
+  /**
+   * A counter that every change of the desired state, the owners, the fences or the assignment
+   * moves forward (refusals and reads do not): a reader that saw this value before has read
+   * everything since. 0 before the first change (or after an emergency reset).
+   */
+  readStateVersion(): Promise<number>;
 
   // Status (`listener_status`).
   /**
@@ -293,6 +301,7 @@ const operationSet: Record<StoreOperation, true> = {
   readOwnershipLog: true,
   writeAssignments: true,
   readAssignments: true,
+  readStateVersion: true,
   writeStatuses: true,
   readStatuses: true,
   emitMany: true,
@@ -308,20 +317,6 @@ const operationSet: Record<StoreOperation, true> = {
 export const storeOperations: readonly StoreOperation[] = Object.freeze(
   Object.keys(operationSet) as StoreOperation[],
 );
-
-/**
- * An object whose methods `names` call `inner`'s: the one generic pass-through that wrappers
- * build on (they then replace the few methods they change).
- */
-export function forwarding<T extends object>(inner: T, names: readonly (keyof T & string)[]): T {
-  const out: Record<string, unknown> = {};
-  for (const name of names) {
-    // Looked up at each call: a method replaced on `inner` later is the one that runs.
-    out[name] = (...args: unknown[]) =>
-      (inner[name] as (...a: unknown[]) => unknown).apply(inner, args);
-  }
-  return out as T;
-}
 
 /** A store whose every operation calls `inner`'s (see `forwarding`). */
 export function forwardingStore(inner: CoordinationStore): CoordinationStore {

@@ -30,6 +30,7 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
     breaks: /^\S+: \S+ received by its owner \S+ and never emitted/,
   },
   { bug: 'log-from-after-write', breaks: /^ownership log: \S+ \w+ at fence \d+ is from/ },
+  { bug: 'version-stuck', breaks: /^not converged \S+ after healing/ },
 ];
 
 describe('planted-bug canaries', () => {

@@ -59,10 +59,11 @@ describe('simulation seeds', () => {
         { ...STANDARD, ownership: 'single', seed },
         `npm run sim -- --seed ${seed} --ownership single`,
       );
-      if (seed === 59 || seed === 664) {
-        // The reorder these seeds found is the documented decision (docs/handoff.md): the
-        // successor's unconfirmed claims are counted in baton_handoff_unconfirmed_total, each
-        // one a claim that replaced an owner.
+      // The reorder seeds 59 and 664 found is the documented decision (docs/handoff.md): the
+      // successor's unconfirmed claims are counted in baton_handoff_unconfirmed_total, each one a
+      // claim that replaced an owner. Since this session's resync and ownership-log changes, seed 59's
+      // run no longer times a confirmation out (it still must pass); 664's still does.
+      if (seed === 664) {
         const unconfirmed = r.counters.get('handoff.unconfirmed');
         const replacing = ['overlap', 'sequential', 'failover', 'reclaim'].reduce(
           (sum, kind) => sum + r.counters.get(`handoff.${kind}`),

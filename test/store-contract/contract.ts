@@ -19,6 +19,7 @@ import { describeEmitRunsContract } from './contract-emit-runs.js';
 import { describeOwnershipLogContract } from './contract-ownership.js';
 import { describePresenceContract } from './contract-presence.js';
 import { describeSpecContract } from './contract-spec.js';
+import { describeVersionContract } from './contract-version.js';
 
 /** One store under test and the way its time moves. */
 export interface StoreHarness {
@@ -95,6 +96,7 @@ export function describeStoreContract(name: string, make: MakeHarness): void {
     describePresenceContract(open);
     describeOwnershipLogContract(open);
     describeEmitRunsContract(open);
+    describeVersionContract(open);
 
     /**
      * From 0.6 of a window after `msgId` was emitted to its end: still remembered one ms before

@@ -186,6 +186,7 @@ describe('RedisStore on Redis', () => {
         'listener_owners',
         'listener_status',
         'ownership_log',
+        'state_version',
         'tokens',
       ].map((key) => `${prefix}:${key}`),
     );

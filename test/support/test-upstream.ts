@@ -73,6 +73,11 @@ export interface TestUpstream {
   drop(token?: string): void;
   /** Terminates every connection abruptly. */
   dropAll(): void;
+  /**
+   * Pauses (or resumes) generation for every token: connections stay open, nothing is sent or
+   * counted as generated (a benchmark's quiet window: the coordination load without messages).
+   */
+  setPaused(paused: boolean): void;
   /** Stops generation, terminates every socket and closes the server. */
   close(): Promise<void>;
 }
@@ -96,6 +101,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
   const noPongs = new Set<string>();
   let globalMode: UpstreamMode = { kind: 'accept' };
   let globalNoPongs = false;
+  let paused = false;
   const hung = new Set<Duplex>();
   // autoPong off: pongs are answered by hand so that `setPongs` can stop them per token.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, autoPong: false });
@@ -116,7 +122,7 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     s.timer = undefined;
     const open = [...s.conns].filter((c) => c.readyState === WebSocket.OPEN);
     if (open.length === 0 && !options.continuous) return;
-    for (let i = 0; i < perTick; i++) {
+    for (let i = 0; i < (paused ? 0 : perTick); i++) {
       s.seq += 1;
       const id = `${token}-${s.seq}`;
       const body: Record<string, unknown> = { id, seq: s.seq, at: clock.now(), text: 'test tick' };
@@ -195,6 +201,9 @@ export async function startTestUpstream(options: TestUpstreamOptions = {}): Prom
     connections: (token) => tokens.get(token)?.conns.size ?? 0,
     upgrades: (token) => tokens.get(token)?.upgrades ?? 0,
     hangingSockets: () => hung.size,
+    setPaused: (on) => {
+      paused = on;
+    },
     accept: (token) => setMode({ kind: 'accept' }, token),
     refuse: (status, token) => setMode({ kind: 'refuse', status }, token),
     hang: (token) => setMode({ kind: 'hang' }, token),

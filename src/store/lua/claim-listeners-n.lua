@@ -20,7 +20,8 @@
     KEYS[6] assignments key (prefix:listener_assignments), hash listener id -> assignee
     KEYS[7] assignment generations key (prefix:listener_assignment_generations)
     KEYS[8] ownership log key (prefix:ownership_log), a capped stream
-    KEYS[8+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
+    KEYS[9] state version (prefix:state_version), moved once per batch that claimed anything
+    KEYS[9+i] dedup key of claim i (prefix:dedup:<listener id>), sorted set msg id -> microseconds
     ARGV[1] dedup window in milliseconds
     ARGV[2] ownership log cap (approximate MAXLEN)
     then 7 arguments per claim i:
@@ -91,7 +92,7 @@ local function claim(i, a)
   end
   local score = nil
   if ARGV[a + 5] ~= '' then
-    score = redis.call('ZSCORE', KEYS[8 + i], ARGV[a + 5])
+    score = redis.call('ZSCORE', KEYS[9 + i], ARGV[a + 5])
     if not score then
       return -9
     end
@@ -125,7 +126,14 @@ local function claim(i, a)
   return fence
 end
 
-for i = 1, #KEYS - 8 do
+local claimed = false
+for i = 1, #KEYS - 9 do
   out[i] = claim(i, 3 + (i - 1) * 7)
+  if out[i] > 0 then
+    claimed = true
+  end
+end
+if claimed then
+  redis.call('INCR', KEYS[9])
 end
 return out

@@ -4,6 +4,7 @@
 
   Input:
     KEYS[1] tokens key  (prefix:tokens)
+    KEYS[2] state version (prefix:state_version), moved when the listener was desired
     ARGV[1] listener id
 
   Output:
@@ -12,4 +13,8 @@
 
   Refusals: none.
 ]]
-return redis.call('HDEL', KEYS[1], ARGV[1])
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+if removed == 1 then
+  redis.call('INCR', KEYS[2])
+end
+return removed

@@ -8,6 +8,7 @@
   Input:
     KEYS[1] tokens key       (prefix:tokens), hash listener id -> token
     KEYS[2] generations key  (prefix:listener_generations), hash listener id -> generation
+    KEYS[3] state version    (prefix:state_version), counter moved by every change
     ARGV[1] listener id
     ARGV[2] '1' when a token is given, '0' otherwise
     ARGV[3] token (ignored when ARGV[2] is '0')
@@ -27,4 +28,5 @@ if ARGV[2] == '1' then
 elseif not stored then
   return -5
 end
+redis.call('INCR', KEYS[3])
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)

@@ -9,6 +9,7 @@
     KEYS[3] assignments key  (prefix:listener_assignments), hash listener id -> instance id
     KEYS[4] generations key  (prefix:listener_assignment_generations), listener id -> generation
     KEYS[5] generation key   (prefix:listener_assignments:generation), counter
+    KEYS[6] state version    (prefix:state_version), counter moved by every change
     ARGV[1] instance id
     ARGV[2] epoch the caller believes it holds
     then 2 arguments per change: listener id, assignee ('' = remove the assignment)
@@ -25,6 +26,7 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[2]) then
   return -2
 end
 local generation = redis.call('INCR', KEYS[5])
+redis.call('INCR', KEYS[6])
 for a = 3, #ARGV, 2 do
   if ARGV[a + 1] == '' then
     redis.call('HDEL', KEYS[3], ARGV[a])

@@ -8,6 +8,7 @@
     KEYS[2] fences key  (prefix:listener_fences)
     KEYS[3] epoch key   (prefix:consumer_lock:epoch)
     KEYS[4] ownership log key (prefix:ownership_log), a capped stream
+    KEYS[5] state version (prefix:state_version), moved on a release
     ARGV[1] listener id
     ARGV[2] caller's instance id
     ARGV[3] ownership log cap (approximate MAXLEN)
@@ -25,4 +26,5 @@ local at = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'listener_id', ARGV[1], 'from', ARGV[2],
   'fence', redis.call('HGET', KEYS[2], ARGV[1]) or '0',
   'epoch', redis.call('GET', KEYS[3]) or '0', 'reason', 'release', 'at', at)
+redis.call('INCR', KEYS[5])
 return 0
