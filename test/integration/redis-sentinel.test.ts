@@ -55,6 +55,12 @@ async function lostWrite(minReplicas: MinReplicas) {
   const failures: string[] = [];
   const a = guardedStore(set.primary.port, prefix, minReplicas, failures);
   await a.setDesired('l1', 'tok-1');
+  // The acquire below WAITs 300 ms for the replica: let its first sync finish before that.
+  await until(
+    'the replica in sync',
+    async () => (await admin(set.replica.port, 'HGET', `${prefix}:tokens`, 'l1')) === 'tok-1',
+    10_000,
+  );
   expect(await a.acquireLock('a', 1_500)).toEqual({ ok: true, epoch: 1 });
   expect(await a.claimListener('l1', 'a', 1, null)).toEqual({ ok: true, fence: 1 });
   const fences = `${prefix}:listener_fences`;
