@@ -32,7 +32,7 @@ const OUTPUTS: Record<string, unknown[]> = {
 /** Callback actors: they never finish, but can fail (a throw), so only an error event is modelled. */
 const CALLBACKS = new Set(['reconcile']);
 
-/** Events sent to each machine from outside (the runtime, upstream), beside actor and delay events. */
+/** Events sent to each machine from outside (runtime, upstream), beside actor and delay events. */
 export const USER_EVENTS: Record<string, EventObject[]> = {
   instance: [{ type: 'shutdown' }, { type: 'lock.released' }],
   listener: [
