@@ -79,7 +79,7 @@ export class MemoryLock {
     return { ok: true, epoch: this.current };
   }
 
-  /** The lazy lock checks of a fenced operation, for `firstRefusal` (each read runs at its turn). */
+  /** The lazy lock checks of a fenced operation for `firstRefusal`, each read at its turn. */
   checks(instanceId: string, epoch: number) {
     return {
       NOT_HOLDER: () => this.live()?.value !== instanceId,
