@@ -11,6 +11,7 @@ import { MemoryAssignments } from './memory-assignments.js';
 import { DedupWindows } from './memory-dedup.js';
 import { EventLog } from './memory-events.js';
 import { HintChannel } from './memory-hints.js';
+import { MemoryLock } from './memory-lock.js';
 import { OwnershipLog } from './memory-ownership-log.js';
 import { PresenceCounts } from './memory-presence.js';
 import { MemoryRegistry } from './memory-registry.js';
@@ -43,11 +44,6 @@ import {
 /** Stream id order, beside MemoryState for its callers (it lives with the event log). */
 export { compareEventIds } from './memory-events.js';
 
-interface Expiring {
-  value: string;
-  expiresAt: number;
-}
-
 const OK = Object.freeze({ ok: true as const });
 const refuse = (code: Refused['code']): Refused => ({ ok: false, code });
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -56,8 +52,7 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export class MemoryState implements SyncStore {
   /** Effective options: defaults under the caller's, validated exactly as RedisStore's. */
   readonly options: Readonly<StoreOptions>;
-  private lock: Expiring | null = null;
-  private epoch = 0;
+  private readonly lock: MemoryLock;
   private readonly instances: MemoryRegistry;
   private readonly tokens = new Map<string, string>();
   private readonly generations = new Map<string, number>();
@@ -84,46 +79,29 @@ export class MemoryState implements SyncStore {
     this.events = new EventLog(this.options.eventsMaxLen);
     this.ownership = new OwnershipLog(this.options.ownershipLogMaxLen);
     this.instances = new MemoryRegistry(clock);
+    this.lock = new MemoryLock(clock, (id) => this.presence.has(id));
   }
 
   acquireLock(instanceId: string, ttlMs: number): AcquireResult {
     this.check();
     ttlArg(ttlMs);
-    const lock = this.liveLock();
-    if (lock && lock.value !== instanceId) {
-      const ttl = lock.expiresAt - this.clock.now();
-      return { ok: false, code: 'HELD', holder: lock.value, ttl };
-    }
-    if (!lock) this.epoch += 1;
-    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
-    return { ok: true, epoch: this.epoch };
+    return this.lock.acquire(instanceId, ttlMs);
   }
 
   renewLock(instanceId: string, epoch: number, ttlMs: number): { ok: true } | Refused {
     this.check();
     ttlArg(ttlMs);
-    const refusal = this.lockRefusal('renewLock', instanceId, epoch);
-    if (refusal) return refusal;
-    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
-    return OK;
+    return this.lock.renew(instanceId, epoch, ttlMs);
   }
 
   releaseLock(instanceId: string, epoch: number): { ok: true } | Refused {
     this.check();
-    const refusal = this.lockRefusal('releaseLock', instanceId, epoch);
-    if (refusal) return refusal;
-    this.lock = null;
-    return OK;
+    return this.lock.release(instanceId, epoch);
   }
 
   readLock(): LockState {
     this.check();
-    const lock = this.liveLock();
-    return {
-      holder: lock?.value ?? null,
-      epoch: this.epoch,
-      ttl: lock ? lock.expiresAt - this.clock.now() : -1,
-    };
+    return this.lock.read();
   }
 
   announcePresence(instanceId: string): () => void {
@@ -143,15 +121,7 @@ export class MemoryState implements SyncStore {
   ): { ok: true; epoch: number } | Refused {
     this.check();
     ttlArg(ttlMs);
-    const lock = this.liveLock();
-    const code = firstRefusal('deposeLock', {
-      NOT_HOLDER: () => lock?.value !== holder,
-      PRESENT: () => this.presence.has(holder),
-    });
-    if (code) return refuse(code);
-    this.epoch += 1;
-    this.lock = { value: instanceId, expiresAt: this.clock.now() + ttlMs };
-    return { ok: true, epoch: this.epoch };
+    return this.lock.depose(instanceId, holder, ttlMs);
   }
 
   registerInstance(info: InstanceInfo, ttlMs: number): void {
@@ -261,7 +231,7 @@ export class MemoryState implements SyncStore {
     changes: readonly AssignmentWrite[],
   ): { ok: true; generation: number } | Refused {
     this.check();
-    const code = firstRefusal('writeAssignments', this.lockChecks(instanceId, epoch));
+    const code = firstRefusal('writeAssignments', this.lock.checks(instanceId, epoch));
     if (code) return refuse(code);
     this.version += 1;
     return { ok: true, generation: this.assignments.write(changes) };
@@ -341,7 +311,7 @@ export class MemoryState implements SyncStore {
 
   private claimOne(r: ClaimRequest): ClaimResult {
     const owner = this.owners.get(r.listenerId) ?? null;
-    const lock = this.lockChecks(r.instanceId, r.epoch);
+    const lock = this.lock.checks(r.instanceId, r.epoch);
     const sharded = r.assignment !== undefined;
     const code = firstRefusal('claimListeners', {
       NOT_HOLDER: () => !sharded && lock.NOT_HOLDER(),
@@ -369,7 +339,8 @@ export class MemoryState implements SyncStore {
     const overlapSince =
       reason === 'handoff' ? this.dedup.emittedAt(id, afterEmitted, now) : undefined;
     const fence = this.fences.get(id) ?? 0;
-    const change = { listenerId: id, from, to, fence, epoch: this.epoch, reason, overlapSince };
+    const epoch = this.lock.epoch;
+    const change = { listenerId: id, from, to, fence, epoch, reason, overlapSince };
     this.ownership.record(now, change);
   }
 
@@ -392,22 +363,5 @@ export class MemoryState implements SyncStore {
 
   private check(): void {
     if (this.closed) throw new Error('MemoryStore is closed');
-  }
-
-  private liveLock(): Expiring | null {
-    if (this.lock && this.lock.expiresAt <= this.clock.now()) this.lock = null;
-    return this.lock;
-  }
-
-  private lockChecks(instanceId: string, epoch: number) {
-    return {
-      NOT_HOLDER: () => this.liveLock()?.value !== instanceId,
-      STALE_EPOCH: () => this.epoch !== epoch,
-    };
-  }
-
-  private lockRefusal(op: 'renewLock' | 'releaseLock', instanceId: string, epoch: number) {
-    const code = firstRefusal(op, this.lockChecks(instanceId, epoch));
-    return code ? refuse(code) : null;
   }
 }
