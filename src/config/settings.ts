@@ -312,8 +312,8 @@ export const SETTINGS = {
     heapGrowingPercent: {
       env: 'HEAP_GROWING_PERCENT',
       kind: 'int',
-      schema: between(0, 1000).default(50),
-      doc: "V8 old-space growth between full GCs, in % of live memory (halves RSS at 10,000 listeners); 0 = V8's own policy",
+      schema: between(0, 1000).default(30),
+      doc: "V8 old-space growth between full GCs, in % of live memory (about halves RSS at 10,000 listeners); 0 = V8's own policy",
       contract: false,
     },
   },

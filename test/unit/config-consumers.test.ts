@@ -75,7 +75,7 @@ describe('handing groups to their consumers', () => {
 describe('HEAP_GROWING_PERCENT', () => {
   it('becomes a V8 flag this Node accepts; 0 leaves V8 its own policy', () => {
     expect(heapFlags(loadConfig({}, ids).process.heapGrowingPercent)).toEqual([
-      '--heap-growing-percent=50',
+      '--heap-growing-percent=30',
     ]);
     expect(
       heapFlags(loadConfig({ HEAP_GROWING_PERCENT: '0' }, ids).process.heapGrowingPercent),

@@ -61,7 +61,7 @@ describe('loadConfig defaults', () => {
       },
       upstream: { urlTemplate: undefined, pingIntervalMs: 15000, maxMessageBytes: 1048576 },
       log: { level: 'info', format: undefined },
-      process: { heapGrowingPercent: 50 },
+      process: { heapGrowingPercent: 30 },
       warmup: { listeners: 200 },
     });
   });
