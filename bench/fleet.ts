@@ -182,7 +182,11 @@ async function run(mode: Mode, n: number, redisUrl: string, cli: Redis): Promise
       (s, p) => s + p.events('listener.handoff_unconfirmed').length,
       0,
     );
-    row.lostDup = `${audit.missing}/${audit.duplicates} (${unconfirmed} unconf.)`;
+    // Leaders that stepped down (RENEW_DEADLINE_MS missed, e.g. a starved event loop during a
+    // takeover burst): a step-down stops its listeners with what they had not emitted yet.
+    const stepDowns = everyone.reduce((s, p) => s + p.events('lock.step_down').length, 0);
+    row.lostDup = `${audit.missing}/${audit.duplicates} (${unconfirmed} unconf., ${stepDowns} step-downs)`;
+    for (const line of audit.bad) progress(`${label}: ${line}`);
     return row;
   } finally {
     if (PROFILE_DIR) {
@@ -286,7 +290,7 @@ runBench(async () => {
         'leave moved/min',
         'join moved/min',
         'rolling moves/l',
-        'lost/dup (unconfirmed claims)',
+        'lost/dup (unconfirmed claims, step-downs)',
       ],
       rows.map((r) => [
         r.mode,
