@@ -30,6 +30,8 @@ const NO_ASSIGNMENT: AssignmentState = Object.freeze({ generation: 0, entries: [
 /** Reads a StateView, in full only when needed (see the module comment). */
 export class StateReader {
   private cached: { version: number; view: StateView; reuses: number } | null = null;
+  /** A full read under way: a pass that read the same version waits for it (one read, not two). */
+  private inflight: { version: number; view: Promise<StateView> } | null = null;
   /** Full reads and reuses so far (tests and benchmarks read them). */
   readonly counts = { full: 0, reused: 0 };
 
@@ -51,6 +53,18 @@ export class StateReader {
       this.counts.reused += 1;
       return cached.view;
     }
+    if (this.inflight?.version === version) return this.inflight.view;
+    const view = this.readFull(version);
+    this.inflight = { version, view };
+    try {
+      return await view;
+    } finally {
+      if (this.inflight?.view === view) this.inflight = null;
+    }
+  }
+
+  private async readFull(version: number): Promise<StateView> {
+    const { store, options } = this;
     const [desired, owners, assignment] = await Promise.all([
       store.listDesired(),
       store.readOwners(),
@@ -65,6 +79,7 @@ export class StateReader {
   /** Forgets the cached view: the next read is a full one. */
   invalidate(): void {
     this.cached = null;
+    this.inflight = null;
   }
 }
 

@@ -28,6 +28,13 @@ describe('StateReader', () => {
     expect(reader.counts).toEqual({ full: 1, reused: 2 });
   });
 
+  it('two passes that read the same version share one full read', async () => {
+    const { reader } = await fixture();
+    const [a, b] = await Promise.all([reader.read(), reader.read()]);
+    expect(b).toBe(a);
+    expect(reader.counts).toEqual({ full: 1, reused: 0 });
+  });
+
   it('sees every kind of change on the next pass', async () => {
     const { store, reader } = await fixture();
     await reader.read();
