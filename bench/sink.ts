@@ -15,7 +15,7 @@
  *
  *   npm run bench:sink -- [--listeners 100] [--rate 1000] [--seconds 10] [--runs 3]
  *     [--latency-rate 20000] [--payload-bytes 0] [--settle-ms 2000] [--skip-seed] [--skip-raw]
- *     [--skip-build] [--base-dir DIR] [--cpu-prof DIR]
+ *     [--skip-build] [--base-dir DIR] [--cpu-prof DIR] [--env KEY=VALUE ...]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,6 +62,8 @@ const { values } = parseArgs({
     'base-dir': { type: 'string' },
     /** Write a V8 CPU profile of every Baton process into this folder. */
     'cpu-prof': { type: 'string' },
+    /** KEY=VALUE settings for every Baton process (repeatable), e.g. --env EMIT_LINGER_MS=0. */
+    env: { type: 'string', multiple: true, default: [] },
     /** Use the existing dist/ instead of running `npm run build` first. */
     'skip-build': { type: 'boolean', default: false },
   },
@@ -73,6 +75,13 @@ const RUNS = Number(values.runs);
 const LATENCY_RATE = Number(values['latency-rate']);
 const PAYLOAD_BYTES = Number(values['payload-bytes']);
 const SETTLE_MS = Number(values['settle-ms']);
+const BATON_ENV: Record<string, string> = Object.fromEntries(
+  values.env.map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`--env wants KEY=VALUE, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
 const BASE_DIR = values['base-dir'] === undefined ? undefined : resolve(values['base-dir']);
 /** The raw writer: pipelines of this many XADDs, this many in flight. */
 const RAW_BATCH = 500;
@@ -141,12 +150,11 @@ async function measureSystem(ctx: Ctx, phase: Phase, run: number): Promise<Sampl
     `${kind}-${run}`,
     { redisUrl: ctx.redisUrl, upstreamUrl: feed.url, prefix },
     {
-      ...(profiling
-        ? {
-            nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`],
-            env: { DRAIN_TIMEOUT_MS: '2000' },
-          }
-        : {}),
+      env:
+        kind === 'baton'
+          ? { ...BATON_ENV, ...(profiling ? { DRAIN_TIMEOUT_MS: '2000' } : {}) }
+          : {},
+      ...(profiling ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(profile)}`] } : {}),
       ...(phase.cwd === undefined ? {} : { cwd: phase.cwd }),
     },
   );

@@ -215,6 +215,13 @@ export const SETTINGS = {
       doc: '`base64` (binary frames emitted base64-encoded with `encoding=base64`) or `drop` (counted, logged once)',
       contract: true,
     },
+    emitLingerMs: {
+      env: 'EMIT_LINGER_MS',
+      kind: 'int',
+      schema: between(0, 1_000).default(15),
+      doc: 'a listener that sent a run less than this ago waits out the rest before its next (a full run of 64 goes at once); 0 = never wait',
+      contract: false,
+    },
     messageIdField: {
       env: 'MESSAGE_ID_FIELD',
       kind: 'string',

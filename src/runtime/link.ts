@@ -18,6 +18,7 @@ import type { RunMessage, StoreClient } from '../store/client.js';
 import type { EmitResult } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
+import { lingerDelay } from './linger.js';
 import { MessageQueue } from './message-queue.js';
 import { binaryMessageIdOf, messageIdOf } from './sink.js';
 
@@ -44,6 +45,8 @@ export interface LinkDeps {
   instanceId: string;
   messageIdField: string;
   maxBuffered: number;
+  /** See `lingerDelay`: a busy listener sends at most one run per this many ms. */
+  lingerMs: number;
   binaryFrames: BinaryFrames;
   logger: Logger;
   hooks: LinkHooks;
@@ -79,6 +82,10 @@ export class ListenerLink {
   private overflowDropped = 0;
   /** A dropped binary frame is logged once per listener, not once per frame. */
   private binaryDropLogged = false;
+  /** When the last run was sent (monotonic ms), for `lingerDelay`. */
+  private lastRunAt = Number.NEGATIVE_INFINITY;
+  /** Ends the pump's linger wait early: a full run is queued, or the link closes. */
+  private lingerWake: (() => void) | null = null;
 
   constructor(
     readonly listenerId: string,
@@ -197,6 +204,7 @@ export class ListenerLink {
     this.emitSeq += 1;
     this.closeController?.abort(CLOSED);
     this.closeController = null;
+    this.lingerWake?.();
     this.pending.clear();
     this.fence = null;
     this.overflowDropped = 0;
@@ -213,6 +221,7 @@ export class ListenerLink {
     // Owned: never drop. A frame ws had already read may still arrive after the pause.
     if (!this.paused && this.pending.length >= this.ownedHighWater()) this.pause();
     if (!this.pumping) void this.pump(this.emitSeq);
+    else if (this.lingerWake !== null && this.pending.length >= RUN_MAX) this.lingerWake();
   }
 
   /** Warming buffer full: drop the oldest (we are not the owner; the old owner still emits it). */
@@ -254,8 +263,6 @@ export class ListenerLink {
     }
   }
 
-  /** Emits pending messages a run at a time; store errors are retried with backoff. */
-
   private textEntry(text: string): Pending {
     return { msgId: messageIdOf(text, this.deps.messageIdField), payload: text };
   }
@@ -278,6 +285,19 @@ export class ListenerLink {
     return null;
   }
 
+  /** Waits `ms` before the next run, or less (see `lingerWake`). */
+  private linger(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.deps.clock.cancel(timer);
+        this.lingerWake = null;
+        resolve();
+      };
+      const timer = this.deps.clock.schedule(wake, ms);
+      this.lingerWake = wake;
+    });
+  }
+
   /** Emits pending messages a run at a time; store errors are retried with backoff. */
   private async pump(seq: number): Promise<void> {
     if (this.pumping) return;
@@ -285,7 +305,15 @@ export class ListenerLink {
     let retryMs = EMIT_RETRY_MIN_MS;
     try {
       while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
+        const { clock, lingerMs } = this.deps;
+        const since = clock.monotonic() - this.lastRunAt;
+        const wait = lingerDelay(this.pending.length, since, lingerMs, RUN_MAX);
+        if (wait > 0) {
+          await this.linger(wait);
+          continue;
+        }
         const run = this.pending.head(RUN_MAX);
+        this.lastRunAt = clock.monotonic();
         let results: EmitResult[];
         try {
           results = await this.deps.store.emitRun(

@@ -41,6 +41,8 @@ export interface PoolOptions {
   /** What to do with binary frames: emit them base64-encoded, or drop them, counted. */
   binaryFrames: BinaryFrames;
   messageIdField: string;
+  /** A busy listener sends at most one run per this many ms (see `lingerDelay`); 0 = never wait. */
+  emitLingerMs: number;
   maxBufferedMessages: number;
   /** Longest an overlap takeover waits for the old owner's output to catch up before claiming. */
   handoffConfirmMs: number;
@@ -124,6 +126,7 @@ export class ListenerPool {
       instanceId: deps.instanceId,
       messageIdField: options.messageIdField,
       maxBuffered: options.maxBufferedMessages,
+      lingerMs: options.emitLingerMs,
       binaryFrames: options.binaryFrames,
       logger: deps.logger,
       hooks: deps.hooks,

@@ -49,6 +49,23 @@ export function describeEmitRunsContract(open: OpenStore): void {
       expect((await s.emit('l', 'a', 1, 'e', 'e again')).result).toBe('duplicate');
     });
 
+    it('a run holding an id the cap forgets within the run treats it as one-by-one emits would', async () => {
+      const s = await owning(['l'], { dedupMaxEntries: 3 });
+      const first = await s.emitMany(['a', 'b', 'c'].map((id) => msg('l', id)));
+      expect(first.map((r) => r.result)).toEqual(['emitted', 'emitted', 'emitted']);
+      // d evicts a, so the a after it is new again (and evicts b); c is still there.
+      const results = await s.emitMany(['d', 'a', 'c', 'e'].map((id) => msg('l', id)));
+      expect(results.map((r) => r.result)).toEqual(['emitted', 'emitted', 'duplicate', 'emitted']);
+      // e evicted c: the window holds d, a, e, and a run of only known ids changes nothing.
+      for (const id of ['b', 'c']) expect(await s.wasEmitted('l', id)).toBe(false);
+      const known = await s.emitMany(['d', 'a', 'e'].map((id) => msg('l', id)));
+      expect(known.map((r) => r.result)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+      // The oldest remembered is d, then a: one new id evicts d only.
+      expect((await s.emit('l', 'a', 1, 'f', 'f')).result).toBe('emitted');
+      expect(await s.wasEmitted('l', 'd')).toBe(false);
+      for (const id of ['a', 'e', 'f']) expect(await s.wasEmitted('l', id)).toBe(true);
+    });
+
     it('runs of several listeners in one batch, encodings mixed inside a run, keep order', async () => {
       const s = await owning(['l', 'k']);
       const batch = [

@@ -33,6 +33,7 @@ describe('handing groups to their consumers', () => {
       backoffMaxMs: 30000,
       backoffResetMs: 30000,
       binaryFrames: 'base64',
+      emitLingerMs: 15,
       messageIdField: 'id',
       handoffMode: 'sequential',
       handoffConfirmMs: 2000,

@@ -48,6 +48,7 @@ describe('loadConfig defaults', () => {
         backoffMaxMs: 30000,
         backoffResetMs: 30000,
         binaryFrames: 'base64',
+        emitLingerMs: 15,
         messageIdField: 'id',
       },
       handoff: {
@@ -175,14 +176,20 @@ describe('loadConfig validation', () => {
   });
 
   const msVars = Object.values(CONFIG_ENV).filter((v) => v.endsWith('_MS'));
-  // PRESENCE_GRACE_MS=0 is the documented "off" (tested below); every other duration must be > 0.
+  // PRESENCE_GRACE_MS=0 and EMIT_LINGER_MS=0 are documented "off"s (tested below); every other
+  // duration must be > 0.
+  const offAtZero = new Set(['PRESENCE_GRACE_MS', 'EMIT_LINGER_MS']);
   const badMs = (v: string) =>
-    ['abc', '0', '-5', '1.5', '1e3', '2147483648'].filter(
-      (x) => !(v === 'PRESENCE_GRACE_MS' && x === '0'),
-    );
+    ['abc', '0', '-5', '1.5', '1e3', '2147483648'].filter((x) => !(offAtZero.has(v) && x === '0'));
   it('PRESENCE_GRACE_MS=0 turns presence failover off; above a minute is rejected', () => {
     expect(loadConfig({ PRESENCE_GRACE_MS: '0' }, ids).lock.presenceGraceMs).toBe(0);
     expect(errorFor({ PRESENCE_GRACE_MS: '60001' }).variable).toBe('PRESENCE_GRACE_MS');
+  });
+  it('EMIT_LINGER_MS=0 turns the emit linger off; above a second is rejected', () => {
+    expect(loadConfig({ EMIT_LINGER_MS: '0' }, ids).listener.emitLingerMs).toBe(0);
+    expect(errorFor({ EMIT_LINGER_MS: '1001' }).message).toBe(
+      'EMIT_LINGER_MS must be an integer between 0 and 1000 (got "1001")',
+    );
   });
   it.each(msVars.flatMap((v) => badMs(v).map((x) => [v, x])))(
     '%s=%s is rejected naming the variable',

@@ -121,6 +121,7 @@ describe('the runtime binds the onError edge', () => {
         backoffResetMs: 30_000,
         binaryFrames: 'base64',
         messageIdField: 'id',
+        emitLingerMs: 15,
         maxBufferedMessages: 100,
         handoffConfirmMs: 1_000,
       },

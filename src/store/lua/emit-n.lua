@@ -4,20 +4,20 @@
   listener within the dedup window. One script for a batch of messages (of any listeners).
 
   Dedup: a sorted set per listener, member = msg id, score = first emission time in
-  microseconds of Redis TIME, forced strictly increasing per listener so that "lowest score"
-  is "oldest emission" even within one millisecond. Scores older than the window are pruned
-  first; the set is capped by evicting the lowest scores and expires one window after the
-  last write.
+  microseconds of Redis TIME, kept increasing per listener so that "lowest score" is "oldest
+  emission" even within one microsecond. Scores older than the window are pruned first; the set
+  is capped by evicting the lowest scores and expires one window after the last write.
 
   Messages come in groups: consecutive messages of one listener by one writer at one fence and
   encoding (a listener's run), sent once per group with its messages' ids and payloads after it.
-  Owner and fence are read once per group; the window is pruned and its newest score and size
-  read once per group. Then, when no id of the group is in the window (one ZMSCORE) and no id
-  repeats inside the group - the common case - every id is added with one ZADD and the cap
-  applied with one ZREMRANGEBYRANK, which leaves the set exactly as adding them one by one would.
-  Otherwise (and for a lone id) each id is checked and inserted on its own (ZADD NX, whose count
-  says whether it was new, evicting at the cap as it goes). Then one XADD per message, and one
-  XTRIM per script: about 8 calls per group plus 1 per message.
+  Owner and fence are read once per group and the window pruned once per group. Then every id is
+  added with one ZADD NX; when it added them all (none was in the window, none repeats in the
+  group: the common case) one ZREMRANGEBYRANK applies the cap, which leaves the set exactly as
+  adding them one by one would, and one PEXPIRE renews the window. Otherwise the ZADD is taken
+  back (ZMSCORE, ZREM) and each id is checked and inserted on its own (ZADD NX, whose count says
+  whether it was new, evicting at the cap as it goes). Then one XADD per message, and one XTRIM
+  per script: 6 calls per group plus 1 per message on the common path, 5 when the prune made
+  room for what was added.
 
   Input:
     KEYS[1] owners key  (prefix:listener_owners)
@@ -46,15 +46,16 @@ local cap = tonumber(ARGV[2])
 local events = KEYS[3]
 -- Lua would print large numbers as %.14g and lose digits: format integers explicitly.
 local oldest = string.format('%.0f', clock - window * 1000)
--- Most ids handed to one ZMSCORE / ZADD (unpack's stack); a larger group takes the slow path.
+-- Most ids handed to one ZADD / ZMSCORE (unpack's stack); a larger group takes the exact path.
 local FAST_MAX = 1000
 local out = {}
 local n_out = 0
 local wrote = false
+-- Scores handed out so far in this script, above `clock` (see add_all).
+local seq = 0
 
--- The window of one group, pruned: its newest score and its size.
-local function open_window(dedup)
-  redis.call('ZREMRANGEBYSCORE', dedup, '-inf', oldest)
+-- The newest score and the size of a pruned window (the exact path only).
+local function window_edge(dedup)
   local newest = redis.call('ZREVRANGE', dedup, 0, 0, 'WITHSCORES')
   return newest[2] and tonumber(newest[2]) or nil, redis.call('ZCARD', dedup)
 end
@@ -65,61 +66,88 @@ local function next_score(last)
   return clock
 end
 
--- Whether every id of the group is new: none in the window, none twice in the group.
-local function all_new(dedup, ids)
+-- Fast path: adds every id of the group at once with ZADD NX and true if each was new (none in
+-- the window, none twice in the group); else takes back what it added (the ids whose score is
+-- the one given here) and returns false, leaving the window as it was.
+-- Scores are Redis TIME plus the message's position in this script: a script spends more than a
+-- microsecond on each message it writes, so they keep increasing across scripts as long as
+-- Redis's clock does (the exact path below guards against a clock that went back).
+local function add_all(dedup, ids)
   if #ids > FAST_MAX then return false end
-  local seen = {}
-  for _, msg in ipairs(ids) do
-    if seen[msg] then return false end
-    seen[msg] = true
+  local zargs = {}
+  for k, msg in ipairs(ids) do
+    zargs[2 * k - 1] = string.format('%.0f', clock + seq + k)
+    zargs[2 * k] = msg
+  end
+  if redis.call('ZADD', dedup, 'NX', unpack(zargs)) == #ids then
+    seq = seq + #ids
+    return true
   end
   local scores = redis.call('ZMSCORE', dedup, unpack(ids))
-  for i = 1, #ids do
-    if scores[i] then return false end
+  local ours = {}
+  for k = 1, #ids do
+    if scores[k] and tonumber(scores[k]) == clock + seq + k then ours[#ours + 1] = ids[k] end
   end
-  return true
+  if #ours > 0 then redis.call('ZREM', dedup, unpack(ours)) end
+  return false
 end
 
--- Dedup of one group: a table msg index -> true for the duplicates; adds the others' ids.
-local function dedup_group(dedup, base, n)
-  local ids = {}
+-- Exact path: each id checked and inserted on its own (ZADD NX, whose count says whether it was
+-- new), evicting at the cap as it goes. Returns a table msg index -> true for the duplicates,
+-- and whether any id was added.
+local function add_each(dedup, base, n)
+  local dup = {}
+  local last, size = window_edge(dedup)
+  local added = false
   for j = 1, n do
     local msg = ARGV[base + 2 * j - 1]
-    if msg ~= '' then ids[#ids + 1] = msg end
-  end
-  local dup = {}
-  if #ids == 0 then return dup end
-  local last, size = open_window(dedup)
-  -- One id: ZADD NX alone is cheaper than ZMSCORE then ZADD.
-  if #ids > 1 and all_new(dedup, ids) then
-    local zargs = {}
-    for k, msg in ipairs(ids) do
-      last = next_score(last)
-      zargs[2 * k - 1] = string.format('%.0f', last)
-      zargs[2 * k] = msg
-    end
-    redis.call('ZADD', dedup, unpack(zargs))
-    size = size + #ids
-    if size > cap then redis.call('ZREMRANGEBYRANK', dedup, 0, size - cap - 1) end
-  else
-    local added = false
-    for j = 1, n do
-      local msg = ARGV[base + 2 * j - 1]
-      if msg ~= '' then
-        local now = next_score(last)
-        if redis.call('ZADD', dedup, 'NX', string.format('%.0f', now), msg) == 0 then
-          dup[j] = true
-        else
-          last, size, added = now, size + 1, true
-          if size > cap then
-            redis.call('ZREMRANGEBYRANK', dedup, 0, size - cap - 1)
-            size = cap
-          end
+    if msg ~= '' then
+      local now = next_score(last)
+      if redis.call('ZADD', dedup, 'NX', string.format('%.0f', now), msg) == 0 then
+        dup[j] = true
+      else
+        last, size, added = now, size + 1, true
+        if size > cap then
+          redis.call('ZREMRANGEBYRANK', dedup, 0, size - cap - 1)
+          size = cap
         end
       end
     end
-    if not added then return dup end
   end
+  if last and last >= clock + seq then seq = last - clock end
+  return dup, added
+end
+
+-- Dedup of one group: a table msg index -> true for the duplicates; remembers the others' ids.
+local function dedup_group(dedup, base, n)
+  local ids = {}
+  local first = nil
+  for j = 1, n do
+    local msg = ARGV[base + 2 * j - 1]
+    if msg ~= '' then
+      ids[#ids + 1] = msg
+      first = first or j
+    end
+  end
+  if #ids == 0 then return {} end
+  local pruned = redis.call('ZREMRANGEBYSCORE', dedup, '-inf', oldest)
+  local dup = {}
+  if #ids == 1 then
+    -- A lone id: its ZADD NX alone says new or duplicate, and a duplicate changes nothing.
+    seq = seq + 1
+    if redis.call('ZADD', dedup, 'NX', string.format('%.0f', clock + seq), ids[1]) == 0 then
+      dup[first] = true
+      return dup
+    end
+  elseif not add_all(dedup, ids) then
+    local added
+    dup, added = add_each(dedup, base, n)
+    if not added then return dup end
+    pruned = #ids -- add_each applied the cap itself
+  end
+  -- The window was within the cap before this group: it can be over it only if more came than
+  -- the prune took (a cap lowered since is applied by the next group that adds more).
+  if #ids > pruned then redis.call('ZREMRANGEBYRANK', dedup, 0, -cap - 1) end
   redis.call('PEXPIRE', dedup, window)
   return dup
 end
