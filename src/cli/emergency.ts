@@ -94,7 +94,7 @@ export async function executeEmergency(
   const holder = plan.lock.holder;
   const rest = plan.delete.filter((k) => k !== keys.lock);
   const scriptKeys = [keys.lock, holder === null ? keys.lock : keys.instance(holder)];
-  scriptKeys.push(keys.ownershipLog, keys.fences, keys.epoch, ...rest);
+  scriptKeys.push(keys.ownershipLog, keys.fences, keys.epoch, keys.stateVersion, ...rest);
   const code = await (redis as unknown as EmergencyCommands).batonEmergencyClear(
     scriptKeys.length,
     ...scriptKeys,

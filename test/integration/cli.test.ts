@@ -153,8 +153,11 @@ describe('baton CLI against a real Redis', () => {
   it('reset --force deletes lock, owners and instances; keeps tokens, fences and the epoch', async () => {
     const { store, args, keys, epoch } = await liveFleet();
     try {
+      const version = await store.readStateVersion();
       const r = await baton(['reset', '--force', ...args]);
       expect(r.code).toBe(EXIT.OK);
+      // Dropping the owners moves the state version, so no reader keeps its cached owners.
+      expect(await store.readStateVersion()).toBe(version + 1);
       expect(r.json).toMatchObject({ executed: true, deleted: 5 });
       expect(
         await existing([

@@ -10,7 +10,8 @@
               (KEYS[1] again when the plan saw no holder; then it is not checked)
     KEYS[3]   ownership_log (capped stream): one 'reset' entry per owner that listener_owners held
     KEYS[4]   listener_fences, KEYS[5] consumer_lock:epoch (read for those entries)
-    KEYS[6..] further keys to delete (listener_owners, instance_index, instances:*)
+    KEYS[6]   state_version: moved when listener_owners is deleted, as every owner change moves it
+    KEYS[7..] further keys to delete (listener_owners, instance_index, instances:*)
     ARGV[1]   the holder the plan saw ('' = none)
     ARGV[2]   '1' = force: delete even while that holder is live
     ARGV[3]   the listener_owners key name when it is among the keys to delete ('' = not)
@@ -21,7 +22,8 @@
     -1    LIVE_LEADER: the holder has a live registry entry and force is not set
     -2    LOCK_CHANGED: the lock holder is not the one the plan saw (re-run to re-plan)
 
-  Never deletes tokens, listener_fences, consumer_lock:epoch or ownership_log: fences and epochs only go up.
+  Never deletes tokens, listener_fences, consumer_lock:epoch, ownership_log or state_version:
+  fences, epochs and the version only go up.
 ]]
 local holder = redis.call('GET', KEYS[1])
 if not holder then holder = '' end
@@ -29,7 +31,7 @@ if holder ~= ARGV[1] then return -2 end
 if holder ~= '' and ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 
 local deleted = redis.call('DEL', KEYS[1])
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   if KEYS[i] == ARGV[3] then
     -- Every owner dropped here is an ownership change: logged as the claim/release scripts do.
     local time = redis.call('TIME')
@@ -41,6 +43,8 @@ for i = 6, #KEYS do
         'from', owners[j + 1], 'fence', redis.call('HGET', KEYS[4], owners[j]) or '0',
         'epoch', epoch, 'reason', 'reset', 'at', at)
     end
+    -- Readers that cached the owners (src/runtime/state-reader.ts) must read them again.
+    redis.call('INCR', KEYS[6])
   end
   deleted = deleted + redis.call('DEL', KEYS[i])
 end
