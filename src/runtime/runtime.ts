@@ -41,7 +41,7 @@ export interface RuntimeOptions extends PoolOptions, PresenceOptions {
   handoffMode: 'overlap' | 'sequential';
   /** `single`: the leader runs every listener; `sharded`: the leader assigns, all run a share. */
   ownership: 'single' | 'sharded';
-  /** Sharded: most takeovers this instance has in flight at a time. */
+  /** Most takeovers (listener starts) this instance has in flight at a time. */
   maxConcurrentTakeovers: number;
   /** Sharded: how long the leader must have seen an instance before it assigns it listeners. */
   joinDelayMs: number;
