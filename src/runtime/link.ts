@@ -5,8 +5,9 @@
  * runs of up to RUN_MAX messages (one script call per run, in order), so the events stream keeps
  * the upstream's order and a backlog drains at a run per round trip.
  *
- * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue (only
- * `close()`, when the actor ends, forgets it), and a queue at the owned high-water mark pauses the
+ * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue, an actor
+ * stopped while the fence may still be ours (step-down, shutdown) stops reading and `flush`es what
+ * is queued before `close()` forgets it, and a queue at the owned high-water mark pauses the
  * socket (the TCP window pushes back on the upstream) until it drains below half. Only an overlap
  * successor's warming buffer, which nobody depends on yet, drops its oldest message when full:
  * counted and logged.
@@ -79,6 +80,10 @@ export class ListenerLink {
   private overflowDropped = 0;
   /** A dropped binary frame is logged once per listener, not once per frame. */
   private binaryDropLogged = false;
+  /** The actor ended (`stopReading`): a stale refusal concerns nobody but this link now. */
+  private retired = false;
+  /** Wakes a `flush` when a run settled or the link closed. */
+  private flushWaiter: (() => void) | null = null;
 
   constructor(
     readonly listenerId: string,
@@ -201,6 +206,42 @@ export class ListenerLink {
     this.fence = null;
     this.overflowDropped = 0;
     this.bufferedWaiter?.();
+    this.flushWaiter?.();
+  }
+
+  /**
+   * The actor is stopping while our fence may still be current: closes the upstream session at
+   * once (nothing more is read) and keeps what was received for `flush`. A later actor of the
+   * same listener has a link of its own, so a stale refusal here is reported to nobody.
+   */
+  stopReading(): void {
+    this.retired = true;
+    this.closeSession();
+  }
+
+  /**
+   * Emits what is still queued at our fence, for at most `boundMs`. Resolves with 0 once the
+   * queue is empty or the fence is lost (a stale refusal, counted as `stale`), else at the bound
+   * with how many are still queued, counted as `abandoned`. `close()` follows it.
+   */
+  async flush(boundMs: number): Promise<number> {
+    const settled = () => this.fence === null || this.pending.length === 0;
+    if (settled()) return 0;
+    if (!this.pumping) void this.pump(this.emitSeq);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.deps.clock.cancel(timer);
+        this.flushWaiter = null;
+        resolve();
+      };
+      const timer = this.deps.clock.schedule(done, boundMs);
+      this.flushWaiter = () => {
+        if (settled()) done();
+      };
+    });
+    const left = settled() ? 0 : this.pending.length;
+    if (left > 0) this.deps.hooks.emitted(this.listenerId, 'abandoned', left);
+    return left;
   }
 
   private receive(data: string | Uint8Array): void {
@@ -338,10 +379,12 @@ export class ListenerLink {
       this.fence = null;
       this.emitSeq += 1;
       hooks.emitted(this.listenerId, 'stale');
-      hooks.fenceStale(this.listenerId);
+      if (!this.retired) hooks.fenceStale(this.listenerId);
+      this.flushWaiter?.();
       return false;
     }
     this.resumeIfDrained();
+    this.flushWaiter?.();
     return true;
   }
 }
