@@ -227,6 +227,9 @@ export class ListenerLink {
   async flush(boundMs: number): Promise<number> {
     const settled = () => this.fence === null || this.pending.length === 0;
     if (settled()) return 0;
+    // An emit retry waiting out its backoff tries again now: the flush has only its bound.
+    this.closeController?.abort(CLOSED);
+    this.closeController = null;
     if (!this.pumping) void this.pump(this.emitSeq);
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -203,6 +203,20 @@ describe('a stopping listener flushes what it received', () => {
     expect(a.link.pendingCount()).toBe(0);
   });
 
+  it('an emit retry backing off (the store was away) tries again at once when the flush starts', async () => {
+    const w = world();
+    w.fail();
+    const sent = ids('m', 20);
+    const { link, fence } = await w.owned('l', sent);
+    // Retries back off 50, 100, ... up to 2 s: at 6 s the pump sleeps until 7.15 s.
+    await run(w.clock, 6_000);
+    w.open();
+    const done = new Retiring(createLogger({ level: 'silent' })).retire(link);
+    await run(w.clock, 100);
+    expect(await w.stream('l')).toEqual(sent.map((id) => `${id}@${fence}`));
+    expect(await done).toBe(0);
+  });
+
   it('a claim of ours for the same listener waits until the earlier flush ended', async () => {
     const w = world();
     w.hold();
