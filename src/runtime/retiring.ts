@@ -15,6 +15,7 @@ import type { ListenerLink } from './link.js';
  */
 export const STOP_FLUSH_MS = 2_000;
 
+/** One pool's flushing links: started by `retire`, awaited by `report`, cut short by a crash. */
 export class Retiring {
   /** Links flushing now, and the end of each one's flush. */
   private readonly flushes = new Map<ListenerLink, Promise<number>>();
