@@ -24,7 +24,8 @@ export interface ConnectInput {
 }
 
 export type ListenerEvent =
-  | { type: 'listener.stop' }
+  /** `flush`: we may still hold the fence (step-down, shutdown): emit what was received first. */
+  | { type: 'listener.stop'; flush?: boolean }
   | { type: 'ownership.lost' }
   | { type: 'upstream.closed'; code: string; message: string; fatal?: boolean };
 
@@ -82,13 +83,22 @@ export const listenerMachine = setup({
   },
   guards: {
     overlapHandoff: ({ context }) => context.overlap,
+    flushRequested: ({ event }) => event.type === 'listener.stop' && event.flush === true,
     claimed: (_, output: ClaimOutput) => output.ok,
   },
   actions: {
-    /** Closes the upstream session if one is open (idempotent), forgetting what it buffered. */
+    /**
+     * Closes the upstream session if one is open (idempotent), forgetting what it buffered
+     * (unless `flushSession` already took the session over).
+     */
     closeSession: () => undefined,
     /** Closes the upstream session but keeps what it received, still emitted at our fence. */
     suspendSession: () => undefined,
+    /**
+     * Stopping for good while the fence may still be ours: closes the upstream session at once
+     * and emits, bounded, what it received before it is forgotten (`closeSession` leaves it).
+     */
+    flushSession: () => undefined,
     /** Starts emitting at our fence, flushing whatever was buffered first. */
     startEmitting: (_, _params: { fence: number }) => undefined,
   },
@@ -106,7 +116,10 @@ export const listenerMachine = setup({
   }),
   initial: 'start',
   on: {
-    'listener.stop': '.stopped',
+    'listener.stop': [
+      { guard: 'flushRequested', target: '.stopped', actions: 'flushSession' },
+      { target: '.stopped' },
+    ],
     'ownership.lost': { target: '.stopped', actions: assign({ lastError: 'OWNERSHIP_LOST' }) },
   },
   states: {

@@ -111,6 +111,17 @@ const forgetBufferOnReconnect: RuntimePlant = () => ({
   },
 });
 
+/**
+ * (l) A listener stopped with the fence held (step-down, shutdown) forgets what it received and
+ * had not emitted: the stop's flush (`flushSession`) does what `closeSession` does.
+ */
+const forgetBufferOnStop: RuntimePlant = () => ({
+  listener: (m) => {
+    const close = m.implementations.actions.closeSession as (...args: unknown[]) => void;
+    return m.provide({ actions: { flushSession: (...args) => close(...args) } });
+  },
+});
+
 /** Every canary: its store-side bugs or runtime-side plants. */
 export const PLANTED_BUGS = {
   /** (a) The sink appends whatever fence the writer names. */
@@ -138,6 +149,8 @@ export const PLANTED_BUGS = {
   'log-from-after-write': { storeBugs: { logFromAfterWrite: true } },
   /** (k) Sharded: the state version never moves, so every resync pass reuses a stale read. */
   'version-stuck': { storeBugs: { versionStuck: true }, ownership: 'sharded' },
+  /** (l) A stop with the fence held forgets the received, unemitted messages. */
+  'forget-buffer-on-stop': { runtimePlants: [forgetBufferOnStop] },
 } as const satisfies Record<string, Pick<SimOptions, 'storeBugs' | 'runtimePlants' | 'ownership'>>;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;

@@ -3,8 +3,9 @@
  * run (no loss across an overlap handoff, a lease never outliving the lock) asks whether anything
  * it depends on was touched since a given time, allowing each fault a settle time after it ends
  * (backlogs drain, backoffs expire): the settle time is the invariant's to choose, since a fault
- * lingers longer for some properties than for others. Entities: `proc:<id>`, `clock:<id>`,
- * `token:<token>`, `upstream` (all tokens), `store-clock`.
+ * lingers longer for some properties than for others. Entities: `proc:<id>`, `link:<id>` (its
+ * store connection only; a network fault marks `proc:<id>` too), `clock:<id>`, `token:<token>`,
+ * `upstream` (all tokens), `store-clock`.
  */
 
 /** Settle time (ms) an invariant allows after a fault on `entity` ended. */

@@ -303,12 +303,15 @@ export class Nemesis {
     }
     const ms =
       type === 'partition' ? uniform(this.rng, 1_000, 2 * ttl) : uniform(this.rng, 5_000, 60_000);
+    // `link:` apart from `proc:` (which pauses share): only this keeps the process from the store.
+    this.d.faults.begin(`link:${p.id}`);
     this.episode(`proc:${p.id}`, ms, () => {
       for (const leg of legs) {
         if (type === 'partition') leg.partitioned = false;
         if (type === 'clog') leg.clogMs = 0;
         if (type === 'flaky') leg.loss = 0;
       }
+      this.d.faults.end(`link:${p.id}`);
     });
   }
 

@@ -139,7 +139,7 @@ export class Fleet {
     this.deps.kernel.kill(p.proc); // first, so nothing the crash triggers reaches the store
     this.deps.network.dropPresence(p.proc); // the kernel closes its sockets: Redis sees it at once
     p.runtime.crash();
-    this.deps.invariants.detach(p);
+    this.deps.invariants.detach(p, 'crash');
   }
 
   /** SIGTERM: the runtime drains or releases, then the process exits. */
@@ -170,6 +170,6 @@ export class Fleet {
     p.phase = 'exited';
     this.deps.kernel.kill(p.proc);
     this.deps.network.dropPresence(p.proc);
-    this.deps.invariants.detach(p);
+    this.deps.invariants.detach(p, 'exit');
   }
 }

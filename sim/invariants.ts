@@ -14,6 +14,7 @@ import type { FaultLog } from './fault-log.js';
 import type { Proc } from './kernel.js';
 import type { Handoff, StoreModel } from './model.js';
 import type { SimClock } from './sim-clock.js';
+import { StopLoss } from './stop-loss.js';
 import type { Trace } from './trace.js';
 
 /** What the invariants need of a simulated process (see fleet.ts). */
@@ -23,7 +24,7 @@ export interface Watched {
   readonly clock: SimClock;
   readonly runtime: {
     onInspection(listener: (record: InspectionRecord) => void): () => void;
-    readonly probe: Pick<RuntimeProbe, 'instance' | 'fenceOf'>;
+    readonly probe: Pick<RuntimeProbe, 'instance' | 'fenceOf' | 'generationOf'>;
   };
 }
 
@@ -65,11 +66,14 @@ export class Invariants {
   private readonly excused = new Set<string>();
   /** Dual-ownership belief measurements. */
   readonly dual: DualOwnership;
+  /** Invariant 13: what an owner received is emitted when it stops with the fence held. */
+  readonly stops: StopLoss;
   /** Called when a successor starts claiming on the overlap path (targeted faults use it). */
   onWarmingClaim: ((w: Watched, listenerId: string) => void) | null = null;
 
   constructor(private readonly deps: InvariantDeps) {
     this.dual = new DualOwnership(deps.now, deps.now(), deps.counters);
+    this.stops = new StopLoss(deps);
   }
 
   attach(w: Watched): void {
@@ -88,8 +92,9 @@ export class Invariants {
     });
   }
 
-  /** The process is gone (crashed or exited): it believes nothing any more. */
-  detach(w: Watched): void {
+  /** The process is gone (crashed, or exited after its shutdown): it believes nothing any more. */
+  detach(w: Watched, how: 'crash' | 'exit'): void {
+    this.stops.gone(w.id, how);
     const track = this.tracks.get(w.id);
     if (!track) return;
     for (const [id, l] of track.listeners) if (l.owned) this.setOwned(track, id, l, false);
@@ -123,6 +128,7 @@ export class Invariants {
 
   /** Cheap checks after every event. */
   afterEvent(): void {
+    this.stops.afterEvent();
     for (const t of this.tracks.values()) {
       if (t.w.proc.state !== 'running') continue;
       if (t.inst === 'waiting' && t.owned > 0 && !this.deps.sharded) {
@@ -263,8 +269,14 @@ export class Invariants {
       this.deps.counters.inc(`listener.${state}`);
       l.state = state;
     }
-    const owned = state !== 'stopped' && t.w.runtime.probe.fenceOf(id) !== null;
-    if (owned !== l.owned) this.setOwned(t, id, l, owned);
+    const fence = state === 'stopped' ? null : t.w.runtime.probe.fenceOf(id);
+    const owned = fence !== null;
+    if (owned !== l.owned) {
+      const generation = t.w.runtime.probe.generationOf(id) ?? -1;
+      if (fence !== null) this.stops.ownedFrom(t.w.id, id, fence, generation);
+      else this.stops.stopped(t.w.id, id);
+      this.setOwned(t, id, l, owned);
+    }
     if (state === 'stopped') t.listeners.delete(id);
   }
 

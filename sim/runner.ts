@@ -101,13 +101,19 @@ export async function runSeed(options: SimOptions): Promise<SeedResult> {
     (_f, _s, open) => {
       counters.inc(open === 0 ? 'upstream.generated-unheard' : 'upstream.generated');
     },
-    (proc, token, seq) => model.received(proc, token, seq),
+    (proc, token, seq) => {
+      model.received(proc, token, seq);
+      invariants.stops.received(proc, token, seq);
+    },
   );
   const model: StoreModel = new StoreModel(
     {
       fail,
       storeNow: () => storeClock.now(),
-      classifyClaim: (id, to, from, token) => invariants.classifyClaim(id, to, from, token),
+      classifyClaim: (id, to, from, token) => {
+        invariants.stops.fenceMoved(id, to, from); // the model's fence has moved already
+        return invariants.classifyClaim(id, to, from, token);
+      },
       generatedAt: (token, seq) => upstream.feed(token).generatedAt[seq - 1] ?? 0,
       now: () => kernel.now(),
     },

@@ -44,6 +44,19 @@ export function toXStateClock(clock: Clock): XStateClock {
   };
 }
 
+/** A wait of `ms` on `clock` that `wake()` ends early; `done` resolves either way, once. */
+export function wakeableDelay(clock: Clock, ms: number): { done: Promise<void>; wake: () => void } {
+  let wake = () => {};
+  const done = new Promise<void>((resolve) => {
+    const timer = clock.schedule(() => resolve(), ms);
+    wake = () => {
+      clock.cancel(timer);
+      resolve();
+    };
+  });
+  return { done, wake };
+}
+
 /** Resolves after `ms` on `clock`; rejects with the signal's reason if aborted first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

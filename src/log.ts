@@ -34,6 +34,7 @@ export const LOG_EVENTS = {
   listenerHandoff: 'listener.handoff',
   listenerHandoffUnconfirmed: 'listener.handoff_unconfirmed',
   listenerOverflow: 'listener.overflow',
+  listenerAbandoned: 'listener.abandoned',
   reconcileRun: 'reconcile.run',
   assignmentPlanned: 'assignment.planned',
   listenerMoved: 'listener.moved',

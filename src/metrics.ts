@@ -33,7 +33,9 @@ export type MessageResult =
   | 'no_id'
   | 'dropped'
   | 'too_large'
-  | 'binary_dropped';
+  | 'binary_dropped'
+  /** Still queued when a stopping listener's flush hit its bound (the store did not take them). */
+  | 'abandoned';
 
 const MESSAGE_RESULTS: readonly MessageResult[] = [
   'emitted',
@@ -43,6 +45,7 @@ const MESSAGE_RESULTS: readonly MessageResult[] = [
   'dropped',
   'too_large',
   'binary_dropped',
+  'abandoned',
 ];
 
 /** One bound child of `baton_messages_total` per result. */

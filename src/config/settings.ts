@@ -267,7 +267,7 @@ export const SETTINGS = {
       env: 'MAX_CONCURRENT_TAKEOVERS',
       kind: 'int',
       schema: count.default(200),
-      doc: 'sharded: most takeovers one instance has in flight at a time',
+      doc: 'most takeovers one instance has in flight at a time (single: the leader; sharded: each instance)',
       contract: true,
     },
     joinDelayMs: duration(

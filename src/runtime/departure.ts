@@ -26,7 +26,7 @@ export interface DepartureHost {
     lockRenewMs: number;
     resyncMs: number;
   };
-  pool: Pick<ListenerPool, 'size' | 'stopAll'>;
+  pool: Pick<ListenerPool, 'size' | 'stopAllFlushing'>;
   leadership: { endShare(): void; planWhileDraining(epoch: number): Promise<void> };
   /** The instance machine (its context has the lease a leader's drain starts with). */
   actor: { getSnapshot(): { context: { leaseUntil: number } } };
@@ -144,7 +144,8 @@ export class Departure {
     if (options.ownership === 'sharded' && !this.drained && pool.size() > 0) {
       await this.drainShare();
     }
-    pool.stopAll();
+    // What the listeners had received is emitted (bounded) before we give back their fences.
+    await pool.stopAllFlushing();
     const owners = await store.readOwners().catch(() => []);
     const mine = owners.filter((o) => o.owner === id);
     await Promise.all(

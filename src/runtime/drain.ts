@@ -32,7 +32,7 @@ export function leaderDrainBound(
   options: { renewDeadlineMs: number },
   /** The instance machine: its context has the lease the drain starts with. */
   actor: { getSnapshot(): { context: { leaseUntil: number } } },
-  pool: { stopAll(): void },
+  pool: { stopAllFlushing(): Promise<void> },
 ): StoreContactBound {
   const leaseUntil = actor.getSnapshot().context.leaseUntil;
   return new StoreContactBound(deps.clock, options.renewDeadlineMs, leaseUntil, () => {
@@ -40,7 +40,8 @@ export function leaderDrainBound(
       { event: LOG_EVENTS.drainDone, handed_off: false },
       'store unreachable: closing',
     );
-    pool.stopAll();
+    // Sockets close now; what was received still goes out if the store answers within the bound.
+    void pool.stopAllFlushing();
   });
 }
 

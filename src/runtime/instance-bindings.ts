@@ -32,7 +32,10 @@ export interface InstanceBindings {
   metrics?: Metrics | undefined;
   /** The leader's reconcile loop, run for as long as the machine is in `leader`. */
   leadership: { begin(epoch: number): void; end(): void; holderDeposed?(holder: string): void };
-  /** Stops every listener actor synchronously (step-down). */
+  /**
+   * Stops every listener actor (step-down): sockets close at once, what they received is still
+   * emitted in the background, bounded and fenced.
+   */
   stopListeners(): void;
   drain(epoch: number, signal: AbortSignal): Promise<void>;
   finalize(epoch: number | null): Promise<void>;

@@ -15,6 +15,7 @@ import { ControlLoop } from './control-loop.js';
 import type { ListenerPool } from './listener-pool.js';
 import { MemberWatch } from './member-presence.js';
 import {
+  capStarts,
   handoverSources,
   isTakeover,
   planReconcile,
@@ -45,7 +46,7 @@ export interface LeadershipDeps {
   storeContact?: (sentAt: number) => void;
 }
 
-/** Sharded: listener actors started per batch before yielding to renewals and heartbeats. */
+/** Listener actors started per batch before yielding to renewals and heartbeats. */
 const START_BATCH = 50;
 
 /** Claims made in the last few ms are announced in one hint, so a draining owner closes fast. */
@@ -63,6 +64,7 @@ export class Leadership {
   /** Sharded, while leading: the members' presence (crash detection before the registry TTL). */
   private readonly members: MemberWatch | null = null;
   private generation: number | null = null;
+  /** Starts the last pass held back (MAX_CONCURRENT_TAKEOVERS): a later pass makes them. */
   private deferred = 0;
   /** Desired state, owners and assignment, read in full only when the state version moved. */
   private readonly state: StateReader;
@@ -157,7 +159,7 @@ export class Leadership {
   /** A listener went live: if that finished a takeover, record the handoff. */
   listenerLive(listenerId: string, _from: string | null): void {
     // Takeovers held back by MAX_CONCURRENT_TAKEOVERS start as earlier ones finish.
-    if (this.deferred > 0) this.share?.trigger();
+    if (this.deferred > 0) (this.share ?? this.loop).trigger();
     const takeover = this.takeovers.get(listenerId);
     if (!takeover) return;
     this.takeovers.delete(listenerId);
@@ -180,14 +182,24 @@ export class Leadership {
     ]);
     if (!isCurrent()) return; // stepped down while reading
     metrics?.reconcileRuns.inc();
-    const actions = planReconcile(this.inputOf(desired, owners, instances));
-    let started = 0;
-    for (const action of actions) {
-      if (action.type === 'start' || action.type === 'restart') started++;
-      this.execute(action);
-    }
+    const input = this.inputOf(desired, owners, instances);
+    // Capped and yielding as a share pass is: a new leader starting every takeover at once
+    // starved its event loop past RENEW_DEADLINE_MS and stepped down.
+    const { actions, deferred } = capStarts(
+      planReconcile(input),
+      input.local,
+      this.deps.options.maxConcurrentTakeovers,
+    );
+    this.deferred = deferred;
+    const started = await this.executeInBatches(actions, isCurrent);
     logger.debug(
-      { event: LOG_EVENTS.reconcileRun, desired: desired.length, started, running: pool.size() },
+      {
+        event: LOG_EVENTS.reconcileRun,
+        desired: desired.length,
+        started,
+        deferred,
+        running: pool.size(),
+      },
       'reconciled',
     );
   }
@@ -216,16 +228,31 @@ export class Leadership {
       absent,
     });
     this.deferred = deferred;
-    let started = 0;
-    for (const action of actions) {
-      if (!isCurrent()) return;
-      this.execute(action);
-      if (action.type === 'start' && ++started % START_BATCH === 0) await sleep(clock, 1);
-    }
+    const started = await this.executeInBatches(actions, isCurrent);
     logger.debug(
       { event: LOG_EVENTS.reconcileRun, share: true, started, deferred, running: pool.size() },
       'reconciled share',
     );
+  }
+
+  /**
+   * Executes a pass's actions in order, yielding a tick after every START_BATCH starts (renewals
+   * and heartbeats run between batches); stops when the pass is no longer current. Returns the
+   * number of starts made.
+   */
+  private async executeInBatches(
+    actions: readonly ReconcileAction[],
+    isCurrent: () => boolean,
+  ): Promise<number> {
+    let started = 0;
+    for (const action of actions) {
+      if (!isCurrent()) break;
+      this.execute(action);
+      if (action.type === 'start' && ++started % START_BATCH === 0) {
+        await sleep(this.deps.clock, 1);
+      }
+    }
+    return started;
   }
 
   /**

@@ -5,13 +5,14 @@
  * runs of up to RUN_MAX messages (one script call per run, in order), so the events stream keeps
  * the upstream's order and a backlog drains at a run per round trip.
  *
- * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue (only
- * `close()`, when the actor ends, forgets it), and a queue at the owned high-water mark pauses the
+ * Nothing received while we hold the fence is lost: an upstream reconnect keeps the queue, an actor
+ * stopped while the fence may still be ours (step-down, shutdown) stops reading and `flush`es what
+ * is queued before `close()` forgets it, and a queue at the owned high-water mark pauses the
  * socket (the TCP window pushes back on the upstream) until it drains below half. Only an overlap
  * successor's warming buffer, which nobody depends on yet, drops its oldest message when full:
  * counted and logged.
  */
-import { type Clock, sleep } from '../clock.js';
+import { type Clock, sleep, wakeableDelay } from '../clock.js';
 import { LOG_EVENTS, type Logger } from '../log.js';
 import type { MessageResult } from '../metrics.js';
 import type { RunMessage, StoreClient } from '../store/client.js';
@@ -20,13 +21,10 @@ import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../ups
 import { UpstreamError } from '../upstream/types.js';
 import { lingerDelay } from './linger.js';
 import { MessageQueue } from './message-queue.js';
-import { binaryMessageIdOf, messageIdOf } from './sink.js';
+import { binaryMessage, textMessage } from './sink.js';
 
 /** BINARY_FRAMES: emit binary frames base64-encoded (with `encoding`), or drop them, counted. */
 export type BinaryFrames = 'base64' | 'drop';
-
-/** `result` of one message as counted in `baton_messages_total`. */
-export type LinkResult = MessageResult;
 
 /** What a link tells its runtime. */
 export interface LinkHooks {
@@ -35,7 +33,7 @@ export interface LinkHooks {
   /** The store refused our fence: someone else owns the listener now. */
   fenceStale(listenerId: string): void;
   /** `count` messages had this outcome (one call per run and result, for metrics). */
-  emitted(listenerId: string, result: LinkResult, count?: number): void;
+  emitted(listenerId: string, result: MessageResult, count?: number): void;
 }
 
 export interface LinkDeps {
@@ -52,8 +50,6 @@ export interface LinkDeps {
   hooks: LinkHooks;
 }
 
-type Pending = RunMessage;
-
 /** One shared abort reason: `abort()` without one builds a DOMException (a stack) per close. */
 const CLOSED = Object.freeze(new Error('listener link closed'));
 const EMIT_RETRY_MIN_MS = 50;
@@ -65,7 +61,7 @@ export const OWNED_HIGH_WATER = 16 * RUN_MAX;
 
 export class ListenerLink {
   private session: UpstreamSession | null = null;
-  private readonly pending = new MessageQueue<Pending>();
+  private readonly pending = new MessageQueue<RunMessage>();
   private fence: number | null = null;
   private pumping = false;
   /** Bumped on every session close, so callbacks of an older session know they are stale. */
@@ -86,6 +82,10 @@ export class ListenerLink {
   private lastRunAt = Number.NEGATIVE_INFINITY;
   /** Ends the pump's linger wait early: a full run is queued, or the link closes. */
   private lingerWake: (() => void) | null = null;
+  /** The actor ended (`stopReading`): a stale refusal concerns nobody but this link now. */
+  private retired = false;
+  /** Wakes a `flush` when a run settled or the link closed. */
+  private flushWaiter: (() => void) | null = null;
 
   constructor(
     readonly listenerId: string,
@@ -172,18 +172,13 @@ export class ListenerLink {
    * Resolves once a message is buffered, after `ms`, or when the link closes, whichever comes
    * first (an overlap takeover waits for its first message instead of polling for it).
    */
-  whenBuffered(ms: number): Promise<void> {
-    if (this.pending.length > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.deps.clock.cancel(timer);
-        if (this.bufferedWaiter === wake) this.bufferedWaiter = null;
-        resolve();
-      };
-      const timer = this.deps.clock.schedule(wake, ms);
-      this.bufferedWaiter?.(); // one waiter at a time: a previous one just returns early
-      this.bufferedWaiter = wake;
-    });
+  async whenBuffered(ms: number): Promise<void> {
+    if (this.pending.length > 0) return;
+    const { done, wake } = wakeableDelay(this.deps.clock, ms);
+    this.bufferedWaiter?.(); // one waiter at a time: a previous one just returns early
+    this.bufferedWaiter = wake;
+    await done;
+    if (this.bufferedWaiter === wake) this.bufferedWaiter = null;
   }
 
   /**
@@ -209,10 +204,48 @@ export class ListenerLink {
     this.fence = null;
     this.overflowDropped = 0;
     this.bufferedWaiter?.();
+    this.flushWaiter?.();
+  }
+
+  /**
+   * The actor is stopping while our fence may still be current: closes the upstream session at
+   * once (nothing more is read) and keeps what was received for `flush`. A later actor of the
+   * same listener has a link of its own, so a stale refusal here is reported to nobody.
+   */
+  stopReading(): void {
+    this.retired = true;
+    this.closeSession();
+  }
+
+  /**
+   * Emits what is still queued at our fence, for at most `boundMs`. Resolves with 0 once the
+   * queue is empty or the fence is lost (a stale refusal, counted as `stale`), else at the bound
+   * with how many are still queued, counted as `abandoned`. `close()` follows it.
+   */
+  async flush(boundMs: number): Promise<number> {
+    const settled = () => this.fence === null || this.pending.length === 0;
+    if (settled()) return 0;
+    // An emit retry waiting out its backoff tries again now: the flush has only its bound.
+    this.closeController?.abort(CLOSED);
+    this.closeController = null;
+    this.lingerWake?.();
+    if (!this.pumping) void this.pump(this.emitSeq);
+    const { done, wake } = wakeableDelay(this.deps.clock, boundMs);
+    this.flushWaiter = () => {
+      if (settled()) wake();
+    };
+    await done;
+    this.flushWaiter = null;
+    const left = settled() ? 0 : this.pending.length;
+    if (left > 0) this.deps.hooks.emitted(this.listenerId, 'abandoned', left);
+    return left;
   }
 
   private receive(data: string | Uint8Array): void {
-    const entry = typeof data === 'string' ? this.textEntry(data) : this.binaryEntry(data);
+    const entry =
+      typeof data === 'string'
+        ? textMessage(data, this.deps.messageIdField)
+        : this.binaryEntry(data);
     if (entry === null) return;
     if (this.fence === null && this.pending.length >= this.deps.maxBuffered) this.overflow();
     this.pending.push(entry);
@@ -263,17 +296,9 @@ export class ListenerLink {
     }
   }
 
-  private textEntry(text: string): Pending {
-    return { msgId: messageIdOf(text, this.deps.messageIdField), payload: text };
-  }
-
   /** A binary frame as bytes (base64), never as decoded text; or null when BINARY_FRAMES=drop. */
-  private binaryEntry(bytes: Uint8Array): Pending | null {
-    if (this.deps.binaryFrames === 'base64') {
-      const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const msgId = binaryMessageIdOf(bytes, this.deps.messageIdField);
-      return { msgId, payload: payload.toString('base64'), encoding: 'base64' };
-    }
+  private binaryEntry(bytes: Uint8Array): RunMessage | null {
+    if (this.deps.binaryFrames === 'base64') return binaryMessage(bytes, this.deps.messageIdField);
     this.deps.hooks.emitted(this.listenerId, 'binary_dropped');
     if (!this.binaryDropLogged) {
       this.binaryDropLogged = true;
@@ -286,16 +311,11 @@ export class ListenerLink {
   }
 
   /** Waits `ms` before the next run, or less (see `lingerWake`). */
-  private linger(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.deps.clock.cancel(timer);
-        this.lingerWake = null;
-        resolve();
-      };
-      const timer = this.deps.clock.schedule(wake, ms);
-      this.lingerWake = wake;
-    });
+  private async linger(ms: number): Promise<void> {
+    const { done, wake } = wakeableDelay(this.deps.clock, ms);
+    this.lingerWake = wake;
+    await done;
+    this.lingerWake = null;
   }
 
   /** Emits pending messages a run at a time; store errors are retried with backoff. */
@@ -307,7 +327,8 @@ export class ListenerLink {
       while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
         const { clock, lingerMs } = this.deps;
         const since = clock.monotonic() - this.lastRunAt;
-        const wait = lingerDelay(this.pending.length, since, lingerMs, RUN_MAX);
+        // A stopping link's flush has only its bound: it never lingers.
+        const wait = this.retired ? 0 : lingerDelay(this.pending.length, since, lingerMs, RUN_MAX);
         if (wait > 0) {
           await this.linger(wait);
           continue;
@@ -345,7 +366,7 @@ export class ListenerLink {
    * Takes a run's emitted and duplicate messages off the queue and counts them; false at a stale
    * refusal (everything from it on stays queued, and the fence is given up).
    */
-  private settle(run: readonly Pending[], results: readonly EmitResult[]): boolean {
+  private settle(run: readonly RunMessage[], results: readonly EmitResult[]): boolean {
     let emitted = 0;
     let duplicate = 0;
     let noId = 0;
@@ -366,10 +387,12 @@ export class ListenerLink {
       this.fence = null;
       this.emitSeq += 1;
       hooks.emitted(this.listenerId, 'stale');
-      hooks.fenceStale(this.listenerId);
+      if (!this.retired) hooks.fenceStale(this.listenerId);
+      this.flushWaiter?.();
       return false;
     }
     this.resumeIfDrained();
+    this.flushWaiter?.();
     return true;
   }
 }

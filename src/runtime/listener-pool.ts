@@ -29,6 +29,7 @@ import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { ClaimProtocol } from './handoff.js';
 import { type BinaryFrames, type LinkDeps, type LinkHooks, ListenerLink } from './link.js';
 import type { LocalListener } from './plan.js';
+import { Retiring } from './retiring.js';
 import { StatusMirror } from './status-mirror.js';
 
 /** The listener settings of RuntimeOptions (connect, backoff, emit, handoff). */
@@ -103,6 +104,8 @@ interface Handle {
   status: StatusMirror;
   /** The inspection observer attached to this actor's system, while someone inspects. */
   inspection: Subscription | null;
+  /** Set when the actor stopped flushing: the link is the flush's to close, not the actor's. */
+  flushed: Promise<number> | null;
 }
 
 /** The listener actors of one instance by id; every method is synchronous. */
@@ -115,9 +118,12 @@ export class ListenerPool {
   private readonly linkDeps: LinkDeps;
   /** Whether inspection events are wanted: XState builds none for actors without an observer. */
   private inspecting = false;
+  /** Links of stopped actors still emitting what they received (`stopAllFlushing`). */
+  private readonly retiring: Retiring;
 
   constructor(private readonly deps: PoolDeps) {
     this.xstateClock = toXStateClock(deps.clock);
+    this.retiring = new Retiring(deps.logger);
     const { options } = deps;
     this.linkDeps = Object.freeze({
       store: deps.store,
@@ -140,9 +146,14 @@ export class ListenerPool {
     });
     const bound = listenerMachine.provide({
       actors: {
-        claim: fromPromise<ClaimOutput, ClaimInput>(({ input, signal }) =>
-          claims.claim(input, signal),
-        ),
+        claim: fromPromise<ClaimOutput, ClaimInput>(async ({ input, signal }) => {
+          // An earlier link of ours may still emit at our previous fence (a step-down just
+          // before we lead again): a claim now would turn what it has left stale.
+          const flushing = this.retiring.flushing(input.listenerId);
+          if (flushing) await flushing;
+          if (signal.aborted) return { ok: false, code: 'ABORTED' };
+          return claims.claim(input, signal);
+        }),
         connect: fromPromise<void, ConnectInput>(({ input, signal }) =>
           this.link(input.listenerId).open(signal, input.fence ?? null),
         ),
@@ -153,7 +164,14 @@ export class ListenerPool {
         BACKOFF: ({ context }) => this.backoffMs(context.attempts, context.fatal),
       },
       actions: {
-        closeSession: ({ context }) => this.handles.get(context.listenerId)?.link.close(),
+        closeSession: ({ context }) => {
+          const handle = this.handles.get(context.listenerId);
+          if (handle && !handle.flushed) handle.link.close();
+        },
+        flushSession: ({ context }) => {
+          const handle = this.handles.get(context.listenerId);
+          if (handle && !handle.flushed) handle.flushed = this.retiring.retire(handle.link);
+        },
         suspendSession: ({ context }) => this.handles.get(context.listenerId)?.link.closeSession(),
         startEmitting: ({ context }, params: { fence: number }) =>
           this.handles.get(context.listenerId)?.link.startEmitting(params.fence),
@@ -189,6 +207,7 @@ export class ListenerPool {
         typeof input.expectedOwner === 'string',
       ),
       inspection: null,
+      flushed: null,
     };
     this.handles.set(listenerId, handle);
     if (this.inspecting) {
@@ -235,9 +254,28 @@ export class ListenerPool {
     });
   }
 
-  /** Stops every listener synchronously: every socket is closed when this returns. */
+  /**
+   * Stops every listener at once and forgets what they had not emitted, flushes included (a
+   * crash): every socket is closed when this returns, and nothing more is written.
+   */
   stopAll(): void {
     for (const id of [...this.handles.keys()]) this.stop(id);
+    this.retiring.closeAll();
+  }
+
+  /**
+   * Stops every listener while our fences may still be current (step-down, shutdown, store cut):
+   * every socket is closed when this returns, as with `stopAll`, but what each had received is
+   * still emitted at its fence, up to STOP_FLUSH_MS. Resolves once every flush (also an earlier
+   * stop's) ended; what the bound cut off is counted as abandoned and logged once per call.
+   */
+  stopAllFlushing(): Promise<void> {
+    const flushes: Promise<number>[] = [];
+    for (const handle of [...this.handles.values()]) {
+      handle.actor.send({ type: 'listener.stop', flush: true });
+      if (handle.flushed) flushes.push(handle.flushed);
+    }
+    return this.retiring.report(flushes);
   }
 
   /**
@@ -344,8 +382,8 @@ export class ListenerPool {
 
   private forget(listenerId: string, handle: Handle): void {
     // The inspection observer stays: XState reports the final snapshot after `complete`, and the
-    // actor's own system (one per root actor) goes away with it.
-    handle.link.close();
+    // actor's own system (one per root actor) goes away with it. A flushing link closes itself.
+    if (!handle.flushed) handle.link.close();
     if (this.handles.get(listenerId) === handle) this.handles.delete(listenerId);
   }
 }

@@ -212,9 +212,22 @@ export function planShare(input: ShareInput): { actions: ReconcileAction[]; defe
       ? { ...a, mode: input.handoffMode }
       : a,
   );
+  return capStarts(actions, local, input.maxTakeovers);
+}
+
+/**
+ * Holds back the starts of a pass beyond `maxTakeovers` in flight (a local actor that does not
+ * own its listener yet is one), orphans first; every other action stays. `deferred` counts the
+ * starts held back: the executor runs another pass as earlier ones go live.
+ */
+export function capStarts(
+  actions: readonly ReconcileAction[],
+  local: ReadonlyMap<string, LocalListener>,
+  maxTakeovers: number,
+): { actions: ReconcileAction[]; deferred: number } {
   let inFlight = 0;
   for (const l of local.values()) if (l.fence === null) inFlight++;
-  let room = Math.max(0, input.maxTakeovers - inFlight);
+  let room = Math.max(0, maxTakeovers - inFlight);
   const starts = actions.filter((a) => a.type === 'start');
   // A listener whose owner is gone (or none) waits for nobody: those first.
   const orphan = (a: ReconcileAction) =>

@@ -41,7 +41,7 @@ export interface RuntimeOptions extends PoolOptions, PresenceOptions {
   handoffMode: 'overlap' | 'sequential';
   /** `single`: the leader runs every listener; `sharded`: the leader assigns, all run a share. */
   ownership: 'single' | 'sharded';
-  /** Sharded: most takeovers this instance has in flight at a time. */
+  /** Most takeovers (listener starts) this instance has in flight at a time. */
   maxConcurrentTakeovers: number;
   /** Sharded: how long the leader must have seen an instance before it assigns it listeners. */
   joinDelayMs: number;
@@ -152,7 +152,11 @@ export class BatonRuntime implements InstanceView {
       options,
       leadership: this.leadership,
       // Sharded, a non-leader runs listeners too: stepping down is not a reason to stop them.
-      stopListeners: () => (this.sharded() ? undefined : this.pool.stopAll()),
+      // Single: sockets close now; what they received is emitted in the background at fences
+      // nobody may have claimed yet (a claim of ours for the same listener waits for it).
+      stopListeners: () => {
+        if (!this.sharded()) void this.pool.stopAllFlushing();
+      },
       drain: (epoch, signal) => this.departure.drain(epoch, signal),
       finalize: (epoch) => this.departure.finalize(epoch),
     });
@@ -360,7 +364,8 @@ export class BatonRuntime implements InstanceView {
         'no heartbeat got through: closing every listener before the registry entry expires',
       );
       this.leadership.endShare();
-      this.pool.stopAll();
+      // Sockets close now; the flushes get through if the store answers again within the bound.
+      void this.pool.stopAllFlushing();
     };
     const resumed = () => {
       if (this.currentRole === 'draining' || this.currentRole === 'released') return;

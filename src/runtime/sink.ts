@@ -3,9 +3,25 @@
  * The emit itself is the store's fenced, deduplicated `emit` (see ListenerLink's pump).
  */
 
+import type { RunMessage } from '../store/client.js';
 import { scanMessageId } from './msgid-scan.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A text frame as a message to emit: the text as its payload, its id for dedup. */
+export function textMessage(text: string, field: string): RunMessage {
+  return { msgId: messageIdOf(text, field), payload: text };
+}
+
+/** A binary frame as a message to emit: its exact bytes base64-encoded, with `encoding`. */
+export function binaryMessage(bytes: Uint8Array, field: string): RunMessage {
+  const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    msgId: binaryMessageIdOf(bytes, field),
+    payload: payload.toString('base64'),
+    encoding: 'base64',
+  };
+}
 
 /**
  * The message id of a binary frame: that of its bytes read as JSON text when they are valid

@@ -1,16 +1,6 @@
-/**
- * The lossless message path (issue 11) against a real redis-server and a real `ws` upstream: a
- * listener fed faster than it can emit pauses its socket and loses nothing (an owned one well
- * before the warming cap fills); an upstream that drops mid-stream loses no received message; an
- * oversized frame ends the session with MESSAGE_TOO_LARGE and the listener reconnects; a replayed
- * start leaves a live listener alone.
- */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type WebSocket from 'ws';
-import { WebSocketServer } from 'ws';
 import { applyCommand } from '../../src/admin/commands.js';
 import { systemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/log.js';
@@ -22,6 +12,7 @@ import type { CoordinationStore } from '../../src/store/types.js';
 import type { UpstreamConnector } from '../../src/upstream/types.js';
 import { createWsConnector } from '../../src/upstream/ws-connector.js';
 import { eventually, FAST } from '../support/nodes.js';
+import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
 import { type RedisServer, randomPrefix, startRedisServer } from '../support/redis-server.js';
 
 /** What the upstream does with the n-th (from 1) connection of a token. */
@@ -29,7 +20,7 @@ type Behaviour = (ws: WebSocket, n: number) => void;
 
 let redis: RedisServer;
 let cli: Redis;
-let server: Server;
+let upstream: RawUpstream;
 let url: string;
 const connections = new Map<string, number>();
 const behaviours = new Map<string, Behaviour>();
@@ -37,27 +28,17 @@ const behaviours = new Map<string, Behaviour>();
 beforeAll(async () => {
   redis = await startRedisServer();
   cli = new Redis(redis.url);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  server = createServer((_req, res) => res.writeHead(426).end());
-  server.on('upgrade', (req, socket, head) => {
-    const token = new URL(req.url ?? '/', 'ws://x').searchParams.get('token') ?? '';
-    socket.on('error', () => socket.destroy());
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const n = (connections.get(token) ?? 0) + 1;
-      connections.set(token, n);
-      ws.on('error', () => ws.terminate());
-      behaviours.get(token)?.(ws, n);
-    });
+  upstream = await startRawUpstream((token, ws) => {
+    const n = (connections.get(token) ?? 0) + 1;
+    connections.set(token, n);
+    behaviours.get(token)?.(ws, n);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  url = `ws://127.0.0.1:${port}/feed?token={token}`;
+  url = upstream.url;
 });
 
 afterAll(async () => {
   cli.disconnect();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await upstream.stop();
   await redis.stop();
 });
 

@@ -31,6 +31,10 @@ const CANARIES: { bug: PlantedBugName; breaks: RegExp }[] = [
   },
   { bug: 'log-from-after-write', breaks: /^ownership log: \S+ \w+ at fence \d+ is from/ },
   { bug: 'version-stuck', breaks: /^not converged \S+ after healing/ },
+  {
+    bug: 'forget-buffer-on-stop',
+    breaks: /^\S+: \S+ received by \S+ was never emitted: it stopped with the fence held/,
+  },
 ];
 
 describe('planted-bug canaries', () => {

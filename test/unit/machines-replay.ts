@@ -39,6 +39,8 @@ export const USER_EVENTS: Record<string, EventObject[]> = {
     { type: 'listener.stop' },
     { type: 'ownership.lost' },
     { type: 'upstream.closed', code: 'UPSTREAM_CLOSED', message: 'closed by peer' } as EventObject,
+    // A step-down's or a shutdown's stop: emit what was received first (same target).
+    { type: 'listener.stop', flush: true } as EventObject,
   ],
 };
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  capStarts,
   type LocalListener,
   type OwnerFact,
   planDrain,
@@ -179,6 +180,57 @@ describe('planReconcile', () => {
       'release x',
       'release z',
     ]);
+  });
+});
+
+describe('capStarts (single mode: a leader pass takes over at most MAX_CONCURRENT_TAKEOVERS)', () => {
+  // A new leader of a fleet whose old leader crashed: three failovers, one handoff from a
+  // draining owner, one unowned listener, one restart and one stop, with `inFlight` local actors
+  // not owning yet (each counts against the cap).
+  const pass = (max: number, inFlight: number) => {
+    const given = input({
+      desired: [
+        ['f1', 1],
+        ['h', 1],
+        ['f2', 1],
+        ['u', 1],
+        ['f3', 1],
+        ['r', 2],
+        ...Array.from({ length: inFlight }, (_, i): [string, number] => [`w${i}`, 1]),
+      ],
+      owners: [
+        ['f1', 'gone', 1],
+        ['f2', 'gone', 1],
+        ['f3', 'gone', 1],
+        ['h', 'd', 1],
+        ['r', SELF, 4],
+      ],
+      instances: [['d', 'draining']],
+      local: [
+        ['r', 1, 4],
+        ['old', 1, 2],
+        ...Array.from({ length: inFlight }, (_, i): [string, number, null] => [`w${i}`, 1, null]),
+      ],
+    });
+    return capStarts(planReconcile(given), given.local, max);
+  };
+  const starts = (plan: ReturnType<typeof pass>) =>
+    plan.actions.filter((a) => a.type === 'start').map((a) => a.listenerId);
+  const others = (plan: ReturnType<typeof pass>) =>
+    plan.actions.filter((a) => a.type !== 'start').map((a) => `${a.type} ${a.listenerId}`);
+
+  it.each<[string, number, number, string[], number]>([
+    ['room for all: everything starts', 10, 0, ['f1', 'h', 'f2', 'u', 'f3'], 0],
+    ['room for three: orphans first, in desired order', 3, 0, ['f1', 'f2', 'u'], 2],
+    ['room for four: every orphan, the handoff waits', 4, 0, ['f1', 'f2', 'u', 'f3'], 1],
+    ['two in flight of four: two more', 4, 2, ['f1', 'f2'], 3],
+    ['as many in flight as the cap: none', 3, 3, [], 5],
+  ])('%s', (_name, max, inFlight, started, deferred) => {
+    const plan = pass(max, inFlight);
+    expect(starts(plan)).toEqual(started);
+    expect(plan.deferred).toBe(deferred);
+    // Restarts, stops and releases are never held back.
+    expect(others(plan)).toEqual(['restart r', 'stop old', 'release old']);
   });
 });
 
