@@ -7,7 +7,7 @@
  * duplicated, and no epoch or fence lower than one already used is handed out. (3) A deposition
  * of a crashed lock holder (an epoch bump) the replica never got is not used either.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../src/store/redis-connection.js';
 import { coordinatorRedisOptions, RedisStore } from '../../src/store/redis-store.js';
@@ -194,8 +194,9 @@ describe('Sentinel failover under two Baton instances', () => {
     await startListeners(a, list);
     // Sharded (the default): every listener live on an instance of the fleet, by its owner entry.
     let fleet = ['sent-a'];
+    let reader = inspect as Redis;
     const liveOnFleet = async () => {
-      const missing = await notLiveOn(inspect as Redis, prefix, fleet, list);
+      const missing = await notLiveOn(reader, prefix, fleet, list);
       return missing.length === 0 ? fleet.join(',') : null;
     };
     await until('all live on A', liveOnFleet, 20_000);
@@ -218,11 +219,17 @@ describe('Sentinel failover under two Baton instances', () => {
       50,
     );
     const promotedAt = Date.now();
+    // From here the checks read the promoted primary directly. The test's own Sentinel client is
+    // only an instrument: once, under CI load, it kept answering "Connection is closed" for the
+    // whole wait while both Baton processes had reconnected and were taking listeners over.
+    const direct = new Redis({ port: set.replica.port, host: '127.0.0.1', lazyConnect: false });
+    cleanups.push(async () => direct.disconnect());
+    reader = direct;
     const owner = await until('every listener live again', liveOnFleet, 30_000).catch(
       async (error: Error) => {
         // What a timeout needs to be understood: the lock, the statuses, both processes' logs.
-        const holder = await inspect.get(`${prefix}:consumer_lock`).catch(String);
-        const status = await inspect.hgetall(`${prefix}:listener_status`).catch(String);
+        const holder = await reader.get(`${prefix}:consumer_lock`).catch(String);
+        const status = await reader.hgetall(`${prefix}:listener_status`).catch(String);
         throw new Error(
           `${error.message}\nlock: ${holder}\nstatus: ${JSON.stringify(status).slice(0, 1500)}\n` +
             `A:\n${a.tail(15)}\nB:\n${b.tail(15)}`,
@@ -233,11 +240,11 @@ describe('Sentinel failover under two Baton instances', () => {
     // Keep streaming a moment on the new primary, then audit.
     await until(
       'messages after the failover',
-      async () => (await inspect.xlen(`${prefix}:events`)) > 100,
+      async () => (await reader.xlen(`${prefix}:events`)) > 100,
       15_000,
     );
 
-    const entries = await readStream(inspect as Redis, prefix);
+    const entries = await readStream(reader, prefix);
     const grouped = groupByListener(entries);
     const audits = list.map((l) =>
       auditListener(
@@ -264,7 +271,7 @@ describe('Sentinel failover under two Baton instances', () => {
     expect(totals.outOfOrder).toBe(0);
     expect(violations).toEqual([]);
     // The promoted primary's fences are at or above every fence any owner went live with.
-    const stored = await inspect.hgetall(`${prefix}:listener_fences`);
+    const stored = await reader.hgetall(`${prefix}:listener_fences`);
     const below = lives.filter((l) => Number(stored[String(l.listener_id)] ?? 0) < Number(l.fence));
     expect(below.map((l) => `${l.by}:${l.listener_id}@${l.fence}`)).toEqual([]);
     // Epochs strictly increase: no leadership number is handed out twice.
