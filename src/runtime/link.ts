@@ -326,15 +326,17 @@ export class ListenerLink {
     try {
       while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
         const { clock, lingerMs } = this.deps;
-        const since = clock.monotonic() - this.lastRunAt;
+        const now = clock.monotonic();
         // A stopping link's flush has only its bound: it never lingers.
-        const wait = this.retired ? 0 : lingerDelay(this.pending.length, since, lingerMs, RUN_MAX);
+        const wait = this.retired
+          ? 0
+          : lingerDelay(this.pending.length, now - this.lastRunAt, lingerMs, RUN_MAX);
         if (wait > 0) {
           await this.linger(wait);
           continue;
         }
         const run = this.pending.head(RUN_MAX);
-        this.lastRunAt = clock.monotonic();
+        this.lastRunAt = now;
         let results: EmitResult[];
         try {
           results = await this.deps.store.emitRun(

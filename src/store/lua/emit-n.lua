@@ -140,10 +140,12 @@ local function dedup_group(dedup, base, n)
       return dup
     end
   elseif not add_all(dedup, ids) then
+    -- add_each applies the cap itself, id by id.
     local added
     dup, added = add_each(dedup, base, n)
     if not added then return dup end
-    pruned = #ids -- add_each applied the cap itself
+    redis.call('PEXPIRE', dedup, window)
+    return dup
   end
   -- The window was within the cap before this group: it can be over it only if more came than
   -- the prune took (a cap lowered since is applied by the next group that adds more).
