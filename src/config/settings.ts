@@ -219,7 +219,7 @@ export const SETTINGS = {
       env: 'EMIT_LINGER_MS',
       kind: 'int',
       schema: between(0, 1_000).default(15),
-      doc: 'a listener that sent a run less than this ago waits out the rest before its next (a full run of 64 goes at once); 0 = never wait',
+      doc: 'a listener sends at most one run per beat of this many ms, on one grid for the whole process, so busy listeners share scripts (a full run of 64 goes at once); 0 = never wait',
       contract: false,
     },
     messageIdField: {

@@ -1,20 +1,72 @@
 /**
- * When a listener's pump sends its next run (issue 11: Redis calls per message). Every run costs
- * a fixed handful of Redis calls (owner, fence, dedup upkeep) whatever its length, so a listener
- * receiving a message every few milliseconds that sent each one on its own would cost several
- * calls per message. Like Nagle's algorithm and Kafka's `linger.ms`, a listener that sent a run
- * less than `lingerMs` ago waits out the rest and sends what gathered meanwhile as one run; a
- * listener that was quiet for longer sends at once, so a lone message waits for nothing, and a
- * full run never waits.
+ * When a listener's pump sends its next run (issue 11: Redis calls and CPU per message). Every
+ * run costs a fixed handful of Redis calls (owner, fence, dedup upkeep) whatever its length, and
+ * every script call costs a socket write and a round trip, so a listener receiving a message every
+ * few milliseconds that sent each one on its own would cost several calls per message.
+ *
+ * Like Nagle's algorithm and Kafka's `linger.ms`, a listener sends at most one run per beat of
+ * `lingerMs`; a run due sooner waits for the next beat and takes what gathered meanwhile. The
+ * beats are one grid on the monotonic clock for the whole process, so every busy listener's run
+ * goes out on the same tick and the store client packs them into a few scripts (one write and
+ * one round trip for many listeners) instead of one script per listener at scattered times. A
+ * listener quiet for a beat sends at once, so a lone message waits for nothing, and a full run
+ * never waits.
  */
+import type { Clock } from '../clock.js';
 
-/** How long to wait before sending the next run: 0 = now. */
-export function lingerDelay(
+/** The earliest monotonic time the next run may go out: at or before now means at once. */
+export function nextRunAt(
   queued: number,
-  sinceLastRunMs: number,
+  lastRunAt: number,
   lingerMs: number,
   runMax: number,
 ): number {
-  if (lingerMs <= 0 || queued >= runMax || sinceLastRunMs >= lingerMs) return 0;
-  return lingerMs - sinceLastRunMs;
+  if (lingerMs <= 0 || queued >= runMax) return Number.NEGATIVE_INFINITY;
+  return (Math.floor(lastRunAt / lingerMs) + 1) * lingerMs;
+}
+
+/** A wait for a beat; `wake()` ends it early. `done` resolves either way, once. */
+export interface BeatWait {
+  done: Promise<void>;
+  wake(): void;
+}
+
+/**
+ * The process's beats: one timer per beat however many links wait for it, and every waiter woken
+ * in the same callback, so their pumps all run before the store client's next flush.
+ */
+export class Beat {
+  private readonly waiting = new Map<number, Set<() => void>>();
+
+  constructor(
+    private readonly clock: Clock,
+    readonly lingerMs: number,
+  ) {}
+
+  /** Waits until `at` (a value `nextRunAt` returned) or until `wake()`. */
+  wait(at: number): BeatWait {
+    let waiters = this.waiting.get(at);
+    if (waiters === undefined) {
+      const these = new Set<() => void>();
+      waiters = these;
+      this.waiting.set(at, these);
+      this.clock.schedule(() => {
+        this.waiting.delete(at);
+        for (const resolve of these) resolve();
+      }, at - this.clock.monotonic());
+    }
+    const these = waiters;
+    let resolve = () => {};
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    these.add(resolve);
+    return {
+      done,
+      wake: () => {
+        these.delete(resolve);
+        resolve();
+      },
+    };
+  }
 }

@@ -19,7 +19,7 @@ import type { RunMessage, StoreClient } from '../store/client.js';
 import type { EmitResult } from '../store/types.js';
 import type { UpstreamConnector, UpstreamFailure, UpstreamSession } from '../upstream/types.js';
 import { UpstreamError } from '../upstream/types.js';
-import { lingerDelay } from './linger.js';
+import { type Beat, nextRunAt } from './linger.js';
 import { MessageQueue } from './message-queue.js';
 import { binaryMessage, textMessage } from './sink.js';
 
@@ -43,8 +43,8 @@ export interface LinkDeps {
   instanceId: string;
   messageIdField: string;
   maxBuffered: number;
-  /** See `lingerDelay`: a busy listener sends at most one run per this many ms. */
-  lingerMs: number;
+  /** The process's linger beats (see `nextRunAt`): a busy listener sends one run per beat. */
+  beat: Beat;
   binaryFrames: BinaryFrames;
   logger: Logger;
   hooks: LinkHooks;
@@ -310,9 +310,9 @@ export class ListenerLink {
     return null;
   }
 
-  /** Waits `ms` before the next run, or less (see `lingerWake`). */
-  private async linger(ms: number): Promise<void> {
-    const { done, wake } = wakeableDelay(this.deps.clock, ms);
+  /** Waits for the beat at `at` before the next run, or less (see `lingerWake`). */
+  private async linger(at: number): Promise<void> {
+    const { done, wake } = this.deps.beat.wait(at);
     this.lingerWake = wake;
     await done;
     this.lingerWake = null;
@@ -325,15 +325,15 @@ export class ListenerLink {
     let retryMs = EMIT_RETRY_MIN_MS;
     try {
       while (seq === this.emitSeq && this.fence !== null && this.pending.length > 0) {
-        const { clock, lingerMs } = this.deps;
+        const { clock, beat } = this.deps;
         const now = clock.monotonic();
         // A stopping link's flush has only its bound: it never lingers.
-        const wait = this.retired
-          ? 0
-          : lingerDelay(this.pending.length, now - this.lastRunAt, lingerMs, RUN_MAX);
-        if (wait > 0) {
-          await this.linger(wait);
-          continue;
+        if (!this.retired) {
+          const at = nextRunAt(this.pending.length, this.lastRunAt, beat.lingerMs, RUN_MAX);
+          if (at > now) {
+            await this.linger(at);
+            continue;
+          }
         }
         const run = this.pending.head(RUN_MAX);
         this.lastRunAt = now;

@@ -27,6 +27,7 @@ import type { Rng } from '../rng.js';
 import type { StoreClient } from '../store/client.js';
 import type { UpstreamConnector, UpstreamFailure } from '../upstream/types.js';
 import { ClaimProtocol } from './handoff.js';
+import { Beat } from './linger.js';
 import { type BinaryFrames, type LinkDeps, type LinkHooks, ListenerLink } from './link.js';
 import type { LocalListener } from './plan.js';
 import { Retiring } from './retiring.js';
@@ -132,7 +133,7 @@ export class ListenerPool {
       instanceId: deps.instanceId,
       messageIdField: options.messageIdField,
       maxBuffered: options.maxBufferedMessages,
-      lingerMs: options.emitLingerMs,
+      beat: new Beat(deps.clock, options.emitLingerMs),
       binaryFrames: options.binaryFrames,
       logger: deps.logger,
       hooks: deps.hooks,

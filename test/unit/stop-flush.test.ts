@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/log.js';
 import type { MessageResult } from '../../src/metrics.js';
+import { Beat } from '../../src/runtime/linger.js';
 import { ListenerLink } from '../../src/runtime/link.js';
 import { Retiring, STOP_FLUSH_MS } from '../../src/runtime/retiring.js';
 import { storeClient } from '../../src/store/client.js';
@@ -57,7 +58,7 @@ function world() {
     instanceId: ME,
     messageIdField: 'id',
     maxBuffered: 10_000,
-    lingerMs: 15,
+    beat: new Beat(clock, 15),
     binaryFrames: 'base64' as const,
     logger,
     connector: {
