@@ -1,7 +1,10 @@
 /**
  * A FIFO queue over one array and a head index: `shift` and `drop` are O(1) (Array#shift copies
  * the whole backing store once a listener's backlog is large), and the array is compacted only
- * once the consumed prefix outweighs what is left.
+ * once the consumed prefix outweighs what is left. A dropped slot is cleared at once: a busy
+ * listener's queue is seldom empty, so its consumed prefix can run to COMPACT_AT messages, and
+ * while the array still pointed at them they survived scavenges and were promoted to the old
+ * generation (about 240 bytes per message at 20k msg/s, a mark-compact every 2 s).
  */
 
 const COMPACT_AT = 1024;
@@ -40,9 +43,14 @@ export class MessageQueue<T> {
 
   /** Removes the oldest `n` items. */
   drop(n: number): void {
-    this.start = Math.min(this.items.length, this.start + n);
-    if (this.start === this.items.length) this.clear();
-    else if (this.start >= COMPACT_AT && this.start * 2 >= this.items.length) {
+    const end = Math.min(this.items.length, this.start + n);
+    if (end === this.items.length) {
+      this.clear();
+      return;
+    }
+    this.items.fill(undefined as T, this.start, end);
+    this.start = end;
+    if (this.start >= COMPACT_AT && this.start * 2 >= this.items.length) {
       this.items = this.items.slice(this.start);
       this.start = 0;
     }
