@@ -272,8 +272,7 @@ export class Invariants {
     const fence = state === 'stopped' ? null : t.w.runtime.probe.fenceOf(id);
     const owned = fence !== null;
     if (owned !== l.owned) {
-      const generation = t.w.runtime.probe.generationOf(id) ?? -1;
-      if (fence !== null) this.stops.ownedFrom(t.w.id, id, fence, generation);
+      if (fence !== null) this.stops.ownedFrom(t.w.id, id, fence);
       else this.stops.stopped(t.w.id, id);
       this.setOwned(t, id, l, owned);
     }

@@ -4,11 +4,10 @@
  * at its fence before it lets go, within STOP_FLUSH_MS. So a message a process received while it
  * owned the listener, and that is not in the stream once that flush had time to end, is a failure
  * unless: another process claimed it from this one first (the fence is lost; a claim of the same
- * process waits for its own flush, and one after its release came after the flush: no excuse), a
- * command stopped or
- * restarted the listener (a stop of one listener does not flush), the process crashed (a crash
- * writes nothing), or a fault kept it from the store during the flush (its store link faulted, or
- * it was paused). Each of those is counted (`stop.*`), as are the stops that had to flush.
+ * process waits for its own flush, and one after its release came after the flush: no excuse),
+ * the process crashed (a crash writes nothing), or a fault kept it from the store during the
+ * flush (its store link faulted, or it was paused). A stop or restart command flushes too: it is
+ * judged like any other stop. Each excuse is counted (`stop.*`), as are the stops that flushed.
  */
 import { STOP_FLUSH_MS } from '../src/runtime/retiring.js';
 import type { Counters } from './counters.js';
@@ -31,8 +30,6 @@ interface Ownership {
   listenerId: string;
   token: string;
   fence: number;
-  /** The generation its actor was started for (a command moves the desired one). */
-  generation: number;
   seqs: number[];
 }
 
@@ -67,11 +64,11 @@ export class StopLoss {
 
   constructor(private readonly d: StopLossDeps) {}
 
-  /** Process `proc` owns `listenerId` at `fence` from now on, with an actor of `generation`. */
-  ownedFrom(proc: string, listenerId: string, fence: number, generation: number): void {
+  /** Process `proc` owns `listenerId` at `fence` from now on. */
+  ownedFrom(proc: string, listenerId: string, fence: number): void {
     const token = this.d.model.desired.get(listenerId)?.token;
     if (token === undefined) return;
-    const o: Ownership = { proc, listenerId, token, fence, generation, seqs: [] };
+    const o: Ownership = { proc, listenerId, token, fence, seqs: [] };
     this.owned.set(key(proc, listenerId), o);
     this.byToken.set(key(proc, token), o);
   }
@@ -88,7 +85,7 @@ export class StopLoss {
     this.forget(o);
     const seqs = this.missing(o, o.seqs);
     if (seqs.length === 0) return;
-    if (this.fenceLost(o, seqs) || this.commanded(o, seqs)) return;
+    if (this.fenceLost(o, seqs)) return;
     const now = this.d.now();
     this.stops.push({ o, at: now, due: now + DUE_MS, seqs, strict: false });
   }
@@ -153,13 +150,6 @@ export class StopLoss {
   private fenceLost(o: Ownership, seqs: number[]): boolean {
     if (this.d.model.fences.get(o.listenerId) === o.fence) return false;
     this.d.counters.inc('stop.fence-lost', seqs.length);
-    return true;
-  }
-
-  /** A command stopped or restarted the listener: one listener's stop does not flush. */
-  private commanded(o: Ownership, seqs: number[]): boolean {
-    if (this.d.model.desired.get(o.listenerId)?.generation === o.generation) return false;
-    this.d.counters.inc('stop.by-command', seqs.length);
     return true;
   }
 

@@ -294,11 +294,15 @@ export class Leadership {
         pool.ownershipLost(listenerId);
         break;
       case 'stop':
-        pool.stop(listenerId);
+        void pool.stop(listenerId);
         break;
-      case 'release':
-        void store.releaseListener(listenerId, options.instanceId).catch(() => undefined);
+      case 'release': {
+        // After the stop's flush: releasing first would make what it still emits stale.
+        const release = () => store.releaseListener(listenerId, options.instanceId);
+        const flushing = pool.flushing(listenerId);
+        void (flushing ? flushing.then(release) : release()).catch(() => undefined);
         break;
+      }
     }
   }
 

@@ -163,6 +163,11 @@ export class ListenerLink {
     return this.pending.length;
   }
 
+  /** Whether messages are queued at a fence we hold (what a stop's flush would emit). */
+  hasUnemitted(): boolean {
+    return this.fence !== null && this.pending.length > 0;
+  }
+
   /** Whether reading from the socket is paused for backpressure (tests, the probe). */
   isPaused(): boolean {
     return this.paused;
@@ -181,10 +186,7 @@ export class ListenerLink {
     if (this.bufferedWaiter === wake) this.bufferedWaiter = null;
   }
 
-  /**
-   * Closes the upstream session only (a reconnect follows): what was received stays queued and,
-   * while we hold the fence, the pump keeps emitting it.
-   */
+  /** Closes the session only (a reconnect follows): the queue stays, and is emitted if owned. */
   closeSession(): void {
     this.sessionSeq += 1;
     const session = this.session;
@@ -208,9 +210,8 @@ export class ListenerLink {
   }
 
   /**
-   * The actor is stopping while our fence may still be current: closes the upstream session at
-   * once (nothing more is read) and keeps what was received for `flush`. A later actor of the
-   * same listener has a link of its own, so a stale refusal here is reported to nobody.
+   * The actor is stopping while our fence may still be current: closes the session at once and
+   * keeps what was received for `flush` (a stale refusal now concerns nobody but this link).
    */
   stopReading(): void {
     this.retired = true;
@@ -310,14 +311,6 @@ export class ListenerLink {
     return null;
   }
 
-  /** Waits for the beat at `at` before the next run, or less (see `lingerWake`). */
-  private async linger(at: number): Promise<void> {
-    const { done, wake } = this.deps.beat.wait(at);
-    this.lingerWake = wake;
-    await done;
-    this.lingerWake = null;
-  }
-
   /** Emits pending messages a run at a time; store errors are retried with backoff. */
   private async pump(seq: number): Promise<void> {
     if (this.pumping) return;
@@ -331,7 +324,11 @@ export class ListenerLink {
         if (!this.retired) {
           const at = nextRunAt(this.pending.length, this.lastRunAt, beat.lingerMs, RUN_MAX);
           if (at > now) {
-            await this.linger(at);
+            // Waits for that beat, or less (see `lingerWake`).
+            const { done, wake } = beat.wait(at);
+            this.lingerWake = wake;
+            await done;
+            this.lingerWake = null;
             continue;
           }
         }

@@ -109,7 +109,7 @@ interface Handle {
   flushed: Promise<number> | null;
 }
 
-/** The listener actors of one instance by id; every method is synchronous. */
+/** The listener actors of one instance by id; every method acts at once (a stop's flush runs on). */
 export class ListenerPool {
   private readonly handles = new Map<string, Handle>();
   /** The listener machine with the pool's actors and delays (tests check every delay is set). */
@@ -187,7 +187,8 @@ export class ListenerPool {
     generation: number,
     input: Omit<ListenerInput, 'listenerId' | 'generation'>,
   ) {
-    this.stop(listenerId);
+    // A restart: the old actor flushes at its fence; the new one's claim waits for that flush.
+    void this.stop(listenerId);
     const link = new ListenerLink(listenerId, this.linkDeps);
     const actor = createActor(this.machine, {
       id: listenerId,
@@ -235,9 +236,21 @@ export class ListenerPool {
     return handle;
   }
 
-  /** Stops a listener's actor (closing its socket at once). Ownership is the caller's business. */
-  stop(listenerId: string): void {
-    this.handles.get(listenerId)?.actor.send({ type: 'listener.stop' });
+  /**
+   * Stops a listener's actor (a command, a listener no longer ours): its socket closes at once and
+   * what it received is still emitted at its fence (see `Retiring`); resolves once that ended.
+   * Ownership is the caller's business: a release must wait for `flushing`.
+   */
+  stop(listenerId: string): Promise<void> {
+    const handle = this.handles.get(listenerId);
+    if (handle === undefined) return Promise.resolve();
+    handle.actor.send({ type: 'listener.stop', flush: true });
+    return this.retiring.report(handle.flushed ? [handle.flushed] : [], { others: false });
+  }
+
+  /** Resolves once every stopped link of `listenerId` finished flushing; undefined when none. */
+  flushing(listenerId: string): Promise<unknown> | undefined {
+    return this.retiring.flushing(listenerId);
   }
 
   /** Tells a listener someone else owns it now; it stops at once. */
@@ -255,20 +268,15 @@ export class ListenerPool {
     });
   }
 
-  /**
-   * Stops every listener at once and forgets what they had not emitted, flushes included (a
-   * crash): every socket is closed when this returns, and nothing more is written.
-   */
+  /** A crash: stops every listener at once, forgets what they had not emitted, writes nothing. */
   stopAll(): void {
-    for (const id of [...this.handles.keys()]) this.stop(id);
+    for (const handle of [...this.handles.values()]) handle.actor.send({ type: 'listener.stop' });
     this.retiring.closeAll();
   }
 
   /**
-   * Stops every listener while our fences may still be current (step-down, shutdown, store cut):
-   * every socket is closed when this returns, as with `stopAll`, but what each had received is
-   * still emitted at its fence, up to STOP_FLUSH_MS. Resolves once every flush (also an earlier
-   * stop's) ended; what the bound cut off is counted as abandoned and logged once per call.
+   * `stop` for every listener (step-down, shutdown, store cut): every socket is closed when this
+   * returns; resolves once every flush (also an earlier stop's) ended, abandoned logged once.
    */
   stopAllFlushing(): Promise<void> {
     const flushes: Promise<number>[] = [];
@@ -382,8 +390,8 @@ export class ListenerPool {
   }
 
   private forget(listenerId: string, handle: Handle): void {
-    // The inspection observer stays: XState reports the final snapshot after `complete`, and the
-    // actor's own system (one per root actor) goes away with it. A flushing link closes itself.
+    // The inspection observer stays (XState reports the final snapshot after `complete`; the
+    // actor's system goes with it). A flushing link closes itself.
     if (!handle.flushed) handle.link.close();
     if (this.handles.get(listenerId) === handle) this.handles.delete(listenerId);
   }

@@ -27,8 +27,15 @@ export class Retiring {
     private readonly boundMs = STOP_FLUSH_MS,
   ) {}
 
-  /** Stops `link` reading and flushes it; resolves with what it abandoned, once it is closed. */
-  retire(link: ListenerLink): Promise<number> {
+  /**
+   * Stops `link` reading and flushes it; resolves with what it abandoned, once it is closed. With
+   * nothing owned to emit it closes `link` at once and returns null: no flush to wait for.
+   */
+  retire(link: ListenerLink): Promise<number> | null {
+    if (!link.hasUnemitted()) {
+      link.close();
+      return null;
+    }
     const { listenerId } = link;
     link.stopReading();
     const done = link
@@ -55,10 +62,14 @@ export class Retiring {
   }
 
   /**
-   * Waits for `flushes` (one stop's) and then for any other still in progress; logs once what
-   * that stop abandoned, with how many listeners it concerned.
+   * Waits for `flushes` (one stop's) and then, unless `others` is false (one listener's stop),
+   * for any other still in progress; logs once what that stop abandoned, with how many listeners
+   * it concerned.
    */
-  async report(flushes: readonly Promise<number>[]): Promise<void> {
+  async report(
+    flushes: readonly Promise<number>[],
+    { others = true }: { others?: boolean } = {},
+  ): Promise<void> {
     const left = await Promise.all(flushes);
     const messages = left.reduce((sum, n) => sum + n, 0);
     if (messages > 0) {
@@ -72,7 +83,7 @@ export class Retiring {
         'stopping listeners: the store did not take what they had received in time (counted as abandoned)',
       );
     }
-    await Promise.all(this.flushes.values());
+    if (others) await Promise.all(this.flushes.values());
   }
 
   /** A crash: every flushing link closes at once and writes nothing more. */

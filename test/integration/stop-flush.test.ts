@@ -219,6 +219,55 @@ describe('listeners stopped while the fence is held', () => {
   });
 });
 
+describe('one listener stopped or restarted by a command', () => {
+  it('a stop emits what it received at its fence, then releases the listener', async () => {
+    const first = ids('cmdstop', 1, 20);
+    const queued = ids('cmdstop', 21, 200);
+    const { p, token, node, fence } = await ownedWithBacklog('cmdstop', first, queued);
+    const admin = RedisStore.connect(redis.url, { prefix: p });
+    onTestFinished(() => admin.close());
+    await admin.removeDesired('cmdstop');
+    await eventually('the upstream socket closed', () => closes.get(token) === 1);
+    // Still ours until the flush ended: the release waits for it.
+    expect(await cli.hget(`${p}:listener_owners`, 'cmdstop')).toBe(`node-${p}`);
+    node.emits.open();
+    await eventually('released', async () => {
+      return (await cli.hget(`${p}:listener_owners`, 'cmdstop')) === null;
+    });
+    expect(await streamOf(p, 'cmdstop')).toEqual(at([...first, ...queued], fence));
+    expect(await counted(node.metrics, 'abandoned')).toBe(0);
+    expect(await counted(node.metrics, 'stale')).toBe(0);
+  });
+
+  it('a restart emits what the old session received at the old fence, then claims anew', async () => {
+    const first = ids('cmdre', 1, 20);
+    const queued = ids('cmdre', 21, 200);
+    const { p, token, node, fence } = await ownedWithBacklog('cmdre', first, queued);
+    const admin = RedisStore.connect(redis.url, { prefix: p });
+    onTestFinished(() => admin.close());
+    await admin.setDesired('cmdre', undefined, true);
+    await eventually('the old socket closed', () => closes.get(token) === 1);
+    node.emits.open();
+    const newFence = await eventually('claimed at a new fence', async () => {
+      const f = Number(await cli.hget(`${p}:listener_fences`, 'cmdre'));
+      return f > fence ? f : null;
+    });
+    const ws = await eventually('the new connection', () => {
+      const s = sockets.get(token);
+      return s && s.readyState === s.OPEN && closes.get(token) === 1 ? s : undefined;
+    });
+    ws.send(JSON.stringify({ id: 'cmdre-after' }));
+    const all = [...at([...first, ...queued], fence), `cmdre-after@${newFence}`];
+    const got = await eventually('the old backlog, then the new message', async () => {
+      const seen = await streamOf(p, 'cmdre');
+      return seen.length >= all.length ? seen : null;
+    });
+    expect(got).toEqual(all);
+    expect(await counted(node.metrics, 'abandoned')).toBe(0);
+    expect(await counted(node.metrics, 'stale')).toBe(0);
+  });
+});
+
 describe('a single-mode leader taking over many listeners', () => {
   it('has at most MAX_CONCURRENT_TAKEOVERS starts in flight, and starts the rest as they go live', async () => {
     const p = randomPrefix('cap');
