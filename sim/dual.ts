@@ -46,6 +46,11 @@ export class DualOwnership {
   }
 
   /** The process was paused (true) or resumed (false) by a fault. */
+  /** Whether a fault pause holds `procId` (a hiccup, normal life, does not count). */
+  isFrozen(procId: string): boolean {
+    return this.frozen.has(procId);
+  }
+
   setFrozen(procId: string, frozen: boolean): void {
     if (frozen) this.frozen.add(procId);
     else this.frozen.delete(procId);

@@ -186,7 +186,11 @@ export class Invariants {
       if (who.length !== 1) return `${id} (token ${d.token}) owned by ${who.length} processes`;
       const t = this.tracks.get(who[0]!)!;
       const l = t.listeners.get(id);
-      if (t.w.proc.state !== 'running') return `${id}: owner ${t.w.id} is ${t.w.proc.state}`;
+      // A hiccup (a stall of at most 100 ms, normal life) is not a problem; a fault pause is.
+      const { state } = t.w.proc;
+      if (state === 'dead' || (state === 'paused' && this.dual.isFrozen(t.w.id))) {
+        return `${id}: owner ${t.w.id} is ${state}`;
+      }
       if (l?.state !== 'live') return `${id}: ${l?.state ?? 'no actor'} on ${t.w.id}`;
       if (model.owners.get(id) !== t.w.id) return `${id}: store owner ${model.owners.get(id)}`;
       if (t.w.runtime.probe.fenceOf(id) !== model.fences.get(id)) return `${id}: stale fence`;
