@@ -45,12 +45,12 @@ export class DualOwnership {
     this.update(listenerId);
   }
 
-  /** The process was paused (true) or resumed (false) by a fault. */
   /** Whether a fault pause holds `procId` (a hiccup, normal life, does not count). */
   isFrozen(procId: string): boolean {
     return this.frozen.has(procId);
   }
 
+  /** The process was paused (true) or resumed (false) by a fault. */
   setFrozen(procId: string, frozen: boolean): void {
     if (frozen) this.frozen.add(procId);
     else this.frozen.delete(procId);

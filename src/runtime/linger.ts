@@ -45,28 +45,29 @@ export class Beat {
 
   /** Waits until `at` (a value `nextRunAt` returned) or until `wake()`. */
   wait(at: number): BeatWait {
-    let waiters = this.waiting.get(at);
-    if (waiters === undefined) {
-      const these = new Set<() => void>();
-      waiters = these;
-      this.waiting.set(at, these);
-      this.clock.schedule(() => {
-        this.waiting.delete(at);
-        for (const resolve of these) resolve();
-      }, at - this.clock.monotonic());
-    }
-    const these = waiters;
+    const waiters = this.waiting.get(at) ?? this.arm(at);
     let resolve = () => {};
     const done = new Promise<void>((r) => {
       resolve = r;
     });
-    these.add(resolve);
+    waiters.add(resolve);
     return {
       done,
       wake: () => {
-        these.delete(resolve);
+        waiters.delete(resolve);
         resolve();
       },
     };
+  }
+
+  /** The timer of the beat at `at`, and the set it wakes. */
+  private arm(at: number): Set<() => void> {
+    const waiters = new Set<() => void>();
+    this.waiting.set(at, waiters);
+    this.clock.schedule(() => {
+      this.waiting.delete(at);
+      for (const resolve of waiters) resolve();
+    }, at - this.clock.monotonic());
+    return waiters;
   }
 }
