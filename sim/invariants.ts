@@ -24,7 +24,7 @@ export interface Watched {
   readonly clock: SimClock;
   readonly runtime: {
     onInspection(listener: (record: InspectionRecord) => void): () => void;
-    readonly probe: Pick<RuntimeProbe, 'instance' | 'fenceOf' | 'generationOf'>;
+    readonly probe: Pick<RuntimeProbe, 'instance' | 'fenceOf'>;
   };
 }
 

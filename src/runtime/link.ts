@@ -224,7 +224,7 @@ export class ListenerLink {
    * with how many are still queued, counted as `abandoned`. `close()` follows it.
    */
   async flush(boundMs: number): Promise<number> {
-    const settled = () => this.fence === null || this.pending.length === 0;
+    const settled = () => !this.hasUnemitted();
     if (settled()) return 0;
     // An emit retry waiting out its backoff tries again now: the flush has only its bound.
     this.closeController?.abort(CLOSED);

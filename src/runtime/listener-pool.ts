@@ -311,11 +311,6 @@ export class ListenerPool {
     return this.handles.size;
   }
 
-  /** Generation the running actor was started for. */
-  generationOf(listenerId: string): number | undefined {
-    return this.handles.get(listenerId)?.generation;
-  }
-
   /** The fence a listener owns at, or null while it is not (yet) the owner. */
   fenceOf(listenerId: string): number | null {
     return this.handles.get(listenerId)?.actor.getSnapshot().context.fence ?? null;

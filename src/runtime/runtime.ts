@@ -285,7 +285,6 @@ export class BatonRuntime implements InstanceView {
         return { value: this.actor.getSnapshot().value, epoch, leaseUntil, renewFailures };
       },
       fenceOf: (id) => this.pool.fenceOf(id),
-      generationOf: (id) => this.pool.generationOf(id),
       listenerIds: () => this.pool.ids(),
     };
   }

@@ -58,8 +58,6 @@ export interface RuntimeProbe {
   instance(): { value: unknown; epoch: number | null; leaseUntil: number; renewFailures: number };
   /** The fence a local listener owns at, or null while it owns none (or does not run here). */
   fenceOf(listenerId: string): number | null;
-  /** The generation a local listener's actor was started for. */
-  generationOf(listenerId: string): number | undefined;
   /** The ids of the listener actors running here. */
   listenerIds(): string[];
 }
